@@ -1,0 +1,46 @@
+# Billing service. `make run` starts it locally (embedded MariaDB, no keys needed); `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A JDK >= 21: JAVA_HOME if it is one, else the newest installed under /usr/lib/jvm.
+JAVA_HOME := $(shell bash .ci/find-jdk.sh 2>/dev/null)
+export JAVA_HOME
+MVN := ./mvnw -B -q
+JAVA = $(JAVA_HOME)/bin/java
+JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
+SERVER_JAR := server/target/billing-server.jar
+
+.PHONY: help check-jdk build test run lint clean fmt
+
+help:
+	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
+	@echo "make test   run all tests (nothing to install)"
+	@echo "make build  build server/target/billing-server.jar"
+	@echo "make lint   buf lint on proto/ and a format check"
+	@echo "make clean  remove build output (keeps ./data)"
+
+check-jdk:
+	@if [ -z "$(JAVA_HOME)" ]; then \
+	  echo "error: no JDK 21 or newer found. Install one (e.g. Temurin 21+) and set JAVA_HOME." >&2; exit 1; fi
+
+$(SERVER_JAR): check-jdk $(shell find pom.xml proto server/pom.xml server/src/main client-stub sql -type f -not -path '*/target/*' 2>/dev/null)
+	$(MVN) -DskipTests install
+
+build: check-jdk
+	$(MVN) -DskipTests install
+
+test: check-jdk
+	$(MVN) install
+
+run: $(SERVER_JAR)
+	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.LocalRun
+
+lint: check-jdk
+	cd proto && npx -y @bufbuild/buf lint
+	$(MVN) spotless:check
+
+fmt: check-jdk
+	$(MVN) spotless:apply
+
+clean: check-jdk
+	$(MVN) clean

@@ -1,0 +1,158 @@
+package dev.billing.client;
+
+import dev.billing.proto.v1.BillingServiceGrpc;
+import dev.billing.proto.v1.CreateCheckoutRequest;
+import dev.billing.proto.v1.CreateCheckoutResponse;
+import dev.billing.proto.v1.Entitlement;
+import dev.billing.proto.v1.GetEntitlementRequest;
+import dev.billing.proto.v1.GrantCreditsRequest;
+import dev.billing.proto.v1.GrantCreditsResponse;
+import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
+import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A thin client for billing.v1.BillingService: one channel, an optional bearer token on every call,
+ * and a deadline on every unary call.
+ *
+ * <pre>{@code
+ * try (BillingClient billing = BillingClient.builder("localhost:9090").bearerToken(token).build()) {
+ *   Entitlement e = billing.getEntitlement("user-42");
+ * }
+ * }</pre>
+ */
+public final class BillingClient implements AutoCloseable {
+  private final ManagedChannel channel;
+  private final boolean ownsChannel;
+  private final BillingServiceGrpc.BillingServiceBlockingStub blocking;
+  private final BillingServiceGrpc.BillingServiceStub async;
+  private final Duration deadline;
+
+  private BillingClient(Builder b) {
+    this.ownsChannel = b.channel == null;
+    if (b.channel != null) {
+      this.channel = b.channel;
+    } else {
+      ManagedChannelBuilder<?> cb = ManagedChannelBuilder.forTarget(b.target);
+      if (b.plaintext) {
+        cb.usePlaintext();
+      } else {
+        cb.useTransportSecurity();
+      }
+      cb.keepAliveTime(30, TimeUnit.SECONDS);
+      this.channel = cb.build();
+    }
+    BillingServiceGrpc.BillingServiceBlockingStub bs = BillingServiceGrpc.newBlockingStub(channel);
+    BillingServiceGrpc.BillingServiceStub as = BillingServiceGrpc.newStub(channel);
+    if (b.token != null) {
+      BearerToken creds = new BearerToken(b.token);
+      bs = bs.withCallCredentials(creds);
+      as = as.withCallCredentials(creds);
+    }
+    this.blocking = bs;
+    this.async = as;
+    this.deadline = b.deadline;
+  }
+
+  /** A client for {@code host:port} (plaintext unless {@link Builder#useTls()}). */
+  public static Builder builder(String target) {
+    return new Builder(target);
+  }
+
+  /** A client over a channel the caller owns (tests, custom transports). */
+  public static Builder builder(ManagedChannel channel) {
+    Builder b = new Builder(null);
+    b.channel = channel;
+    return b;
+  }
+
+  /** The blocking stub with this client's deadline, for calls this class does not wrap. */
+  public BillingServiceGrpc.BillingServiceBlockingStub stub() {
+    return blocking.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** What the user may do right now. */
+  public Entitlement getEntitlement(String userId) {
+    return stub()
+        .getEntitlement(GetEntitlementRequest.newBuilder().setUserId(userId).build())
+        .getEntitlement();
+  }
+
+  /** Grants credits; retrying with the same idempotency key is safe. */
+  public GrantCreditsResponse grantCredits(
+      String userId, long amount, String idempotencyKey, String reason) {
+    return stub()
+        .grantCredits(
+            GrantCreditsRequest.newBuilder()
+                .setUserId(userId)
+                .setAmount(amount)
+                .setIdempotencyKey(idempotencyKey)
+                .setReason(reason == null ? "" : reason)
+                .build());
+  }
+
+  public CreateCheckoutResponse createCheckout(CreateCheckoutRequest request) {
+    return stub().createCheckout(request);
+  }
+
+  /** Opens a raw change stream (no deadline: streams are long-lived). */
+  public void streamChanges(
+      StreamSubscriptionChangesRequest request,
+      StreamObserver<StreamSubscriptionChangesResponse> observer) {
+    async.streamSubscriptionChanges(request, observer);
+  }
+
+  @Override
+  public void close() {
+    if (ownsChannel) {
+      channel.shutdown();
+      try {
+        if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+          channel.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        channel.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Options for {@link BillingClient}. */
+  public static final class Builder {
+    private final String target;
+    private ManagedChannel channel;
+    private String token;
+    private Duration deadline = Duration.ofSeconds(5);
+    private boolean plaintext = true;
+
+    private Builder(String target) {
+      this.target = target;
+    }
+
+    /** The calling service's bearer token. */
+    public Builder bearerToken(String token) {
+      this.token = token;
+      return this;
+    }
+
+    /** Deadline for each unary call (default 5 s). */
+    public Builder deadline(Duration deadline) {
+      this.deadline = deadline;
+      return this;
+    }
+
+    /** Use TLS with the platform's trust store. */
+    public Builder useTls() {
+      this.plaintext = false;
+      return this;
+    }
+
+    public BillingClient build() {
+      return new BillingClient(this);
+    }
+  }
+}

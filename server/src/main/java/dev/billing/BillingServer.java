@@ -1,0 +1,187 @@
+package dev.billing;
+
+import dev.billing.audit.AuditLog;
+import dev.billing.audit.AuditMapper;
+import dev.billing.config.BillingConfig;
+import dev.billing.credits.CreditMapper;
+import dev.billing.credits.CreditService;
+import dev.billing.customer.CustomerMapper;
+import dev.billing.db.Database;
+import dev.billing.db.Transactions;
+import dev.billing.entitlement.EntitlementCalculator;
+import dev.billing.entitlement.EntitlementMapper;
+import dev.billing.entitlement.EntitlementService;
+import dev.billing.grpc.BillingGrpcService;
+import dev.billing.grpc.GrpcServer;
+import dev.billing.http.HttpServer;
+import dev.billing.stream.ChangeFeed;
+import dev.billing.stream.ChangeLog;
+import dev.billing.stream.ChangeLogMapper;
+import dev.billing.subscription.SubscriptionMapper;
+import dev.billing.subscription.SubscriptionService;
+import dev.billing.webhook.EventApplier;
+import dev.billing.webhook.SignatureVerifier;
+import dev.billing.webhook.StripeEventMapper;
+import dev.billing.webhook.WebhookHttpHandler;
+import dev.billing.webhook.WebhookProcessor;
+import io.grpc.ServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Wires the service together from its configuration, starts it, and stops it in order. */
+public final class BillingServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(BillingServer.class);
+
+  static final List<Class<?>> MAPPERS =
+      List.of(
+          AuditMapper.class,
+          ChangeLogMapper.class,
+          CreditMapper.class,
+          CustomerMapper.class,
+          EntitlementMapper.class,
+          StripeEventMapper.class,
+          SubscriptionMapper.class);
+
+  private final List<AutoCloseable> closeOrder = new ArrayList<>();
+  private final GrpcServer grpc;
+  private final HttpServer http;
+  private final Database database;
+  private final EntitlementService entitlements;
+  private final CreditService credits;
+  private final WebhookProcessor webhooks;
+  private final ChangeFeed feed;
+
+  private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
+      throws IOException {
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(meters);
+    new JvmThreadMetrics().bindTo(meters);
+    new ProcessorMetrics().bindTo(meters);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(meters);
+
+    database = Database.open(config.database(), MAPPERS);
+    Transactions tx = new Transactions(database.sessionFactory());
+    AuditLog audit = new AuditLog();
+    entitlements =
+        new EntitlementService(
+            tx,
+            config.catalog(),
+            new EntitlementCalculator(config.catalog(), config.pastDueGrace()),
+            audit,
+            clock,
+            config.entitlementCacheSize(),
+            meters);
+    ChangeLog changeLog = new ChangeLog();
+    tx.setCommitHook(changeLog);
+    feed = new ChangeFeed(tx, config.stream(), entitlements::onCommitted, meters);
+    changeLog.addListener(entitlements::onCommitted);
+    changeLog.addListener(changes -> feed.wakeUp());
+
+    SubscriptionService subscriptions =
+        new SubscriptionService(config.catalog(), entitlements, audit);
+    credits = new CreditService(tx, entitlements, audit);
+    webhooks =
+        new WebhookProcessor(tx, new EventApplier(subscriptions), config.webhooks(), clock, meters);
+
+    grpc =
+        new GrpcServer(
+            grpcBuilder,
+            new BillingGrpcService(entitlements, credits, feed),
+            List.of(),
+            config.shutdownGrace());
+    http =
+        new HttpServer(
+            config.httpPort(),
+            new WebhookHttpHandler(
+                new SignatureVerifier(
+                    config.stripe().webhookSecrets(),
+                    config.webhooks().signatureTolerance(),
+                    clock),
+                webhooks),
+            database,
+            meters);
+
+    feed.start();
+    webhooks.start();
+    grpc.start();
+    http.start();
+    // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
+    closeOrder.add(feed);
+    closeOrder.add(grpc);
+    closeOrder.add(http);
+    closeOrder.add(webhooks);
+    closeOrder.add(database);
+    closeOrder.add(gc);
+  }
+
+  /** Starts the service on the ports of its configuration (0 = any free port). */
+  public static BillingServer start(BillingConfig config) throws IOException {
+    NettyServerBuilder netty =
+        NettyServerBuilder.forPort(config.grpcPort())
+            .permitKeepAliveTime(10, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .maxInboundMessageSize(1 << 20);
+    return start(config, netty, Clock.systemUTC());
+  }
+
+  public static BillingServer start(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
+      throws IOException {
+    BillingServer server = new BillingServer(config, grpcBuilder, clock);
+    log.info(
+        "billing service up: gRPC on :{}, HTTP on :{} ({}, {})",
+        server.grpcPort(),
+        server.httpPort(),
+        config.stripe(),
+        server.database);
+    return server;
+  }
+
+  public int grpcPort() {
+    return grpc.port();
+  }
+
+  public int httpPort() {
+    return http.port();
+  }
+
+  public EntitlementService entitlements() {
+    return entitlements;
+  }
+
+  public CreditService credits() {
+    return credits;
+  }
+
+  public Database database() {
+    return database;
+  }
+
+  public WebhookProcessor webhooks() {
+    return webhooks;
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable c : closeOrder) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.getMessage());
+      }
+    }
+    log.info("billing service stopped");
+  }
+}

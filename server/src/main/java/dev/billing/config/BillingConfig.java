@@ -1,0 +1,168 @@
+package dev.billing.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Everything the server needs, built once from the environment and passed down through
+ * constructors. Each field's environment variable and default are documented in README.md.
+ */
+public record BillingConfig(
+    int grpcPort,
+    int httpPort,
+    DatabaseConfig database,
+    StripeConfig stripe,
+    Catalog catalog,
+    URI frontendUrl,
+    Duration pastDueGrace,
+    WebhookConfig webhooks,
+    StreamConfig stream,
+    long entitlementCacheSize,
+    Duration shutdownGrace) {
+
+  /** Connection settings for MySQL 8 / MariaDB 10.6+ through mysql-connector-j. */
+  public record DatabaseConfig(String url, String user, String password, int poolSize) {
+    @Override
+    public String toString() {
+      return "DatabaseConfig[url=" + url + ", user=" + user + ", poolSize=" + poolSize + "]";
+    }
+  }
+
+  /**
+   * Stripe access. No secret key means the local Stripe emulator at {@code apiBase}.
+   *
+   * @param webhookSecrets one or two signing secrets ({@code whsec_...}); two during a rotation
+   */
+  public record StripeConfig(
+      String secretKey, List<String> webhookSecrets, String publishableKey, String apiBase) {
+    public boolean emulated() {
+      return secretKey == null;
+    }
+
+    @Override
+    public String toString() {
+      return "StripeConfig[emulated=" + emulated() + ", apiBase=" + apiBase + "]";
+    }
+  }
+
+  /** Webhook ingestion: signature tolerance, and retry of events whose processing failed. */
+  public record WebhookConfig(
+      Duration signatureTolerance, int maxAttempts, Duration retryBase, Duration retryScan) {}
+
+  /**
+   * The change stream: how often the feed looks for other replicas' changes, heartbeats, buffering.
+   */
+  public record StreamConfig(Duration pollInterval, Duration heartbeatInterval, int bufferSize) {}
+
+  /** Development-only webhook secret used with the local emulator when none is configured. */
+  public static final String LOCAL_WEBHOOK_SECRET = "whsec_local_development_only";
+
+  /** The local emulator's default API base. */
+  public static final String LOCAL_STRIPE_API_BASE = "http://localhost:12111";
+
+  public static BillingConfig fromEnv(Env env) {
+    String dbUrl =
+        env.get("BILLING_DB_URL")
+            .orElseThrow(
+                () ->
+                    new ConfigException(
+                        "BILLING_DB_URL is not set. Point it at MySQL 8 or MariaDB 10.6+, for example"
+                            + " BILLING_DB_URL=jdbc:mysql://127.0.0.1:3306/billing"
+                            + " BILLING_DB_USER=billing BILLING_DB_PASSWORD=... (environment or .env)."
+                            + " For local development, `make run` starts an embedded MariaDB and sets it"
+                            + " for you."));
+    if (!dbUrl.startsWith("jdbc:mysql:") && !dbUrl.startsWith("jdbc:mariadb:")) {
+      throw new ConfigException(
+          "BILLING_DB_URL must be a jdbc:mysql:// URL (MySQL or MariaDB), got: "
+              + redactUrl(dbUrl));
+    }
+    DatabaseConfig db =
+        new DatabaseConfig(
+            dbUrl,
+            env.get("BILLING_DB_USER", "root"),
+            env.get("BILLING_DB_PASSWORD", ""),
+            env.getInt("BILLING_DB_POOL_SIZE", 16));
+
+    String secretKey = env.get("STRIPE_SECRET_KEY").orElse(null);
+    List<String> webhookSecrets =
+        env.get("STRIPE_WEBHOOK_SECRET")
+            .map(
+                v ->
+                    Arrays.stream(v.split(","))
+                        .map(String::strip)
+                        .filter(s -> !s.isEmpty())
+                        .toList())
+            .orElse(List.of());
+    if (webhookSecrets.isEmpty()) {
+      if (secretKey != null) {
+        throw new ConfigException(
+            "STRIPE_WEBHOOK_SECRET is not set. Copy the endpoint's signing secret (whsec_...) from the"
+                + " Stripe dashboard, or the one `stripe listen` prints.");
+      }
+      webhookSecrets = List.of(LOCAL_WEBHOOK_SECRET);
+    }
+    for (String s : webhookSecrets) {
+      if (!s.startsWith("whsec_")) {
+        throw new ConfigException("STRIPE_WEBHOOK_SECRET must start with whsec_ (keep the prefix)");
+      }
+    }
+    if (webhookSecrets.size() > 2) {
+      throw new ConfigException("STRIPE_WEBHOOK_SECRET takes at most two secrets (old,new)");
+    }
+    StripeConfig stripe =
+        new StripeConfig(
+            secretKey,
+            webhookSecrets,
+            env.get("STRIPE_PUBLISHABLE_KEY").orElse(null),
+            env.get(
+                "STRIPE_API_BASE",
+                secretKey == null ? LOCAL_STRIPE_API_BASE : "https://api.stripe.com"));
+
+    Catalog catalog =
+        env.get("BILLING_CATALOG")
+            .map(p -> Catalog.fromFile(Path.of(p)))
+            .orElseGet(
+                () ->
+                    Catalog.defaults(
+                        env.get("STRIPE_PRICE_PRO", "price_pro"),
+                        env.get("STRIPE_PRICE_STUDIO", "price_studio")));
+
+    URI frontend;
+    try {
+      frontend = URI.create(env.get("FRONTEND_URL", "http://localhost:3000"));
+      if (frontend.getScheme() == null || frontend.getHost() == null) {
+        throw new IllegalArgumentException();
+      }
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("FRONTEND_URL must be an absolute http(s) URL");
+    }
+
+    return new BillingConfig(
+        env.getInt("BILLING_GRPC_PORT", 9090),
+        env.getInt("BILLING_HTTP_PORT", 8080),
+        db,
+        stripe,
+        catalog,
+        frontend,
+        env.getDuration("BILLING_PAST_DUE_GRACE", Duration.ofDays(3)),
+        new WebhookConfig(
+            env.getDuration("BILLING_WEBHOOK_TOLERANCE", Duration.ofSeconds(300)),
+            env.getInt("BILLING_WEBHOOK_MAX_ATTEMPTS", 8),
+            env.getDuration("BILLING_WEBHOOK_RETRY_BASE", Duration.ofSeconds(2)),
+            env.getDuration("BILLING_WEBHOOK_RETRY_SCAN", Duration.ofSeconds(1))),
+        new StreamConfig(
+            env.getDuration("BILLING_FEED_POLL_INTERVAL", Duration.ofMillis(100)),
+            env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),
+            env.getInt("BILLING_STREAM_BUFFER", 1024)),
+        env.getLong("BILLING_ENTITLEMENT_CACHE_SIZE", 1_000_000L),
+        env.getDuration("BILLING_SHUTDOWN_GRACE", Duration.ofSeconds(10)));
+  }
+
+  /** A JDBC URL with any password parameter removed, fit for logs and errors. */
+  public static String redactUrl(String url) {
+    return url.replaceAll("(?i)(password=)[^&]*", "$1***");
+  }
+}

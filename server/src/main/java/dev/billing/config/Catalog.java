@@ -1,0 +1,171 @@
+package dev.billing.config;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Plans and credit packages. The server maps plan to price and price to tier from here; a caller
+ * never supplies a price or a tier.
+ */
+public final class Catalog {
+  public static final String FREE = "free";
+
+  private final Map<String, Plan> plansByName;
+  private final Map<String, Plan> plansByPrice;
+  private final Map<String, CreditPackage> packages;
+  private final Plan free;
+
+  public Catalog(List<Plan> plans, List<CreditPackage> creditPackages) {
+    Map<String, Plan> byName = new LinkedHashMap<>();
+    Map<String, Plan> byPrice = new HashMap<>();
+    plans.stream()
+        .sorted(Comparator.comparingInt(Plan::rank))
+        .forEach(
+            p -> {
+              if (byName.put(p.name(), p) != null) {
+                throw new ConfigException("catalog: duplicate plan " + p.name());
+              }
+              if (p.priceId() != null && byPrice.put(p.priceId(), p) != null) {
+                throw new ConfigException("catalog: price " + p.priceId() + " used twice");
+              }
+            });
+    this.free = byName.get(FREE);
+    if (free == null || !free.isFree()) {
+      throw new ConfigException("catalog: a plan named 'free' without a price is required");
+    }
+    Map<String, CreditPackage> pkgs = new LinkedHashMap<>();
+    for (CreditPackage p : creditPackages) {
+      if (pkgs.put(p.id(), p) != null) {
+        throw new ConfigException("catalog: duplicate credit package " + p.id());
+      }
+    }
+    this.plansByName = byName;
+    this.plansByPrice = byPrice;
+    this.packages = pkgs;
+  }
+
+  /** The product brief's catalog, with the Stripe price ids from the environment. */
+  public static Catalog defaults(String proPriceId, String studioPriceId) {
+    return new Catalog(
+        List.of(
+            new Plan(FREE, null, 0, List.of(), Map.of(), 0, "usd", "month"),
+            new Plan(
+                "pro",
+                proPriceId,
+                1,
+                List.of("priority_support", "advanced_analytics"),
+                Map.of("monthly_limit", 100L),
+                1900,
+                "usd",
+                "month"),
+            new Plan(
+                "studio",
+                studioPriceId,
+                2,
+                List.of("priority_support", "advanced_analytics", "api_access", "white_label"),
+                Map.of("monthly_limit", 500L),
+                4900,
+                "usd",
+                "month")),
+        List.of(
+            new CreditPackage("credits_500", 500, 500, "usd"),
+            new CreditPackage("credits_1000", 1000, 1000, "usd"),
+            new CreditPackage("credits_5000", 5000, 5000, "usd")));
+  }
+
+  /**
+   * Reads a catalog file: {@code {"plans":[{"name","price_id","rank","features":[],"limits":{},
+   * "amount","currency","interval"}], "credit_packages":[{"id","credits","amount","currency"}]}}.
+   */
+  public static Catalog fromFile(Path file) {
+    try {
+      JsonObject root = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+      List<Plan> plans = new ArrayList<>();
+      for (JsonElement e : root.getAsJsonArray("plans")) {
+        JsonObject p = e.getAsJsonObject();
+        List<String> features = new ArrayList<>();
+        if (p.has("features")) {
+          p.getAsJsonArray("features").forEach(f -> features.add(f.getAsString()));
+        }
+        Map<String, Long> limits = new HashMap<>();
+        if (p.has("limits")) {
+          p.getAsJsonObject("limits")
+              .entrySet()
+              .forEach(l -> limits.put(l.getKey(), l.getValue().getAsLong()));
+        }
+        plans.add(
+            new Plan(
+                p.get("name").getAsString(),
+                p.has("price_id") && !p.get("price_id").isJsonNull()
+                    ? p.get("price_id").getAsString()
+                    : null,
+                p.get("rank").getAsInt(),
+                features,
+                limits,
+                p.has("amount") ? p.get("amount").getAsLong() : 0,
+                p.has("currency") ? p.get("currency").getAsString() : "usd",
+                p.has("interval") ? p.get("interval").getAsString() : "month"));
+      }
+      List<CreditPackage> pkgs = new ArrayList<>();
+      if (root.has("credit_packages")) {
+        for (JsonElement e : root.getAsJsonArray("credit_packages")) {
+          JsonObject c = e.getAsJsonObject();
+          pkgs.add(
+              new CreditPackage(
+                  c.get("id").getAsString(),
+                  c.get("credits").getAsLong(),
+                  c.get("amount").getAsLong(),
+                  c.has("currency") ? c.get("currency").getAsString() : "usd"));
+        }
+      }
+      return new Catalog(plans, pkgs);
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof ConfigException ce) {
+        throw ce;
+      }
+      throw new ConfigException(
+          "BILLING_CATALOG " + file + " is not a valid catalog: " + e.getMessage());
+    }
+  }
+
+  public Plan free() {
+    return free;
+  }
+
+  public Optional<Plan> plan(String name) {
+    return Optional.ofNullable(plansByName.get(name));
+  }
+
+  /** The plan a Stripe price belongs to; empty for a price the catalog does not know. */
+  public Optional<Plan> planForPrice(String priceId) {
+    return priceId == null ? Optional.empty() : Optional.ofNullable(plansByPrice.get(priceId));
+  }
+
+  /** The plan for a stored plan name, falling back to free for a name the catalog no longer has. */
+  public Plan planOrFree(String name) {
+    return plansByName.getOrDefault(name, free);
+  }
+
+  public List<Plan> plans() {
+    return List.copyOf(plansByName.values());
+  }
+
+  public Optional<CreditPackage> creditPackage(String id) {
+    return Optional.ofNullable(packages.get(id));
+  }
+
+  public List<CreditPackage> creditPackages() {
+    return List.copyOf(packages.values());
+  }
+}

@@ -1,0 +1,30 @@
+package dev.billing.config;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A subscription plan of the catalog. {@code rank} orders tiers: with several subscriptions the
+ * highest rank wins. {@code priceId} is null for the free plan.
+ *
+ * @param amountMinor price per interval in minor units, for display and for the local emulator
+ */
+public record Plan(
+    String name,
+    String priceId,
+    int rank,
+    List<String> features,
+    Map<String, Long> limits,
+    long amountMinor,
+    String currency,
+    String interval) {
+
+  public Plan {
+    features = List.copyOf(features.stream().sorted().toList());
+    limits = Map.copyOf(limits);
+  }
+
+  public boolean isFree() {
+    return priceId == null;
+  }
+}

@@ -1,0 +1,15 @@
+package dev.billing.credits;
+
+import org.apache.ibatis.annotations.Param;
+
+/** credit_balances and credit_ledger. */
+public interface CreditMapper {
+  LedgerEntry findByKey(@Param("userId") String userId, @Param("key") String idempotencyKey);
+
+  /** The balance row, locked until commit; null when the user never had credits. */
+  Long lockBalance(@Param("userId") String userId);
+
+  void upsertBalance(@Param("userId") String userId, @Param("balance") long balance);
+
+  void insertLedger(LedgerEntry entry);
+}

@@ -1,0 +1,18 @@
+package dev.billing.credits;
+
+/**
+ * One row of the append-only credit ledger. {@code delta} is signed; {@code balanceAfter} never
+ * negative.
+ */
+public record LedgerEntry(
+    long id,
+    String transactionId,
+    String userId,
+    long delta,
+    long balanceAfter,
+    String kind,
+    String idempotencyKey,
+    String reason,
+    String actor,
+    String paymentId,
+    String stripeEventId) {}

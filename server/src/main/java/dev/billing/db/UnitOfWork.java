@@ -1,0 +1,45 @@
+package dev.billing.db;
+
+import dev.billing.proto.v1.SubscriptionChange;
+import dev.billing.stream.PendingChange;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.ibatis.session.SqlSession;
+
+/**
+ * One database transaction in progress: its mappers, and the entitlement changes it will append to
+ * the change log just before it commits.
+ */
+public final class UnitOfWork {
+  private final SqlSession session;
+  private final List<PendingChange> pending = new ArrayList<>();
+  private List<SubscriptionChange> committed = List.of();
+
+  UnitOfWork(SqlSession session) {
+    this.session = session;
+  }
+
+  public <M> M mapper(Class<M> type) {
+    return session.getMapper(type);
+  }
+
+  /**
+   * Queues a change; it gets its sequence number and change_log row as this transaction commits.
+   */
+  public void recordChange(PendingChange change) {
+    pending.add(change);
+  }
+
+  public List<PendingChange> pendingChanges() {
+    return List.copyOf(pending);
+  }
+
+  /** The changes as appended to the change log, with their sequence numbers (after commit). */
+  public List<SubscriptionChange> committedChanges() {
+    return committed;
+  }
+
+  public void setCommittedChanges(List<SubscriptionChange> changes) {
+    this.committed = List.copyOf(changes);
+  }
+}

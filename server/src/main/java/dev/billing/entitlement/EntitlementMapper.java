@@ -1,0 +1,16 @@
+package dev.billing.entitlement;
+
+import org.apache.ibatis.annotations.Param;
+
+/** entitlements, joined with credit_balances on read. */
+public interface EntitlementMapper {
+  /** Creates the free, version-0 row of a new user, and locks the user's row either way. */
+  void ensureRow(@Param("userId") String userId);
+
+  /** Locks the user's row until commit: every change to a user serialises here. */
+  EntitlementRow lock(@Param("userId") String userId);
+
+  EntitlementRow find(@Param("userId") String userId);
+
+  void update(EntitlementRow row);
+}

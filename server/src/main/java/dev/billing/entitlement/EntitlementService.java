@@ -1,0 +1,180 @@
+package dev.billing.entitlement;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.billing.audit.AuditLog;
+import dev.billing.audit.Cause;
+import dev.billing.config.Catalog;
+import dev.billing.db.Transactions;
+import dev.billing.db.UnitOfWork;
+import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.Entitlement;
+import dev.billing.proto.v1.GetEntitlementResponse;
+import dev.billing.proto.v1.SubscriptionChange;
+import dev.billing.stream.PendingChange;
+import dev.billing.subscription.StripeStatus;
+import dev.billing.subscription.SubscriptionRow;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * Entitlements: served from an in-memory snapshot, written inside the transactions that change
+ * them.
+ *
+ * <p>The hot path ({@link #get}) is one cache lookup returning a prebuilt response: no database, no
+ * JSON, no allocation. The cache is kept exact by the change feed, which hands every committed
+ * change (from this replica or another) to {@link #onCommitted}; a snapshot only ever replaces an
+ * older version, so a slow cache-miss load can never overwrite a newer change.
+ */
+public final class EntitlementService {
+  private final Transactions tx;
+  private final Catalog catalog;
+  private final EntitlementCalculator calculator;
+  private final EntitlementProtoConverter converter;
+  private final AuditLog audit;
+  private final Clock clock;
+  private final Cache<String, GetEntitlementResponse> cache;
+
+  public EntitlementService(
+      Transactions tx,
+      Catalog catalog,
+      EntitlementCalculator calculator,
+      AuditLog audit,
+      Clock clock,
+      long cacheSize,
+      MeterRegistry meters) {
+    this.tx = tx;
+    this.catalog = catalog;
+    this.calculator = calculator;
+    this.converter = new EntitlementProtoConverter(catalog);
+    this.audit = audit;
+    this.clock = clock;
+    this.cache = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
+    CaffeineCacheMetrics.monitor(meters, cache, "entitlements");
+  }
+
+  /** The user's entitlement; a user the service has never seen is on the free tier. */
+  public GetEntitlementResponse get(String userId) {
+    return cache.get(userId, this::load);
+  }
+
+  private GetEntitlementResponse load(String userId) {
+    EntitlementRow row = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));
+    return wrap(converter.toProto(row != null ? row : EntitlementRow.unknown(userId)));
+  }
+
+  /** Applies a committed change to the snapshot, unless a newer version is already there. */
+  public void onCommitted(SubscriptionChange change) {
+    Entitlement e = change.getEntitlement();
+    cache
+        .asMap()
+        .compute(
+            change.getUserId(),
+            (id, current) ->
+                current == null || current.getEntitlement().getVersion() < e.getVersion()
+                    ? wrap(e)
+                    : current);
+  }
+
+  public void onCommitted(List<SubscriptionChange> changes) {
+    changes.forEach(this::onCommitted);
+  }
+
+  private static GetEntitlementResponse wrap(Entitlement e) {
+    return GetEntitlementResponse.newBuilder().setEntitlement(e).build();
+  }
+
+  /**
+   * Locks the user's entitlement row for the rest of the transaction, creating it for a new user.
+   * Every transaction that changes a user takes this lock first, so changes to one user serialise
+   * and lock order is the same everywhere (user, then the change-log sequence).
+   */
+  public EntitlementRow lock(UnitOfWork uow, String userId) {
+    EntitlementMapper m = uow.mapper(EntitlementMapper.class);
+    m.ensureRow(userId);
+    return m.lock(userId);
+  }
+
+  /**
+   * Recomputes a locked user's entitlement from their subscriptions and, if it changed, bumps the
+   * version, writes it, audits it and queues the change for the stream.
+   */
+  public EntitlementRow recompute(
+      UnitOfWork uow, EntitlementRow locked, List<SubscriptionRow> subscriptions, Cause cause) {
+    long now = clock.instant().getEpochSecond();
+    EntitlementRow decided = locked.withDecision(calculator.decide(subscriptions, now));
+    if (decided.sameStateAs(locked)) {
+      return locked;
+    }
+    EntitlementRow updated = decided.next(locked.creditBalance());
+    uow.mapper(EntitlementMapper.class).update(updated);
+    audit.record(
+        uow,
+        locked.userId(),
+        cause,
+        "entitlement",
+        locked.userId(),
+        "entitlement.changed",
+        locked.toString(),
+        updated.toString());
+    emit(uow, locked, updated, kindOf(locked, updated), cause);
+    return updated;
+  }
+
+  /** Records a new credit balance for a locked user: a new version and a CREDITS_CHANGED change. */
+  public EntitlementRow creditsChanged(
+      UnitOfWork uow, EntitlementRow locked, long newBalance, Cause cause) {
+    EntitlementRow updated = locked.next(newBalance);
+    uow.mapper(EntitlementMapper.class).update(updated);
+    emit(uow, locked, updated, ChangeKind.CHANGE_KIND_CREDITS_CHANGED, cause);
+    return updated;
+  }
+
+  private void emit(
+      UnitOfWork uow, EntitlementRow before, EntitlementRow after, ChangeKind kind, Cause cause) {
+    uow.recordChange(
+        new PendingChange(
+            after.userId(),
+            kind,
+            converter.toProto(after),
+            catalog.planOrFree(before.tier()).name(),
+            StripeStatus.parseStored(before.status()).proto(),
+            cause.stripeEventId(),
+            clock.millis()));
+  }
+
+  ChangeKind kindOf(EntitlementRow before, EntitlementRow after) {
+    int beforeRank = catalog.planOrFree(before.tier()).rank();
+    int afterRank = catalog.planOrFree(after.tier()).rank();
+    boolean wasFree = before.tier().equals(Catalog.FREE);
+    boolean isFree = after.tier().equals(Catalog.FREE);
+    StripeStatus afterStatus = StripeStatus.parseStored(after.status());
+    if (wasFree && !isFree) {
+      return afterStatus == StripeStatus.TRIALING
+          ? ChangeKind.CHANGE_KIND_TRIAL_STARTED
+          : ChangeKind.CHANGE_KIND_SUBSCRIPTION_STARTED;
+    }
+    if (!wasFree && isFree) {
+      return ChangeKind.CHANGE_KIND_SUBSCRIPTION_ENDED;
+    }
+    if (afterRank > beforeRank) {
+      return ChangeKind.CHANGE_KIND_UPGRADED;
+    }
+    if (afterRank < beforeRank) {
+      return ChangeKind.CHANGE_KIND_DOWNGRADED;
+    }
+    if (!before.paymentProblem() && after.paymentProblem()) {
+      return ChangeKind.CHANGE_KIND_PAYMENT_FAILED;
+    }
+    if (before.paymentProblem() && !after.paymentProblem()) {
+      return ChangeKind.CHANGE_KIND_PAYMENT_RECOVERED;
+    }
+    if (StripeStatus.parseStored(before.status()) == StripeStatus.TRIALING
+        && afterStatus == StripeStatus.ACTIVE) {
+      return ChangeKind.CHANGE_KIND_SUBSCRIPTION_STARTED;
+    }
+    return ChangeKind.CHANGE_KIND_SUBSCRIPTION_UPDATED;
+  }
+}

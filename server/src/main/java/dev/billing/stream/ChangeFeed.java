@@ -1,0 +1,242 @@
+package dev.billing.stream;
+
+import dev.billing.config.BillingConfig.StreamConfig;
+import dev.billing.db.Transactions;
+import dev.billing.error.BillingException;
+import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import dev.billing.proto.v1.SubscriptionChange;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tails change_log and fans each committed change out to the open streams and to the entitlement
+ * cache. One reader per replica: a local commit wakes it at once (push, sub-millisecond), and a
+ * poll every {@code pollInterval} picks up changes committed by other replicas. change_log is the
+ * bus.
+ */
+public final class ChangeFeed implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ChangeFeed.class);
+  static final int PAGE_SIZE = 500;
+
+  private final Transactions tx;
+  private final StreamConfig config;
+  private final Consumer<SubscriptionChange> observer;
+  private final Object lock = new Object();
+  private final Set<ChangeStream> streams = ConcurrentHashMap.newKeySet();
+  private final Semaphore wake = new Semaphore(0);
+  private final ExecutorService catchUp = Executors.newVirtualThreadPerTaskExecutor();
+  private final ScheduledExecutorService heartbeats =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().daemon().name("stream-heartbeat").unstarted(r));
+
+  private long cursor; // guarded by lock: every change <= cursor has been dispatched
+  private volatile boolean running;
+  private Thread tailer;
+
+  /**
+   * @param observer sees every change once, in order, before the streams do (the entitlement cache)
+   */
+  public ChangeFeed(
+      Transactions tx,
+      StreamConfig config,
+      Consumer<SubscriptionChange> observer,
+      MeterRegistry meters) {
+    this.tx = tx;
+    this.config = config;
+    this.observer = observer;
+    meters.gaugeCollectionSize("billing_stream_subscribers", List.of(), streams);
+  }
+
+  public void start() {
+    synchronized (lock) {
+      cursor = tx.read(s -> s.getMapper(ChangeLogMapper.class).lastCommittedSeq());
+    }
+    running = true;
+    tailer = Thread.ofPlatform().daemon().name("change-feed").start(this::run);
+    long hb = config.heartbeatInterval().toMillis();
+    heartbeats.scheduleWithFixedDelay(
+        this::heartbeat, hb, Math.max(1, hb / 4), TimeUnit.MILLISECONDS);
+  }
+
+  /** Called after a local commit so subscribers hear about it now rather than at the next poll. */
+  public void wakeUp() {
+    wake.release();
+  }
+
+  /** The highest seq dispatched so far. */
+  public long cursor() {
+    synchronized (lock) {
+      return cursor;
+    }
+  }
+
+  private void run() {
+    long pollMillis = Math.max(1, config.pollInterval().toMillis());
+    int failures = 0;
+    while (running) {
+      try {
+        wake.tryAcquire(pollMillis, TimeUnit.MILLISECONDS);
+        wake.drainPermits();
+        pollOnce();
+        failures = 0;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        failures++;
+        log.warn("change feed read failed ({} in a row): {}", failures, e.getMessage());
+        try {
+          Thread.sleep(Math.min(5_000, 50L << Math.min(failures, 6)));
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  /** Reads and dispatches everything committed after the cursor. */
+  void pollOnce() {
+    while (running) {
+      long from = cursor();
+      List<ChangeLogRow> rows = readAfter(from, PAGE_SIZE);
+      if (rows.isEmpty()) {
+        return;
+      }
+      List<SubscriptionChange> changes = new ArrayList<>(rows.size());
+      for (ChangeLogRow row : rows) {
+        changes.add(ChangeLog.toProto(row));
+      }
+      ChangeStream[] targets;
+      synchronized (lock) {
+        cursor = rows.getLast().seq();
+        targets = streams.toArray(ChangeStream[]::new);
+      }
+      for (SubscriptionChange c : changes) {
+        observer.accept(c);
+      }
+      for (ChangeStream s : targets) {
+        for (SubscriptionChange c : changes) {
+          s.offerLive(c);
+        }
+      }
+      if (rows.size() < PAGE_SIZE) {
+        return;
+      }
+    }
+  }
+
+  private List<ChangeLogRow> readAfter(long afterSeq, int limit) {
+    return tx.read(s -> s.getMapper(ChangeLogMapper.class).readAfter(afterSeq, limit));
+  }
+
+  /**
+   * Opens a stream. With {@code afterSeq} it replays the log after it, then goes live; without, it
+   * starts at the current end of the log.
+   */
+  public void subscribe(
+      Long afterSeq,
+      Set<String> users,
+      Set<ChangeKind> kinds,
+      ServerCallStreamObserver<StreamSubscriptionChangesResponse> out) {
+    if (!running) {
+      throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
+    }
+    if (afterSeq != null) {
+      long last = tx.read(s -> s.getMapper(ChangeLogMapper.class).lastCommittedSeq());
+      if (afterSeq > last) {
+        out.onError(
+            Status.OUT_OF_RANGE
+                .withDescription(
+                    "after_seq " + afterSeq + " is beyond the end of the log (" + last + ")")
+                .asRuntimeException());
+        return;
+      }
+    }
+    ChangeStream[] holder = new ChangeStream[1];
+    ChangeStream stream;
+    synchronized (lock) {
+      long start = afterSeq != null ? afterSeq : cursor;
+      stream =
+          new ChangeStream(
+              out, users, kinds, config.bufferSize(), start, () -> streams.remove(holder[0]));
+      holder[0] = stream;
+      streams.add(stream);
+      if (afterSeq == null) {
+        stream.markLive();
+      }
+    }
+    out.setOnReadyHandler(stream::drain);
+    out.setOnCancelHandler(stream::cancelled);
+    if (afterSeq != null) {
+      catchUp.execute(() -> replay(stream));
+    }
+  }
+
+  private void replay(ChangeStream stream) {
+    try {
+      while (!stream.isClosed()) {
+        List<ChangeLogRow> rows = readAfter(stream.position(), PAGE_SIZE);
+        for (ChangeLogRow row : rows) {
+          stream.offerReplay(ChangeLog.toProto(row));
+        }
+        if (rows.size() < PAGE_SIZE) {
+          synchronized (lock) {
+            if (stream.position() >= cursor) {
+              stream.markLive();
+              return;
+            }
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stream.close(
+          Status.UNAVAILABLE.withDescription("server is shutting down; resume from your cursor"));
+    } catch (RuntimeException e) {
+      log.warn("stream catch-up failed: {}", e.getMessage());
+      stream.close(
+          Status.UNAVAILABLE.withDescription(
+              "could not read the change log; resume from your cursor"));
+    }
+  }
+
+  private void heartbeat() {
+    long idle = config.heartbeatInterval().toNanos();
+    for (ChangeStream s : streams) {
+      try {
+        s.heartbeatIfIdle(idle);
+      } catch (RuntimeException e) {
+        log.debug("heartbeat failed: {}", e.getMessage());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    heartbeats.shutdownNow();
+    if (tailer != null) {
+      tailer.interrupt();
+    }
+    for (ChangeStream s : List.copyOf(streams)) {
+      s.close(
+          Status.UNAVAILABLE.withDescription("server is shutting down; resume from your cursor"));
+    }
+    catchUp.shutdownNow();
+  }
+}

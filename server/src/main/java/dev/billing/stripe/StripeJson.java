@@ -1,0 +1,96 @@
+package dev.billing.stripe;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+
+/**
+ * Null-safe reads of Stripe JSON objects. Webhook payloads come in whatever API version the sending
+ * account uses, so every reader tolerates missing fields and expandable ids given either as a
+ * string or as an object.
+ */
+public final class StripeJson {
+  private StripeJson() {}
+
+  /** The element at a dotted path, or null. */
+  public static JsonElement at(JsonObject root, String path) {
+    JsonElement cur = root;
+    for (String part : path.split("\\.")) {
+      if (cur == null || !cur.isJsonObject()) {
+        return null;
+      }
+      cur = cur.getAsJsonObject().get(part);
+    }
+    return cur == null || cur.isJsonNull() ? null : cur;
+  }
+
+  public static String string(JsonObject root, String path) {
+    JsonElement e = at(root, path);
+    return e != null && e.isJsonPrimitive() ? e.getAsString() : null;
+  }
+
+  public static Long longValue(JsonObject root, String path) {
+    JsonElement e = at(root, path);
+    if (e == null || !e.isJsonPrimitive()) {
+      return null;
+    }
+    try {
+      return e.getAsLong();
+    } catch (NumberFormatException ex) {
+      return null;
+    }
+  }
+
+  public static boolean bool(JsonObject root, String path) {
+    JsonElement e = at(root, path);
+    return e != null
+        && e.isJsonPrimitive()
+        && e.getAsJsonPrimitive().isBoolean()
+        && e.getAsBoolean();
+  }
+
+  public static JsonObject object(JsonObject root, String path) {
+    JsonElement e = at(root, path);
+    return e != null && e.isJsonObject() ? e.getAsJsonObject() : null;
+  }
+
+  /**
+   * An expandable field: the id whether Stripe sent {@code "cus_123"} or {@code
+   * {"id":"cus_123",...}}.
+   */
+  public static String id(JsonObject root, String path) {
+    JsonElement e = at(root, path);
+    if (e == null) {
+      return null;
+    }
+    if (e.isJsonPrimitive()) {
+      return e.getAsString();
+    }
+    if (e.isJsonObject()) {
+      JsonElement id = e.getAsJsonObject().get("id");
+      return id != null && id.isJsonPrimitive() ? id.getAsString() : null;
+    }
+    return null;
+  }
+
+  /** The first element of a Stripe list ({@code {"data":[...]}}) at {@code path}, or null. */
+  public static JsonObject firstOfList(JsonObject root, String path) {
+    JsonElement e = at(root, path + ".data");
+    if (e == null || !e.isJsonArray() || e.getAsJsonArray().isEmpty()) {
+      return null;
+    }
+    JsonElement first = e.getAsJsonArray().get(0);
+    return first.isJsonObject() ? first.getAsJsonObject() : null;
+  }
+
+  /**
+   * The user id in an object's metadata: {@code user_id}, or {@code userId} as some callers write
+   * it.
+   */
+  public static String metadataUserId(JsonObject object) {
+    String v = string(object, "metadata.user_id");
+    if (v == null || v.isBlank()) {
+      v = string(object, "metadata.userId");
+    }
+    return v == null || v.isBlank() ? null : v;
+  }
+}
