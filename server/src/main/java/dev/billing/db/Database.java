@@ -62,16 +62,17 @@ public final class Database implements AutoCloseable {
   }
 
   private static void migrate(DataSource ds) {
-    var result =
+    Flyway flyway =
         Flyway.configure()
             .dataSource(ds)
             .locations("classpath:db/migration")
             .failOnMissingLocations(true)
-            .load()
-            .migrate();
+            .load();
+    var result = flyway.migrate();
+    var current = flyway.info().current();
     log.info(
         "database schema at version {} ({} migrations applied now)",
-        result.targetSchemaVersion,
+        current == null ? "none" : current.getVersion(),
         result.migrationsExecuted);
   }
 
