@@ -23,7 +23,7 @@ check-jdk:
 	@if [ -z "$(JAVA_HOME)" ]; then \
 	  echo "error: no JDK 21 or newer found. Install one (e.g. Temurin 21+) and set JAVA_HOME." >&2; exit 1; fi
 
-$(SERVER_JAR): check-jdk $(shell find pom.xml proto server/pom.xml server/src/main client-stub sql -type f -not -path '*/target/*' 2>/dev/null)
+$(SERVER_JAR): check-jdk $(shell find pom.xml proto server/pom.xml server/src client-stub sql -type f -not -path '*/target/*' 2>/dev/null)
 	$(MVN) -DskipTests install
 
 build: check-jdk
