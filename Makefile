@@ -10,12 +10,13 @@ JAVA = $(JAVA_HOME)/bin/java
 JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 
-.PHONY: help check-jdk build test run lint clean fmt
+.PHONY: help check-jdk build test run lint clean fmt trigger
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
 	@echo "make test   run all tests (nothing to install)"
 	@echo "make build  build server/target/billing-server.jar"
+	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
 	@echo "make lint   buf lint on proto/ and a format check"
 	@echo "make clean  remove build output (keeps ./data)"
 
@@ -34,6 +35,11 @@ test: check-jdk
 
 run: $(SERVER_JAR)
 	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.LocalRun
+
+# make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY)
+trigger: $(SERVER_JAR)
+	@if [ -z "$(EVENT)" ]; then echo "usage: make trigger EVENT=<type> USER=<user_id>" >&2; exit 2; fi
+	$(JAVA) -cp $(SERVER_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)"
 
 lint: check-jdk
 	cd proto && npx -y @bufbuild/buf lint

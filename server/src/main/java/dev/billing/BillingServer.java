@@ -2,7 +2,11 @@ package dev.billing;
 
 import dev.billing.audit.AuditLog;
 import dev.billing.audit.AuditMapper;
+import dev.billing.checkout.CheckoutMapper;
+import dev.billing.checkout.CheckoutService;
+import dev.billing.checkout.UrlPolicy;
 import dev.billing.config.BillingConfig;
+import dev.billing.config.BillingConfig.StripeConfig;
 import dev.billing.credits.CreditMapper;
 import dev.billing.credits.CreditService;
 import dev.billing.customer.CustomerMapper;
@@ -14,9 +18,14 @@ import dev.billing.entitlement.EntitlementService;
 import dev.billing.grpc.BillingGrpcService;
 import dev.billing.grpc.GrpcServer;
 import dev.billing.http.HttpServer;
+import dev.billing.payment.PaymentMapper;
+import dev.billing.payment.PaymentService;
 import dev.billing.stream.ChangeFeed;
 import dev.billing.stream.ChangeLog;
 import dev.billing.stream.ChangeLogMapper;
+import dev.billing.stripe.StripeGateway;
+import dev.billing.stripe.StripeJavaGateway;
+import dev.billing.stripe.emulator.StripeEmulator;
 import dev.billing.subscription.SubscriptionMapper;
 import dev.billing.subscription.SubscriptionService;
 import dev.billing.webhook.EventApplier;
@@ -48,6 +57,8 @@ public final class BillingServer implements AutoCloseable {
       List.of(
           AuditMapper.class,
           ChangeLogMapper.class,
+          CheckoutMapper.class,
+          PaymentMapper.class,
           CreditMapper.class,
           CustomerMapper.class,
           EntitlementMapper.class,
@@ -62,6 +73,7 @@ public final class BillingServer implements AutoCloseable {
   private final CreditService credits;
   private final WebhookProcessor webhooks;
   private final ChangeFeed feed;
+  private final StripeEmulator emulator;
 
   private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
@@ -93,13 +105,37 @@ public final class BillingServer implements AutoCloseable {
     SubscriptionService subscriptions =
         new SubscriptionService(config.catalog(), entitlements, audit);
     credits = new CreditService(tx, entitlements, audit);
+    PaymentService payments = new PaymentService(credits, audit);
     webhooks =
-        new WebhookProcessor(tx, new EventApplier(subscriptions), config.webhooks(), clock, meters);
+        new WebhookProcessor(
+            tx, new EventApplier(subscriptions, payments), config.webhooks(), clock, meters);
+
+    StripeConfig stripeConfig = config.stripe();
+    String apiBase = stripeConfig.apiBase();
+    if (stripeConfig.startsEmulator()) {
+      emulator =
+          new StripeEmulator(
+              stripeConfig.emulatorPort(),
+              config.catalog(),
+              stripeConfig.webhookSecrets().getFirst(),
+              clock,
+              stripeConfig.emulatorRetryBase());
+      emulator.start();
+      apiBase = emulator.apiBase();
+    } else {
+      emulator = null;
+      if (stripeConfig.emulated()) {
+        log.warn("STRIPE_SECRET_KEY is not set: Stripe calls go to {} with a test key", apiBase);
+      }
+    }
+    StripeGateway gateway = new StripeJavaGateway(stripeConfig.effectiveSecretKey(), apiBase);
+    CheckoutService checkout =
+        new CheckoutService(tx, gateway, config.catalog(), new UrlPolicy(config.allowedOrigins()));
 
     grpc =
         new GrpcServer(
             grpcBuilder,
-            new BillingGrpcService(entitlements, credits, feed),
+            new BillingGrpcService(entitlements, credits, feed, checkout, config.catalog()),
             List.of(),
             config.shutdownGrace());
     http =
@@ -118,11 +154,17 @@ public final class BillingServer implements AutoCloseable {
     webhooks.start();
     grpc.start();
     http.start();
+    if (emulator != null) {
+      emulator.setWebhookEndpoint("http://localhost:" + http.port() + "/webhooks/stripe");
+    }
     // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
     closeOrder.add(feed);
     closeOrder.add(grpc);
     closeOrder.add(http);
     closeOrder.add(webhooks);
+    if (emulator != null) {
+      closeOrder.add(emulator);
+    }
     closeOrder.add(database);
     closeOrder.add(gc);
   }
@@ -159,6 +201,11 @@ public final class BillingServer implements AutoCloseable {
 
   public EntitlementService entitlements() {
     return entitlements;
+  }
+
+  /** The in-process Stripe emulator, or null when the service talks to Stripe. */
+  public StripeEmulator emulator() {
+    return emulator;
   }
 
   public CreditService credits() {

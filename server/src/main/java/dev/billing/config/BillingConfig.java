@@ -3,6 +3,7 @@ package dev.billing.config;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -16,7 +17,7 @@ public record BillingConfig(
     DatabaseConfig database,
     StripeConfig stripe,
     Catalog catalog,
-    URI frontendUrl,
+    List<URI> allowedOrigins,
     Duration pastDueGrace,
     WebhookConfig webhooks,
     StreamConfig stream,
@@ -37,9 +38,24 @@ public record BillingConfig(
    * @param webhookSecrets one or two signing secrets ({@code whsec_...}); two during a rotation
    */
   public record StripeConfig(
-      String secretKey, List<String> webhookSecrets, String publishableKey, String apiBase) {
+      String secretKey,
+      List<String> webhookSecrets,
+      String publishableKey,
+      String apiBase,
+      int emulatorPort,
+      Duration emulatorRetryBase) {
     public boolean emulated() {
       return secretKey == null;
+    }
+
+    /** True when this process starts the local emulator itself (no key, no STRIPE_API_BASE). */
+    public boolean startsEmulator() {
+      return emulatorPort >= 0;
+    }
+
+    /** The key stripe-java sends: the configured one, or a test key the emulator accepts. */
+    public String effectiveSecretKey() {
+      return secretKey != null ? secretKey : "sk_test_local_emulator";
     }
 
     @Override
@@ -112,6 +128,7 @@ public record BillingConfig(
     if (webhookSecrets.size() > 2) {
       throw new ConfigException("STRIPE_WEBHOOK_SECRET takes at most two secrets (old,new)");
     }
+    boolean startEmulator = secretKey == null && env.get("STRIPE_API_BASE").isEmpty();
     StripeConfig stripe =
         new StripeConfig(
             secretKey,
@@ -119,7 +136,9 @@ public record BillingConfig(
             env.get("STRIPE_PUBLISHABLE_KEY").orElse(null),
             env.get(
                 "STRIPE_API_BASE",
-                secretKey == null ? LOCAL_STRIPE_API_BASE : "https://api.stripe.com"));
+                secretKey == null ? LOCAL_STRIPE_API_BASE : "https://api.stripe.com"),
+            startEmulator ? env.getInt("STRIPE_EMULATOR_PORT", 12111) : -1,
+            env.getDuration("STRIPE_EMULATOR_RETRY_BASE", Duration.ofSeconds(1)));
 
     Catalog catalog =
         env.get("BILLING_CATALOG")
@@ -130,14 +149,24 @@ public record BillingConfig(
                         env.get("STRIPE_PRICE_PRO", "price_pro"),
                         env.get("STRIPE_PRICE_STUDIO", "price_studio")));
 
-    URI frontend;
-    try {
-      frontend = URI.create(env.get("FRONTEND_URL", "http://localhost:3000"));
-      if (frontend.getScheme() == null || frontend.getHost() == null) {
-        throw new IllegalArgumentException();
+    List<URI> origins = new ArrayList<>();
+    for (String raw : env.get("FRONTEND_URL", "http://localhost:3000").split(",")) {
+      try {
+        URI u = URI.create(raw.strip());
+        if (u.getScheme() == null
+            || u.getHost() == null
+            || !(u.getScheme().equals("http") || u.getScheme().equals("https"))) {
+          throw new IllegalArgumentException();
+        }
+        origins.add(
+            URI.create(
+                u.getScheme()
+                    + "://"
+                    + u.getHost()
+                    + (u.getPort() == -1 ? "" : ":" + u.getPort())));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("FRONTEND_URL must list absolute http(s) URLs, comma-separated");
       }
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException("FRONTEND_URL must be an absolute http(s) URL");
     }
 
     return new BillingConfig(
@@ -146,7 +175,7 @@ public record BillingConfig(
         db,
         stripe,
         catalog,
-        frontend,
+        List.copyOf(origins),
         env.getDuration("BILLING_PAST_DUE_GRACE", Duration.ofDays(3)),
         new WebhookConfig(
             env.getDuration("BILLING_WEBHOOK_TOLERANCE", Duration.ofSeconds(300)),

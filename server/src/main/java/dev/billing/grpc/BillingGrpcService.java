@@ -1,21 +1,30 @@
 package dev.billing.grpc;
 
 import dev.billing.audit.Cause;
+import dev.billing.checkout.CheckoutProtoConverter;
+import dev.billing.checkout.CheckoutService;
+import dev.billing.config.Catalog;
 import dev.billing.credits.CreditResult;
 import dev.billing.credits.CreditService;
 import dev.billing.entitlement.EntitlementService;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.CheckoutMode;
 import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.CreateCheckoutResponse;
+import dev.billing.proto.v1.CreatePortalSessionRequest;
+import dev.billing.proto.v1.CreatePortalSessionResponse;
 import dev.billing.proto.v1.GetEntitlementRequest;
 import dev.billing.proto.v1.GetEntitlementResponse;
 import dev.billing.proto.v1.GrantCreditsRequest;
 import dev.billing.proto.v1.GrantCreditsResponse;
+import dev.billing.proto.v1.ListCreditPackagesRequest;
+import dev.billing.proto.v1.ListCreditPackagesResponse;
+import dev.billing.proto.v1.ListPlansRequest;
+import dev.billing.proto.v1.ListPlansResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.stream.ChangeFeed;
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.EnumSet;
@@ -29,12 +38,22 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
   private final EntitlementService entitlements;
   private final CreditService credits;
   private final ChangeFeed feed;
+  private final CheckoutService checkout;
+  private final ListPlansResponse plans;
+  private final ListCreditPackagesResponse creditPackages;
 
   public BillingGrpcService(
-      EntitlementService entitlements, CreditService credits, ChangeFeed feed) {
+      EntitlementService entitlements,
+      CreditService credits,
+      ChangeFeed feed,
+      CheckoutService checkout,
+      Catalog catalog) {
     this.entitlements = entitlements;
     this.credits = credits;
     this.feed = feed;
+    this.checkout = checkout;
+    this.plans = CheckoutProtoConverter.plans(catalog);
+    this.creditPackages = CheckoutProtoConverter.creditPackages(catalog);
   }
 
   @Override
@@ -121,10 +140,55 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
   @Override
   public void createCheckout(
       CreateCheckoutRequest request, StreamObserver<CreateCheckoutResponse> responses) {
-    responses.onError(
-        Status.UNIMPLEMENTED
-            .withDescription(
-                "CreateCheckout is not available yet (it arrives with the checkout work)")
-            .asRuntimeException());
+    try {
+      new RequestValidator()
+          .userId("user_id", request.getUserId())
+          .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+          .check(
+              request.getMode() != CheckoutMode.UNRECOGNIZED, "mode", "is not a known CheckoutMode")
+          .maxLength("plan", request.getPlan(), 64)
+          .maxLength("credit_package", request.getCreditPackage(), 64)
+          .maxLength("coupon", request.getCoupon(), 64)
+          .maxLength("success_url", request.getSuccessUrl(), 2048)
+          .maxLength("cancel_url", request.getCancelUrl(), 2048)
+          .validate();
+      responses.onNext(
+          CheckoutProtoConverter.toResponse(
+              checkout.create(CheckoutProtoConverter.toCommand(request))));
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(StatusMapper.toStatus(e, "CreateCheckout"));
+    }
+  }
+
+  @Override
+  public void createPortalSession(
+      CreatePortalSessionRequest request, StreamObserver<CreatePortalSessionResponse> responses) {
+    try {
+      new RequestValidator()
+          .userId("user_id", request.getUserId())
+          .maxLength("return_url", request.getReturnUrl(), 2048)
+          .validate();
+      responses.onNext(
+          CreatePortalSessionResponse.newBuilder()
+              .setUrl(checkout.portal(request.getUserId(), request.getReturnUrl()))
+              .build());
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(StatusMapper.toStatus(e, "CreatePortalSession"));
+    }
+  }
+
+  @Override
+  public void listPlans(ListPlansRequest request, StreamObserver<ListPlansResponse> responses) {
+    responses.onNext(plans);
+    responses.onCompleted();
+  }
+
+  @Override
+  public void listCreditPackages(
+      ListCreditPackagesRequest request, StreamObserver<ListCreditPackagesResponse> responses) {
+    responses.onNext(creditPackages);
+    responses.onCompleted();
   }
 }

@@ -1,7 +1,12 @@
 package dev.billing.webhook;
 
+import com.google.gson.JsonObject;
 import dev.billing.audit.Cause;
+import dev.billing.checkout.CheckoutMapper;
+import dev.billing.customer.CustomerMapper;
 import dev.billing.db.UnitOfWork;
+import dev.billing.payment.PaymentService;
+import dev.billing.stripe.StripeJson;
 import dev.billing.subscription.SubscriptionService;
 import dev.billing.subscription.SubscriptionSnapshot;
 
@@ -11,13 +16,16 @@ import dev.billing.subscription.SubscriptionSnapshot;
  */
 public final class EventApplier {
   private final SubscriptionService subscriptions;
+  private final PaymentService payments;
 
-  public EventApplier(SubscriptionService subscriptions) {
+  public EventApplier(SubscriptionService subscriptions, PaymentService payments) {
     this.subscriptions = subscriptions;
+    this.payments = payments;
   }
 
   public void apply(UnitOfWork uow, StripeEvent event) {
     Cause cause = Cause.stripe(event.id());
+    JsonObject object = event.object();
     switch (event.type()) {
       case "customer.subscription.created",
           "customer.subscription.updated",
@@ -25,13 +33,44 @@ public final class EventApplier {
           "customer.subscription.resumed",
           "customer.subscription.trial_will_end" ->
           subscriptions.apply(
-              uow, SubscriptionSnapshot.fromJson(event.object()), event.created(), false, cause);
+              uow, SubscriptionSnapshot.fromJson(object), event.created(), false, cause);
       case "customer.subscription.deleted" ->
           subscriptions.apply(
-              uow, SubscriptionSnapshot.fromJson(event.object()), event.created(), true, cause);
+              uow, SubscriptionSnapshot.fromJson(object), event.created(), true, cause);
+      case "checkout.session.completed" -> {
+        rememberCustomer(uow, object);
+        markSession(uow, object, "complete");
+        payments.checkoutCompleted(uow, object, cause);
+      }
+      case "checkout.session.expired" -> {
+        markSession(uow, object, "expired");
+        payments.checkoutExpired(uow, object, cause);
+      }
+      case "payment_intent.succeeded" -> payments.paymentIntentSucceeded(uow, object, cause);
+      case "payment_intent.payment_failed" -> payments.paymentIntentFailed(uow, object, cause);
+      case "payment_intent.canceled" -> payments.paymentIntentCanceled(uow, object, cause);
       default -> {
         // Stored for the record; nothing to change.
       }
+    }
+  }
+
+  /** A completed checkout tells us the customer of a user, if we did not know it yet. */
+  private static void rememberCustomer(UnitOfWork uow, JsonObject session) {
+    String user = StripeJson.metadataUserId(session);
+    if (user == null) {
+      user = StripeJson.string(session, "client_reference_id");
+    }
+    String customer = StripeJson.id(session, "customer");
+    if (user != null && customer != null) {
+      uow.mapper(CustomerMapper.class).insertIfAbsent(user, customer);
+    }
+  }
+
+  private static void markSession(UnitOfWork uow, JsonObject session, String status) {
+    String id = StripeJson.string(session, "id");
+    if (id != null) {
+      uow.mapper(CheckoutMapper.class).updateStatus(id, status);
     }
   }
 }

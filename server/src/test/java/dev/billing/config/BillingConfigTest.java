@@ -34,7 +34,11 @@ class BillingConfigTest {
     assertThat(c.catalog().plan("studio").orElseThrow().limits())
         .containsEntry("monthly_limit", 500L);
     assertThat(c.pastDueGrace()).isEqualTo(Duration.ofDays(3));
-    assertThat(c.frontendUrl().toString()).isEqualTo("http://localhost:3000");
+    assertThat(c.allowedOrigins())
+        .extracting(Object::toString)
+        .containsExactly("http://localhost:3000");
+    assertThat(c.stripe().startsEmulator()).isTrue();
+    assertThat(c.stripe().emulatorPort()).isEqualTo(12111);
   }
 
   @Test

@@ -55,6 +55,8 @@ public final class TestServer implements AutoCloseable {
     env.put("BILLING_WEBHOOK_RETRY_BASE", "50ms");
     env.put("BILLING_WEBHOOK_RETRY_SCAN", "50ms");
     env.put("BILLING_SHUTDOWN_GRACE", "2s");
+    env.put("STRIPE_EMULATOR_PORT", "0");
+    env.put("STRIPE_EMULATOR_RETRY_BASE", "50ms");
     env.putAll(overrides);
     return Env.of(env);
   }
@@ -88,6 +90,32 @@ public final class TestServer implements AutoCloseable {
       b.header("Stripe-Signature", signatureHeader);
     }
     return send(b.build());
+  }
+
+  /** Pays a hosted checkout session with a test card, as a script would (JSON answer). */
+  public HttpResponse<String> pay(String sessionUrl, String cardNumber, String threeDs) {
+    String form =
+        "card_number=" + cardNumber + (threeDs == null ? "" : "&three_d_secure=" + threeDs);
+    return send(
+        HttpRequest.newBuilder(URI.create(sessionUrl + "/pay"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build());
+  }
+
+  /** A call to the emulator's Stripe API with a test key. */
+  public HttpResponse<String> stripeApi(String method, String path, String form) {
+    return send(
+        HttpRequest.newBuilder(URI.create(server.emulator().apiBase() + path))
+            .header("Authorization", "Bearer sk_test_local_emulator")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .method(
+                method,
+                form == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(form))
+            .build());
   }
 
   public HttpResponse<String> get(String path) {

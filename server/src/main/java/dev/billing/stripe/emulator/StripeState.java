@@ -1,0 +1,1290 @@
+package dev.billing.stripe.emulator;
+
+import static dev.billing.stripe.emulator.Json.array;
+import static dev.billing.stripe.emulator.Json.list;
+import static dev.billing.stripe.emulator.Json.num;
+import static dev.billing.stripe.emulator.Json.obj;
+import static dev.billing.stripe.emulator.Json.str;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import dev.billing.config.Catalog;
+import dev.billing.config.Plan;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The emulator's Stripe account: customers, prices, coupons, checkout sessions, subscriptions,
+ * invoices, payment intents, charges, refunds, portal sessions and events, shaped like API version
+ * 2026-07-29.dahlia. Every change that real Stripe announces emits an event, which is handed to the
+ * webhook sender. One lock guards it all: this is a development tool, not a load target.
+ */
+final class StripeState {
+  static final String API_VERSION = "2026-07-29.dahlia";
+  private static final String ALPHABET =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  private static final long DAY = 86_400;
+
+  private final SecureRandom random = new SecureRandom();
+  private final Clock clock;
+  private final Consumer<JsonObject> eventSink;
+  private final Map<String, JsonObject> customers = new LinkedHashMap<>();
+  private final Map<String, JsonObject> prices = new LinkedHashMap<>();
+  private final Map<String, JsonObject> coupons = new LinkedHashMap<>();
+  private final Map<String, String> promotionCodes = new HashMap<>();
+  private final Map<String, JsonObject> sessions = new LinkedHashMap<>();
+  private final Map<String, JsonObject> subscriptions = new LinkedHashMap<>();
+  private final Map<String, JsonObject> invoices = new LinkedHashMap<>();
+  private final Map<String, JsonObject> intents = new LinkedHashMap<>();
+  private final Map<String, JsonObject> charges = new LinkedHashMap<>();
+  private final Map<String, JsonObject> refunds = new LinkedHashMap<>();
+  private final Map<String, JsonObject> portalSessions = new LinkedHashMap<>();
+  private final List<JsonObject> events = new ArrayList<>();
+
+  StripeState(Catalog catalog, Clock clock, Consumer<JsonObject> eventSink) {
+    this.clock = clock;
+    this.eventSink = eventSink;
+    for (Plan p : catalog.plans()) {
+      if (p.priceId() != null) {
+        prices.put(
+            p.priceId(),
+            obj(
+                "id",
+                p.priceId(),
+                "object",
+                "price",
+                "active",
+                true,
+                "currency",
+                p.currency(),
+                "unit_amount",
+                p.amountMinor(),
+                "unit_amount_decimal",
+                Long.toString(p.amountMinor()),
+                "nickname",
+                p.name(),
+                "product",
+                "prod_" + p.name(),
+                "type",
+                "recurring",
+                "billing_scheme",
+                "per_unit",
+                "livemode",
+                false,
+                "created",
+                now(),
+                "metadata",
+                Map.of(),
+                "recurring",
+                obj(
+                    "interval",
+                    p.interval(),
+                    "interval_count",
+                    1,
+                    "usage_type",
+                    "licensed",
+                    "trial_period_days",
+                    null)));
+      }
+    }
+    coupons.put("FIRST20", coupon("FIRST20", 20, "once"));
+    coupons.put("HALF", coupon("HALF", 50, "forever"));
+    promotionCodes.put("WELCOME20", "FIRST20");
+  }
+
+  private JsonObject coupon(String id, int percentOff, String duration) {
+    return obj(
+        "id",
+        id,
+        "object",
+        "coupon",
+        "percent_off",
+        percentOff,
+        "amount_off",
+        null,
+        "currency",
+        null,
+        "duration",
+        duration,
+        "valid",
+        true,
+        "livemode",
+        false,
+        "created",
+        now(),
+        "metadata",
+        Map.of());
+  }
+
+  long now() {
+    return clock.instant().getEpochSecond();
+  }
+
+  String newId(String prefix) {
+    StringBuilder sb = new StringBuilder(prefix).append('_');
+    for (int i = 0; i < 24; i++) {
+      sb.append(ALPHABET.charAt(random.nextInt(ALPHABET.length())));
+    }
+    return sb.toString();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private void emit(String type, JsonObject object) {
+    emit(type, object, null);
+  }
+
+  private void emit(String type, JsonObject object, JsonObject previousAttributes) {
+    JsonObject data = obj("object", object.deepCopy());
+    if (previousAttributes != null) {
+      data.add("previous_attributes", previousAttributes);
+    }
+    JsonObject event =
+        obj(
+            "id",
+            newId("evt"),
+            "object",
+            "event",
+            "api_version",
+            API_VERSION,
+            "created",
+            now(),
+            "data",
+            data,
+            "livemode",
+            false,
+            "pending_webhooks",
+            1,
+            "request",
+            obj("id", newId("req"), "idempotency_key", null),
+            "type",
+            type);
+    events.add(event);
+    eventSink.accept(event);
+  }
+
+  synchronized JsonObject event(String id) {
+    return events.stream()
+        .filter(e -> id.equals(str(e, "id")))
+        .findFirst()
+        .orElseThrow(() -> EmulatorError.missing("event", id, "id"));
+  }
+
+  /**
+   * Newest first, like Stripe; {@code type} filter, {@code starting_after} cursor, {@code limit}.
+   */
+  synchronized JsonObject listEvents(Params p) {
+    int limit = (int) Math.min(100, Math.max(1, p.longValue("limit", 10)));
+    String type = p.string("type");
+    String after = p.string("starting_after");
+    JsonArray data = new JsonArray();
+    boolean started = after == null;
+    boolean more = false;
+    for (int i = events.size() - 1; i >= 0; i--) {
+      JsonObject e = events.get(i);
+      if (!started) {
+        started = after.equals(str(e, "id"));
+        continue;
+      }
+      if (type != null && !type.equals(str(e, "type"))) {
+        continue;
+      }
+      if (data.size() == limit) {
+        more = true;
+        break;
+      }
+      data.add(e);
+    }
+    return list(data, "/v1/events", more);
+  }
+
+  // ---------------------------------------------------------------- customers
+
+  synchronized JsonObject createCustomer(Params p) {
+    return newCustomer(p.string("email"), p.stringMap("metadata"));
+  }
+
+  private JsonObject newCustomer(String email, Map<String, String> metadata) {
+    JsonObject c =
+        obj(
+            "id",
+            newId("cus"),
+            "object",
+            "customer",
+            "email",
+            email,
+            "created",
+            now(),
+            "livemode",
+            false,
+            "metadata",
+            metadata,
+            "balance",
+            0,
+            "currency",
+            null,
+            "delinquent",
+            false,
+            "invoice_settings",
+            obj("default_payment_method", null));
+    customers.put(str(c, "id"), c);
+    emit("customer.created", c);
+    return c;
+  }
+
+  synchronized JsonObject customer(String id) {
+    return require(customers, id, "customer");
+  }
+
+  private JsonObject customerForUser(String userId) {
+    for (JsonObject c : customers.values()) {
+      if (userId.equals(str(c.getAsJsonObject("metadata"), "user_id"))) {
+        return c;
+      }
+    }
+    return newCustomer(userId + "@example.test", Map.of("user_id", userId));
+  }
+
+  // ---------------------------------------------------------------- checkout
+
+  synchronized JsonObject createCheckoutSession(Params p, String baseUrl) {
+    String mode = p.string("mode");
+    if (mode == null || !List.of("payment", "subscription").contains(mode)) {
+      throw EmulatorError.invalid("Invalid mode: must be one of payment or subscription", "mode");
+    }
+    if (p.string("success_url") == null) {
+      throw EmulatorError.invalid("Missing required param: success_url.", "success_url");
+    }
+    if (p.has("discounts") && p.bool("allow_promotion_codes")) {
+      throw EmulatorError.invalid(
+          "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+          "discounts");
+    }
+    String customer = p.string("customer");
+    if (customer != null) {
+      require(customers, customer, "customer");
+    }
+    List<Params> items = p.list("line_items");
+    if (items.isEmpty()) {
+      throw EmulatorError.invalid("Missing required param: line_items.", "line_items");
+    }
+    JsonArray lines = new JsonArray();
+    long subtotal = 0;
+    String currency = null;
+    for (int i = 0; i < items.size(); i++) {
+      Params item = items.get(i);
+      long quantity = item.longValue("quantity", 1);
+      JsonObject price;
+      if (item.string("price") != null) {
+        price = prices.get(item.string("price"));
+        if (price == null) {
+          throw EmulatorError.missing(
+              "price", item.string("price"), "line_items[" + i + "][price]");
+        }
+        if ("payment".equals(mode) && price.has("recurring")) {
+          throw EmulatorError.invalid(
+              "You must provide at least one recurring price in `subscription` mode when using prices.",
+              "line_items[" + i + "][price]");
+        }
+      } else if (item.has("price_data")) {
+        long amount = item.longValue("price_data.unit_amount", -1);
+        String cur = item.string("price_data.currency");
+        if (amount < 0 || cur == null) {
+          throw EmulatorError.invalid(
+              "Missing required param: line_items[" + i + "][price_data][unit_amount].",
+              "line_items[" + i + "][price_data]");
+        }
+        if (amount < 50) {
+          throw EmulatorError.invalid(
+              "Amount must be at least 50 cents.",
+              "line_items[" + i + "][price_data][unit_amount]");
+        }
+        price =
+            obj(
+                "id",
+                newId("price"),
+                "object",
+                "price",
+                "active",
+                false,
+                "currency",
+                cur,
+                "unit_amount",
+                amount,
+                "product",
+                newId("prod"),
+                "type",
+                "one_time",
+                "nickname",
+                item.string("price_data.product_data.name"));
+        prices.put(str(price, "id"), price);
+      } else {
+        throw EmulatorError.invalid(
+            "Each line item needs a price or price_data.", "line_items[" + i + "]");
+      }
+      currency = str(price, "currency");
+      subtotal += num(price, "unit_amount") * quantity;
+      lines.add(
+          obj(
+              "id",
+              newId("li"),
+              "object",
+              "item",
+              "price",
+              price,
+              "quantity",
+              quantity,
+              "amount_total",
+              num(price, "unit_amount") * quantity,
+              "currency",
+              currency,
+              "description",
+              str(price, "nickname")));
+    }
+    String coupon = null;
+    List<Params> discounts = p.list("discounts");
+    if (!discounts.isEmpty()) {
+      coupon = discounts.getFirst().string("coupon");
+      if (coupon == null || !coupons.containsKey(coupon)) {
+        throw EmulatorError.missing("coupon", String.valueOf(coupon), "discounts[0][coupon]");
+      }
+    }
+    long trialDays = p.longValue("subscription_data.trial_period_days", 0);
+    long total = discounted(subtotal, coupon);
+    if (trialDays > 0) {
+      total = 0;
+    }
+    long expiresAt = p.longValue("expires_at", now() + DAY);
+    String id = newId("cs_test");
+    JsonObject s =
+        obj(
+            "id",
+            id,
+            "object",
+            "checkout.session",
+            "mode",
+            mode,
+            "status",
+            "open",
+            "payment_status",
+            "unpaid",
+            "customer",
+            customer,
+            "client_reference_id",
+            p.string("client_reference_id"),
+            "success_url",
+            p.string("success_url"),
+            "cancel_url",
+            p.string("cancel_url"),
+            "amount_subtotal",
+            subtotal,
+            "amount_total",
+            total,
+            "currency",
+            currency,
+            "created",
+            now(),
+            "expires_at",
+            expiresAt,
+            "livemode",
+            false,
+            "metadata",
+            p.stringMap("metadata"),
+            "allow_promotion_codes",
+            p.bool("allow_promotion_codes"),
+            "payment_intent",
+            null,
+            "subscription",
+            null,
+            "invoice",
+            null,
+            "url",
+            baseUrl + "/checkout/" + id,
+            "line_items",
+            list(lines, "/v1/checkout/sessions/" + id + "/line_items", false),
+            "discounts",
+            coupon == null ? new JsonArray() : array(obj("coupon", coupon)),
+            "subscription_data",
+            obj(
+                "metadata",
+                p.stringMap("subscription_data.metadata"),
+                "trial_period_days",
+                trialDays == 0 ? null : trialDays),
+            "payment_intent_data",
+            obj("metadata", p.stringMap("payment_intent_data.metadata")));
+    sessions.put(id, s);
+    return publicSession(s);
+  }
+
+  private long discounted(long amount, String coupon) {
+    if (coupon == null) {
+      return amount;
+    }
+    long percent = num(coupons.get(coupon), "percent_off");
+    return amount - amount * percent / 100;
+  }
+
+  /** The session as the API returns it (without the emulator's private fields). */
+  private static JsonObject publicSession(JsonObject s) {
+    JsonObject copy = s.deepCopy();
+    copy.remove("subscription_data");
+    copy.remove("payment_intent_data");
+    copy.remove("line_items");
+    return copy;
+  }
+
+  synchronized JsonObject session(String id) {
+    return publicSession(require(sessions, id, "checkout.session"));
+  }
+
+  /** The session with its line items, for the hosted page. */
+  synchronized JsonObject sessionForPage(String id) {
+    JsonObject s = sessions.get(id);
+    return s == null ? null : s.deepCopy();
+  }
+
+  synchronized JsonObject expireSession(String id) {
+    JsonObject s = require(sessions, id, "checkout.session");
+    if (!"open".equals(str(s, "status"))) {
+      throw EmulatorError.invalid(
+          "Only Checkout Sessions with a status of `open` can be expired. This Checkout Session has a status of `"
+              + str(s, "status")
+              + "`.",
+          null);
+    }
+    s.addProperty("status", "expired");
+    emit("checkout.session.expired", publicSession(s));
+    return publicSession(s);
+  }
+
+  /** Expires open sessions whose {@code expires_at} has passed, as Stripe does. */
+  synchronized int expireDue() {
+    int n = 0;
+    for (JsonObject s : sessions.values()) {
+      if ("open".equals(str(s, "status")) && num(s, "expires_at") <= now()) {
+        s.addProperty("status", "expired");
+        emit("checkout.session.expired", publicSession(s));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** What happened when someone paid on the hosted page. */
+  record PayResult(Outcome outcome, JsonObject session, String message, String declineCode) {}
+
+  /** Outcomes of a payment attempt. */
+  enum Outcome {
+    SUCCEEDED,
+    DECLINED,
+    REQUIRES_ACTION,
+    NOT_OPEN
+  }
+
+  /**
+   * A payment on the hosted page. {@code threeDs} is null on the first attempt, "complete" or
+   * "fail" once the user answered the authentication challenge.
+   */
+  synchronized PayResult pay(
+      String sessionId, String cardNumber, String threeDs, String email, String promotionCode) {
+    JsonObject s = require(sessions, sessionId, "checkout.session");
+    if (!"open".equals(str(s, "status"))) {
+      return new PayResult(
+          Outcome.NOT_OPEN,
+          publicSession(s),
+          "This checkout session is " + str(s, "status") + ".",
+          null);
+    }
+    TestCards card = TestCards.of(cardNumber);
+    if (card == TestCards.REQUIRES_AUTHENTICATION) {
+      if (threeDs == null) {
+        return new PayResult(
+            Outcome.REQUIRES_ACTION,
+            publicSession(s),
+            "Your bank requires you to authenticate this payment.",
+            null);
+      }
+      if (!"complete".equals(threeDs)) {
+        card = null;
+      }
+    }
+    if (promotionCode != null
+        && !promotionCode.isBlank()
+        && s.get("allow_promotion_codes").getAsBoolean()) {
+      String coupon = promotionCodes.get(promotionCode.strip().toUpperCase());
+      if (coupon == null) {
+        return new PayResult(
+            Outcome.DECLINED, publicSession(s), "This promotion code is invalid.", null);
+      }
+      s.add(
+          "discounts",
+          array(obj("coupon", coupon, "promotion_code", promotionCode.strip().toUpperCase())));
+      if (!"subscription".equals(str(s, "mode"))
+          || s.getAsJsonObject("subscription_data").get("trial_period_days").isJsonNull()) {
+        s.addProperty("amount_total", discounted(num(s, "amount_subtotal"), coupon));
+      }
+    }
+    JsonObject customer =
+        str(s, "customer") != null
+            ? customers.get(str(s, "customer"))
+            : newCustomer(email, userMetadata(s));
+    s.addProperty("customer", str(customer, "id"));
+    boolean subscription = "subscription".equals(str(s, "mode"));
+    long amount = num(s, "amount_total");
+    if (card == null || (card != TestCards.SUCCESS && card != TestCards.REQUIRES_AUTHENTICATION)) {
+      String code = card == null ? "payment_intent_authentication_failure" : card.code;
+      String decline = card == null ? null : card.declineCode;
+      String message =
+          card == null ? "We are unable to authenticate your payment method." : card.message();
+      if (card != TestCards.INVALID_NUMBER) {
+        failedPayment(s, customer, amount, code, decline, message, subscription);
+      }
+      return new PayResult(
+          Outcome.DECLINED, publicSession(s), message, decline != null ? decline : code);
+    }
+    if (subscription) {
+      completeSubscription(s, customer);
+    } else {
+      completePayment(s, customer, amount);
+    }
+    return new PayResult(Outcome.SUCCEEDED, publicSession(s), "Payment succeeded.", null);
+  }
+
+  private static Map<String, String> userMetadata(JsonObject s) {
+    String user = str(s.getAsJsonObject("metadata"), "user_id");
+    if (user == null) {
+      user = str(s, "client_reference_id");
+    }
+    return user == null ? Map.of() : Map.of("user_id", user);
+  }
+
+  private Map<String, String> metadataOf(JsonObject s, String key) {
+    Map<String, String> m = new LinkedHashMap<>();
+    s.getAsJsonObject(key)
+        .getAsJsonObject("metadata")
+        .entrySet()
+        .forEach(e -> m.put(e.getKey(), e.getValue().getAsString()));
+    return m;
+  }
+
+  private void failedPayment(
+      JsonObject s,
+      JsonObject customer,
+      long amount,
+      String code,
+      String decline,
+      String message,
+      boolean subscription) {
+    Map<String, String> metadata = subscription ? Map.of() : metadataOf(s, "payment_intent_data");
+    JsonObject error =
+        obj(
+            "type",
+            "card_error",
+            "code",
+            code,
+            "decline_code",
+            decline,
+            "message",
+            message,
+            "payment_method",
+            obj("id", newId("pm"), "object", "payment_method", "type", "card"));
+    JsonObject pi =
+        intent(
+            customer,
+            Math.max(amount, 50),
+            str(s, "currency"),
+            metadata,
+            "requires_payment_method");
+    pi.add("last_payment_error", error);
+    JsonObject charge = charge(pi, "failed");
+    charge.addProperty("failure_code", code);
+    charge.addProperty("failure_message", message);
+    charge.add(
+        "outcome",
+        obj("type", "issuer_declined", "reason", decline, "network_status", "declined_by_network"));
+    pi.addProperty("latest_charge", str(charge, "id"));
+    if (!subscription) {
+      s.addProperty("payment_intent", str(pi, "id"));
+    }
+    emit("payment_intent.created", pi);
+    emit("charge.failed", charge);
+    emit("payment_intent.payment_failed", pi);
+  }
+
+  private JsonObject intent(
+      JsonObject customer,
+      long amount,
+      String currency,
+      Map<String, String> metadata,
+      String status) {
+    JsonObject pi =
+        obj(
+            "id",
+            newId("pi"),
+            "object",
+            "payment_intent",
+            "amount",
+            amount,
+            "amount_received",
+            "succeeded".equals(status) ? amount : 0,
+            "currency",
+            currency,
+            "customer",
+            str(customer, "id"),
+            "status",
+            status,
+            "created",
+            now(),
+            "livemode",
+            false,
+            "metadata",
+            metadata,
+            "latest_charge",
+            null,
+            "last_payment_error",
+            null,
+            "cancellation_reason",
+            null,
+            "payment_method_types",
+            array(Json.value("card")));
+    intents.put(str(pi, "id"), pi);
+    return pi;
+  }
+
+  private JsonObject charge(JsonObject pi, String status) {
+    boolean paid = "succeeded".equals(status);
+    JsonObject c =
+        obj(
+            "id",
+            newId("ch"),
+            "object",
+            "charge",
+            "amount",
+            num(pi, "amount"),
+            "amount_captured",
+            paid ? num(pi, "amount") : 0,
+            "amount_refunded",
+            0,
+            "captured",
+            paid,
+            "currency",
+            str(pi, "currency"),
+            "customer",
+            str(pi, "customer"),
+            "paid",
+            paid,
+            "refunded",
+            false,
+            "status",
+            status,
+            "payment_intent",
+            str(pi, "id"),
+            "metadata",
+            pi.get("metadata").deepCopy(),
+            "created",
+            now(),
+            "livemode",
+            false,
+            "refunds",
+            list(new JsonArray(), "/v1/charges/refunds", false),
+            "payment_method_details",
+            obj("type", "card", "card", obj("brand", "visa", "last4", "4242")));
+    charges.put(str(c, "id"), c);
+    return c;
+  }
+
+  private void completePayment(JsonObject s, JsonObject customer, long amount) {
+    JsonObject pi =
+        intent(
+            customer,
+            amount,
+            str(s, "currency"),
+            metadataOf(s, "payment_intent_data"),
+            "succeeded");
+    JsonObject charge = charge(pi, "succeeded");
+    pi.addProperty("latest_charge", str(charge, "id"));
+    s.addProperty("payment_intent", str(pi, "id"));
+    s.addProperty("status", "complete");
+    s.addProperty("payment_status", "paid");
+    emit("payment_intent.created", pi);
+    emit("charge.succeeded", charge);
+    emit("payment_intent.succeeded", pi);
+    emit("checkout.session.completed", publicSession(s));
+  }
+
+  private void completeSubscription(JsonObject s, JsonObject customer) {
+    JsonObject item =
+        s.getAsJsonObject("line_items").getAsJsonArray("data").get(0).getAsJsonObject();
+    JsonObject price = item.getAsJsonObject("price");
+    JsonElement trial = s.getAsJsonObject("subscription_data").get("trial_period_days");
+    long trialDays = trial == null || trial.isJsonNull() ? 0 : trial.getAsLong();
+    String coupon =
+        s.getAsJsonArray("discounts").isEmpty()
+            ? null
+            : str(s.getAsJsonArray("discounts").get(0).getAsJsonObject(), "coupon");
+    JsonObject sub =
+        newSubscription(customer, price, trialDays, metadataOf(s, "subscription_data"), coupon);
+    emit("customer.subscription.created", sub);
+    JsonObject invoice = invoiceFor(sub, trialDays > 0 ? 0 : num(s, "amount_total"), true);
+    s.addProperty("subscription", str(sub, "id"));
+    s.addProperty("invoice", str(invoice, "id"));
+    s.addProperty("status", "complete");
+    s.addProperty("payment_status", trialDays > 0 ? "no_payment_required" : "paid");
+    emit("checkout.session.completed", publicSession(s));
+  }
+
+  private JsonObject newSubscription(
+      JsonObject customer,
+      JsonObject price,
+      long trialDays,
+      Map<String, String> metadata,
+      String coupon) {
+    long start = now();
+    long periodEnd = trialDays > 0 ? start + trialDays * DAY : start + 30 * DAY;
+    String id = newId("sub");
+    JsonObject item =
+        obj(
+            "id",
+            newId("si"),
+            "object",
+            "subscription_item",
+            "price",
+            price.deepCopy(),
+            "quantity",
+            1,
+            "subscription",
+            id,
+            "created",
+            start,
+            "current_period_start",
+            start,
+            "current_period_end",
+            periodEnd,
+            "metadata",
+            Map.of(),
+            "discounts",
+            new JsonArray());
+    JsonObject sub =
+        obj(
+            "id",
+            id,
+            "object",
+            "subscription",
+            "customer",
+            str(customer, "id"),
+            "status",
+            trialDays > 0 ? "trialing" : "active",
+            "cancel_at_period_end",
+            false,
+            "cancel_at",
+            null,
+            "canceled_at",
+            null,
+            "ended_at",
+            null,
+            "collection_method",
+            "charge_automatically",
+            "created",
+            start,
+            "start_date",
+            start,
+            "currency",
+            str(price, "currency"),
+            "livemode",
+            false,
+            "metadata",
+            metadata,
+            "trial_start",
+            trialDays > 0 ? start : null,
+            "trial_end",
+            trialDays > 0 ? periodEnd : null,
+            "items",
+            list(array(item), "/v1/subscription_items?subscription=" + id, false),
+            "latest_invoice",
+            null,
+            "pause_collection",
+            null,
+            "discounts",
+            coupon == null ? new JsonArray() : array(Json.value(coupon)),
+            "billing_mode",
+            obj("type", "flexible"));
+    subscriptions.put(id, sub);
+    return sub;
+  }
+
+  /**
+   * An invoice for the subscription's current period; paid (with payment intent and charge) or
+   * failed.
+   */
+  private JsonObject invoiceFor(JsonObject sub, long amount, boolean paid) {
+    JsonObject item = sub.getAsJsonObject("items").getAsJsonArray("data").get(0).getAsJsonObject();
+    String id = newId("in");
+    JsonObject invoice =
+        obj(
+            "id",
+            id,
+            "object",
+            "invoice",
+            "customer",
+            str(sub, "customer"),
+            "currency",
+            str(sub, "currency"),
+            "amount_due",
+            amount,
+            "amount_paid",
+            paid ? amount : 0,
+            "amount_remaining",
+            paid ? 0 : amount,
+            "total",
+            amount,
+            "subtotal",
+            amount,
+            "status",
+            "open",
+            "created",
+            now(),
+            "billing_reason",
+            sub.get("latest_invoice").isJsonNull() ? "subscription_create" : "subscription_cycle",
+            "period_start",
+            num(item, "current_period_start"),
+            "period_end",
+            num(item, "current_period_end"),
+            "livemode",
+            false,
+            "metadata",
+            Map.of(),
+            "attempt_count",
+            1,
+            "next_payment_attempt",
+            null,
+            "parent",
+            obj(
+                "type",
+                "subscription_details",
+                "quote_details",
+                null,
+                "subscription_details",
+                obj("subscription", str(sub, "id"), "metadata", sub.get("metadata").deepCopy())),
+            "lines",
+            list(
+                array(
+                    obj(
+                        "id",
+                        newId("il"),
+                        "object",
+                        "line_item",
+                        "amount",
+                        amount,
+                        "currency",
+                        str(sub, "currency"),
+                        "description",
+                        "1 × " + str(item.getAsJsonObject("price"), "nickname"),
+                        "period",
+                        obj(
+                            "start",
+                            num(item, "current_period_start"),
+                            "end",
+                            num(item, "current_period_end")),
+                        "pricing",
+                        obj(
+                            "type",
+                            "price_details",
+                            "price_details",
+                            obj(
+                                "price", str(item.getAsJsonObject("price"), "id"),
+                                "product", str(item.getAsJsonObject("price"), "product"))))),
+                "/v1/invoices/" + id + "/lines",
+                false));
+    invoices.put(id, invoice);
+    sub.addProperty("latest_invoice", id);
+    emit("invoice.created", invoice);
+    invoice.addProperty("status", "open");
+    emit("invoice.finalized", invoice);
+    if (amount > 0) {
+      JsonObject customer = customers.get(str(sub, "customer"));
+      JsonObject pi =
+          intent(
+              customer,
+              amount,
+              str(sub, "currency"),
+              Map.of(),
+              paid ? "succeeded" : "requires_payment_method");
+      JsonObject charge = charge(pi, paid ? "succeeded" : "failed");
+      pi.addProperty("latest_charge", str(charge, "id"));
+      invoice.add(
+          "payments",
+          list(
+              array(
+                  obj(
+                      "object",
+                      "invoice_payment",
+                      "payment",
+                      obj("type", "payment_intent", "payment_intent", str(pi, "id")))),
+              "/v1/invoice_payments",
+              false));
+      if (paid) {
+        emit("charge.succeeded", charge);
+        emit("payment_intent.succeeded", pi);
+      } else {
+        pi.add(
+            "last_payment_error",
+            obj(
+                "type",
+                "card_error",
+                "code",
+                "card_declined",
+                "decline_code",
+                "insufficient_funds",
+                "message",
+                "Your card has insufficient funds."));
+        emit("charge.failed", charge);
+        emit("payment_intent.payment_failed", pi);
+      }
+    }
+    if (paid) {
+      invoice.addProperty("status", "paid");
+      emit("invoice.paid", invoice);
+      emit("invoice.payment_succeeded", invoice);
+    } else {
+      invoice.addProperty("attempt_count", 1);
+      invoice.addProperty("next_payment_attempt", now() + 3 * DAY);
+      emit("invoice.payment_failed", invoice);
+    }
+    return invoice;
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  synchronized JsonObject subscription(String id) {
+    return require(subscriptions, id, "subscription").deepCopy();
+  }
+
+  synchronized JsonObject updateSubscription(String id, Params p) {
+    JsonObject sub = require(subscriptions, id, "subscription");
+    JsonObject previous = new JsonObject();
+    if (p.has("cancel_at_period_end")) {
+      previous.add("cancel_at_period_end", sub.get("cancel_at_period_end"));
+      boolean cancel = p.bool("cancel_at_period_end");
+      sub.addProperty("cancel_at_period_end", cancel);
+      JsonObject item =
+          sub.getAsJsonObject("items").getAsJsonArray("data").get(0).getAsJsonObject();
+      sub.add("cancel_at", cancel ? Json.value(num(item, "current_period_end")) : Json.value(null));
+    }
+    if (p.has("metadata")) {
+      previous.add("metadata", sub.get("metadata"));
+      JsonObject md = sub.getAsJsonObject("metadata").deepCopy();
+      p.stringMap("metadata").forEach(md::addProperty);
+      sub.add("metadata", md);
+    }
+    emit("customer.subscription.updated", sub, previous);
+    return sub.deepCopy();
+  }
+
+  synchronized JsonObject cancelSubscription(String id) {
+    JsonObject sub = require(subscriptions, id, "subscription");
+    if ("canceled".equals(str(sub, "status"))) {
+      throw EmulatorError.invalid(
+          "No such subscription: '" + id + "' (it is already canceled)", "id");
+    }
+    sub.addProperty("status", "canceled");
+    sub.addProperty("canceled_at", now());
+    sub.addProperty("ended_at", now());
+    emit("customer.subscription.deleted", sub);
+    return sub.deepCopy();
+  }
+
+  // ---------------------------------------------------------------- payments
+
+  synchronized JsonObject paymentIntent(String id) {
+    return require(intents, id, "payment_intent").deepCopy();
+  }
+
+  synchronized JsonObject charge(String id) {
+    return require(charges, id, "charge").deepCopy();
+  }
+
+  synchronized JsonObject invoice(String id) {
+    return require(invoices, id, "invoice").deepCopy();
+  }
+
+  synchronized JsonObject createRefund(Params p) {
+    String piId = p.string("payment_intent");
+    String chargeId = p.string("charge");
+    JsonObject charge;
+    if (chargeId != null) {
+      charge = require(charges, chargeId, "charge");
+    } else if (piId != null) {
+      JsonObject pi = require(intents, piId, "payment_intent");
+      String latest = str(pi, "latest_charge");
+      charge = latest == null ? null : charges.get(latest);
+      if (charge == null || !"succeeded".equals(str(charge, "status"))) {
+        throw EmulatorError.invalid(
+            "This PaymentIntent does not have a successful charge to refund.", "payment_intent");
+      }
+    } else {
+      throw EmulatorError.invalid(
+          "One of the following params should be provided for this request: payment_intent or charge.",
+          null);
+    }
+    long refundable = num(charge, "amount") - num(charge, "amount_refunded");
+    long amount = p.longValue("amount", refundable);
+    if (amount <= 0 || amount > refundable) {
+      throw new EmulatorError(
+          400,
+          "invalid_request_error",
+          "Refund amount ($"
+              + amount / 100.0
+              + ") is greater than unrefunded amount on charge ($"
+              + refundable / 100.0
+              + ")",
+          "amount",
+          "amount_too_large");
+    }
+    JsonObject refund =
+        obj(
+            "id",
+            newId("re"),
+            "object",
+            "refund",
+            "amount",
+            amount,
+            "charge",
+            str(charge, "id"),
+            "payment_intent",
+            str(charge, "payment_intent"),
+            "currency",
+            str(charge, "currency"),
+            "status",
+            "succeeded",
+            "reason",
+            p.string("reason"),
+            "created",
+            now(),
+            "metadata",
+            p.stringMap("metadata"));
+    refunds.put(str(refund, "id"), refund);
+    charge.addProperty("amount_refunded", num(charge, "amount_refunded") + amount);
+    charge.addProperty("refunded", num(charge, "amount_refunded") == num(charge, "amount"));
+    JsonArray refundList = charge.getAsJsonObject("refunds").getAsJsonArray("data");
+    refundList.add(refund.deepCopy());
+    emit("refund.created", refund);
+    emit(
+        "charge.refunded", charge, obj("amount_refunded", num(charge, "amount_refunded") - amount));
+    return refund.deepCopy();
+  }
+
+  // ---------------------------------------------------------------- portal
+
+  synchronized JsonObject createPortalSession(Params p, String baseUrl) {
+    String customer = p.string("customer");
+    if (customer == null) {
+      throw EmulatorError.invalid("Missing required param: customer.", "customer");
+    }
+    require(customers, customer, "customer");
+    String id = newId("bps");
+    JsonObject s =
+        obj(
+            "id",
+            id,
+            "object",
+            "billing_portal.session",
+            "customer",
+            customer,
+            "return_url",
+            p.string("return_url"),
+            "created",
+            now(),
+            "livemode",
+            false,
+            "url",
+            baseUrl + "/portal/" + id);
+    portalSessions.put(id, s);
+    return s.deepCopy();
+  }
+
+  synchronized JsonObject portalSession(String id) {
+    JsonObject s = portalSessions.get(id);
+    return s == null ? null : s.deepCopy();
+  }
+
+  synchronized List<JsonObject> subscriptionsOf(String customerId) {
+    return subscriptions.values().stream()
+        .filter(s -> customerId.equals(str(s, "customer")))
+        .map(JsonObject::deepCopy)
+        .toList();
+  }
+
+  // ---------------------------------------------------------------- trigger
+
+  static final List<String> TRIGGERS =
+      List.of(
+          "checkout.session.completed",
+          "checkout.session.expired",
+          "customer.subscription.created",
+          "customer.subscription.updated",
+          "customer.subscription.deleted",
+          "customer.subscription.trial_will_end",
+          "invoice.paid",
+          "invoice.payment_failed",
+          "payment_intent.succeeded",
+          "payment_intent.payment_failed",
+          "payment_intent.canceled",
+          "charge.refunded");
+
+  /**
+   * Makes the account emit {@code type} for {@code userId}, with the objects real Stripe would
+   * create.
+   */
+  synchronized List<String> trigger(String type, String userId, String baseUrl) {
+    if (!TRIGGERS.contains(type)) {
+      throw EmulatorError.invalid(
+          "Cannot trigger '" + type + "'. Supported: " + String.join(", ", TRIGGERS), "event");
+    }
+    int before = events.size();
+    JsonObject customer = customerForUser(userId);
+    Plan plan = null;
+    switch (type) {
+      case "checkout.session.completed", "checkout.session.expired" -> {
+        JsonObject s = creditsSession(customer, userId, baseUrl);
+        if (type.endsWith("completed")) {
+          completePayment(s, customer, num(s, "amount_total"));
+        } else {
+          s.addProperty("status", "expired");
+          emit("checkout.session.expired", publicSession(s));
+        }
+      }
+      case "customer.subscription.created" -> newSubscriptionFor(customer, userId);
+      case "customer.subscription.updated" -> {
+        JsonObject sub = latestSubscription(customer, userId);
+        boolean cancel = !sub.get("cancel_at_period_end").getAsBoolean();
+        Params p = Params.decode("cancel_at_period_end=" + cancel);
+        updateSubscriptionUnlocked(str(sub, "id"), p);
+      }
+      case "customer.subscription.deleted" -> {
+        JsonObject sub = latestSubscription(customer, userId);
+        sub.addProperty("status", "canceled");
+        sub.addProperty("canceled_at", now());
+        sub.addProperty("ended_at", now());
+        emit("customer.subscription.deleted", sub);
+      }
+      case "customer.subscription.trial_will_end" ->
+          emit(type, latestSubscription(customer, userId));
+      case "invoice.paid" -> {
+        JsonObject sub = latestSubscription(customer, userId);
+        JsonObject previous = obj("status", str(sub, "status"));
+        invoiceFor(sub, priceOf(sub), true);
+        if (!"active".equals(str(sub, "status"))) {
+          sub.addProperty("status", "active");
+          emit("customer.subscription.updated", sub, previous);
+        }
+      }
+      case "invoice.payment_failed" -> {
+        JsonObject sub = latestSubscription(customer, userId);
+        JsonObject previous = obj("status", str(sub, "status"));
+        invoiceFor(sub, priceOf(sub), false);
+        sub.addProperty("status", "past_due");
+        emit("customer.subscription.updated", sub, previous);
+      }
+      case "payment_intent.succeeded", "charge.refunded" -> {
+        JsonObject s = creditsSession(customer, userId, baseUrl);
+        completePayment(s, customer, num(s, "amount_total"));
+        if (type.equals("charge.refunded")) {
+          createRefundUnlocked(str(s, "payment_intent"));
+        }
+      }
+      case "payment_intent.payment_failed" -> {
+        JsonObject s = creditsSession(customer, userId, baseUrl);
+        failedPayment(
+            s,
+            customer,
+            num(s, "amount_total"),
+            "card_declined",
+            "insufficient_funds",
+            "Your card has insufficient funds.",
+            false);
+      }
+      case "payment_intent.canceled" -> {
+        JsonObject pi = intent(customer, 1000, "usd", Map.of("user_id", userId), "canceled");
+        pi.addProperty("cancellation_reason", "abandoned");
+        emit("payment_intent.canceled", pi);
+      }
+      default -> throw new IllegalStateException(type + " listed but not handled");
+    }
+    List<String> emitted = new ArrayList<>();
+    for (int i = before; i < events.size(); i++) {
+      emitted.add(str(events.get(i), "type") + " " + str(events.get(i), "id"));
+    }
+    return emitted;
+  }
+
+  private void updateSubscriptionUnlocked(String id, Params p) {
+    updateSubscription(id, p);
+  }
+
+  private void createRefundUnlocked(String paymentIntentId) {
+    createRefund(Params.decode("payment_intent=" + paymentIntentId));
+  }
+
+  private long priceOf(JsonObject sub) {
+    JsonObject item = sub.getAsJsonObject("items").getAsJsonArray("data").get(0).getAsJsonObject();
+    return num(item.getAsJsonObject("price"), "unit_amount");
+  }
+
+  private JsonObject creditsSession(JsonObject customer, String userId, String baseUrl) {
+    String paymentId = newId("pay").substring(0, 28);
+    Params p =
+        Params.decode(
+            "mode=payment&customer="
+                + str(customer, "id")
+                + "&client_reference_id="
+                + userId
+                + "&success_url="
+                + baseUrl
+                + "/done&line_items[0][quantity]=1"
+                + "&line_items[0][price_data][currency]=usd&line_items[0][price_data][unit_amount]=1000"
+                + "&line_items[0][price_data][product_data][name]=1000%20credits"
+                + "&metadata[user_id]="
+                + userId
+                + "&metadata[credits]=1000&metadata[payment_id]="
+                + paymentId
+                + "&payment_intent_data[metadata][user_id]="
+                + userId
+                + "&payment_intent_data[metadata][credits]=1000&payment_intent_data[metadata][payment_id]="
+                + paymentId);
+    JsonObject created = createCheckoutSession(p, baseUrl);
+    return sessions.get(str(created, "id"));
+  }
+
+  private JsonObject newSubscriptionFor(JsonObject customer, String userId) {
+    JsonObject price = prices.values().iterator().next();
+    JsonObject sub = newSubscription(customer, price, 0, Map.of("user_id", userId), null);
+    emit("customer.subscription.created", sub);
+    invoiceFor(sub, num(price, "unit_amount"), true);
+    return sub;
+  }
+
+  private JsonObject latestSubscription(JsonObject customer, String userId) {
+    JsonObject latest = null;
+    for (JsonObject s : subscriptions.values()) {
+      if (str(customer, "id").equals(str(s, "customer")) && !"canceled".equals(str(s, "status"))) {
+        latest = s;
+      }
+    }
+    return latest != null ? latest : newSubscriptionFor(customer, userId);
+  }
+
+  private static JsonObject require(Map<String, JsonObject> map, String id, String kind) {
+    JsonObject o = id == null ? null : map.get(id);
+    if (o == null) {
+      throw EmulatorError.missing(kind, String.valueOf(id), "id");
+    }
+    return o;
+  }
+}

@@ -1,0 +1,41 @@
+package dev.billing.stripe.emulator;
+
+/** Stripe's test card numbers and what they do. */
+enum TestCards {
+  SUCCESS(null, null),
+  INSUFFICIENT_FUNDS("card_declined", "insufficient_funds"),
+  GENERIC_DECLINE("card_declined", "generic_decline"),
+  EXPIRED("expired_card", "expired_card"),
+  REQUIRES_AUTHENTICATION(null, null),
+  INVALID_NUMBER("incorrect_number", null);
+
+  final String code;
+  final String declineCode;
+
+  TestCards(String code, String declineCode) {
+    this.code = code;
+    this.declineCode = declineCode;
+  }
+
+  static TestCards of(String cardNumber) {
+    String digits = cardNumber == null ? "" : cardNumber.replaceAll("[^0-9]", "");
+    return switch (digits) {
+      case "4242424242424242", "5555555555554444", "4000056655665556", "378282246310005" -> SUCCESS;
+      case "4000000000009995" -> INSUFFICIENT_FUNDS;
+      case "4000000000000002" -> GENERIC_DECLINE;
+      case "4000000000000069" -> EXPIRED;
+      case "4000002500003155", "4000002760003184" -> REQUIRES_AUTHENTICATION;
+      default -> INVALID_NUMBER;
+    };
+  }
+
+  String message() {
+    return switch (this) {
+      case INSUFFICIENT_FUNDS -> "Your card has insufficient funds.";
+      case GENERIC_DECLINE -> "Your card was declined.";
+      case EXPIRED -> "Your card has expired.";
+      case INVALID_NUMBER -> "Your card number is incorrect.";
+      default -> "";
+    };
+  }
+}
