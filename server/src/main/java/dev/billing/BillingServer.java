@@ -183,10 +183,11 @@ public final class BillingServer implements AutoCloseable {
       throws IOException {
     BillingServer server = new BillingServer(config, grpcBuilder, clock);
     log.info(
-        "billing service up: gRPC on :{}, HTTP on :{} ({}, {})",
+        "billing service up: gRPC on :{}, HTTP on :{}, Stripe at {}{}, {}",
         server.grpcPort(),
         server.httpPort(),
-        config.stripe(),
+        server.emulator != null ? server.emulator.apiBase() : config.stripe().apiBase(),
+        server.emulator != null ? " (local emulator)" : "",
         server.database);
     return server;
   }
