@@ -189,11 +189,12 @@ class EndToEndTest {
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,
             s -> assertThat(s.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    // A checkout without mode or idempotency key is refused before anything reaches Stripe.
     assertThatThrownBy(
             () -> client.createCheckout(CreateCheckoutRequest.newBuilder().setUserId("u").build()))
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,
-            s -> assertThat(s.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
+            s -> assertThat(s.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
     // The server is still up.
     assertThat(client.getEntitlement("still-up").getTier()).isEqualTo("free");
   }
