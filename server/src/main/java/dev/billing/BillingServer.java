@@ -19,13 +19,18 @@ import dev.billing.grpc.BillingGrpcService;
 import dev.billing.grpc.GrpcServer;
 import dev.billing.http.HttpServer;
 import dev.billing.payment.PaymentMapper;
+import dev.billing.payment.PaymentOperations;
 import dev.billing.payment.PaymentService;
+import dev.billing.referral.ReferralMapper;
+import dev.billing.referral.ReferralService;
 import dev.billing.stream.ChangeFeed;
 import dev.billing.stream.ChangeLog;
 import dev.billing.stream.ChangeLogMapper;
 import dev.billing.stripe.StripeGateway;
 import dev.billing.stripe.StripeJavaGateway;
 import dev.billing.stripe.emulator.StripeEmulator;
+import dev.billing.subscription.CancellationService;
+import dev.billing.subscription.SubscriptionMaintenance;
 import dev.billing.subscription.SubscriptionMapper;
 import dev.billing.subscription.SubscriptionService;
 import dev.billing.webhook.EventApplier;
@@ -59,6 +64,7 @@ public final class BillingServer implements AutoCloseable {
           ChangeLogMapper.class,
           CheckoutMapper.class,
           PaymentMapper.class,
+          ReferralMapper.class,
           CreditMapper.class,
           CustomerMapper.class,
           EntitlementMapper.class,
@@ -74,6 +80,7 @@ public final class BillingServer implements AutoCloseable {
   private final WebhookProcessor webhooks;
   private final ChangeFeed feed;
   private final StripeEmulator emulator;
+  private final SubscriptionMaintenance maintenance;
 
   private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
@@ -86,7 +93,7 @@ public final class BillingServer implements AutoCloseable {
 
     database = Database.open(config.database(), MAPPERS);
     Transactions tx = new Transactions(database.sessionFactory());
-    AuditLog audit = new AuditLog();
+    AuditLog audit = new AuditLog(tx);
     entitlements =
         new EntitlementService(
             tx,
@@ -105,7 +112,8 @@ public final class BillingServer implements AutoCloseable {
     SubscriptionService subscriptions =
         new SubscriptionService(config.catalog(), entitlements, audit);
     credits = new CreditService(tx, entitlements, audit);
-    PaymentService payments = new PaymentService(credits, audit);
+    ReferralService referrals = new ReferralService(tx, entitlements, credits, audit);
+    PaymentService payments = new PaymentService(credits, referrals, audit);
     webhooks =
         new WebhookProcessor(
             tx, new EventApplier(subscriptions, payments), config.webhooks(), clock, meters);
@@ -130,12 +138,25 @@ public final class BillingServer implements AutoCloseable {
     }
     StripeGateway gateway = new StripeJavaGateway(stripeConfig.effectiveSecretKey(), apiBase);
     CheckoutService checkout =
-        new CheckoutService(tx, gateway, config.catalog(), new UrlPolicy(config.allowedOrigins()));
+        new CheckoutService(
+            tx, gateway, config.catalog(), new UrlPolicy(config.allowedOrigins()), referrals);
+    maintenance =
+        new SubscriptionMaintenance(tx, subscriptions, gateway, config.pastDueGrace(), clock);
 
     grpc =
         new GrpcServer(
             grpcBuilder,
-            new BillingGrpcService(entitlements, credits, feed, checkout, config.catalog()),
+            new BillingGrpcService(
+                new BillingGrpcService.Services(
+                    entitlements,
+                    credits,
+                    feed,
+                    checkout,
+                    new PaymentOperations(tx, gateway, audit),
+                    new CancellationService(tx, gateway, audit),
+                    referrals,
+                    audit,
+                    config.catalog())),
             List.of(),
             config.shutdownGrace());
     http =
@@ -152,6 +173,7 @@ public final class BillingServer implements AutoCloseable {
 
     feed.start();
     webhooks.start();
+    maintenance.start(config.maintenanceInterval());
     grpc.start();
     http.start();
     if (emulator != null) {
@@ -162,6 +184,7 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(grpc);
     closeOrder.add(http);
     closeOrder.add(webhooks);
+    closeOrder.add(maintenance);
     if (emulator != null) {
       closeOrder.add(emulator);
     }
@@ -207,6 +230,10 @@ public final class BillingServer implements AutoCloseable {
   /** The in-process Stripe emulator, or null when the service talks to Stripe. */
   public StripeEmulator emulator() {
     return emulator;
+  }
+
+  public SubscriptionMaintenance maintenance() {
+    return maintenance;
   }
 
   public CreditService credits() {

@@ -10,4 +10,5 @@ public record AuditEntry(
     String action,
     String oldValue,
     String newValue,
-    String stripeEventId) {}
+    String stripeEventId,
+    long createdAtMillis) {}

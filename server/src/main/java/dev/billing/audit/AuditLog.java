@@ -1,9 +1,17 @@
 package dev.billing.audit;
 
+import dev.billing.db.Transactions;
 import dev.billing.db.UnitOfWork;
+import java.util.List;
 
-/** Writes audit rows inside the transaction that makes the change they describe. */
+/** Writes audit rows inside the transaction that makes the change they describe, and reads them. */
 public final class AuditLog {
+  private final Transactions tx;
+
+  public AuditLog(Transactions tx) {
+    this.tx = tx;
+  }
+
   public void record(
       UnitOfWork uow,
       String userId,
@@ -24,6 +32,12 @@ public final class AuditLog {
                 action,
                 oldValue,
                 newValue,
-                cause.stripeEventId()));
+                cause.stripeEventId(),
+                0));
+  }
+
+  /** A user's entries, newest first, with ids below {@code beforeId}. */
+  public List<AuditEntry> entries(String userId, long beforeId, int limit) {
+    return tx.read(s -> s.getMapper(AuditMapper.class).findByUser(userId, beforeId, limit));
   }
 }

@@ -16,7 +16,8 @@ public record CheckoutCommand(
     String currency,
     String successUrl,
     String cancelUrl,
-    String idempotencyKey) {
+    String idempotencyKey,
+    String referralCode) {
 
   /** What is being bought. */
   public enum Mode {

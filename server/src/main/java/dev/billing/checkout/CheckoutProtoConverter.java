@@ -34,7 +34,8 @@ public final class CheckoutProtoConverter {
         r.hasAmount() ? r.getAmount().getCurrency() : "",
         r.getSuccessUrl(),
         r.getCancelUrl(),
-        r.getIdempotencyKey());
+        r.getIdempotencyKey(),
+        r.getReferralCode());
   }
 
   public static CreateCheckoutResponse toResponse(CheckoutResult result) {

@@ -1,5 +1,6 @@
 package dev.billing.checkout;
 
+import dev.billing.audit.Cause;
 import dev.billing.config.Catalog;
 import dev.billing.config.CreditPackage;
 import dev.billing.config.Plan;
@@ -10,6 +11,7 @@ import dev.billing.error.BillingException.FieldViolation;
 import dev.billing.payment.PaymentMapper;
 import dev.billing.payment.PaymentRow;
 import dev.billing.payment.PaymentService;
+import dev.billing.referral.ReferralService;
 import dev.billing.stripe.CheckoutSessionResult;
 import dev.billing.stripe.CheckoutSessionSpec;
 import dev.billing.stripe.StripeGateway;
@@ -37,12 +39,19 @@ public final class CheckoutService {
   private final StripeGateway stripe;
   private final Catalog catalog;
   private final UrlPolicy urls;
+  private final ReferralService referrals;
 
-  public CheckoutService(Transactions tx, StripeGateway stripe, Catalog catalog, UrlPolicy urls) {
+  public CheckoutService(
+      Transactions tx,
+      StripeGateway stripe,
+      Catalog catalog,
+      UrlPolicy urls,
+      ReferralService referrals) {
     this.tx = tx;
     this.stripe = stripe;
     this.catalog = catalog;
     this.urls = urls;
+    this.referrals = referrals;
   }
 
   /** What a validated command buys. */
@@ -62,6 +71,7 @@ public final class CheckoutService {
     if (existing != null) {
       return replay(existing, cmd, purchase);
     }
+    applyReferral(cmd);
     String customerId = customerFor(cmd.userId());
     String successUrl =
         cmd.successUrl().isEmpty()
@@ -128,13 +138,12 @@ public final class CheckoutService {
           if (paymentId != null) {
             uow.mapper(PaymentMapper.class)
                 .insertIfAbsent(
-                    new PaymentRow(
+                    PaymentRow.create(
                         paymentId,
                         cmd.userId(),
                         PaymentRow.KIND_CREDITS,
                         PaymentRow.PENDING,
                         purchase.amount(),
-                        0,
                         purchase.currency(),
                         purchase.credits(),
                         session.id(),
@@ -162,6 +171,18 @@ public final class CheckoutService {
     String target = returnUrl.isEmpty() ? urls.defaultOrigin().toString() : returnUrl;
     return stripe.createPortalSession(
         customerId, target, "portal:" + userId + ":" + System.currentTimeMillis() / 60_000);
+  }
+
+  /** A referral code given at checkout counts if the user is new; a code nobody has is an error. */
+  private void applyReferral(CheckoutCommand cmd) {
+    if (cmd.referralCode().isEmpty()) {
+      return;
+    }
+    try {
+      referrals.apply(cmd.userId(), cmd.referralCode(), Cause.api(cmd.userId()));
+    } catch (BillingException.FailedPrecondition e) {
+      // Not a new user (or referred before): the checkout goes on without a referral.
+    }
   }
 
   private String customerFor(String userId) {

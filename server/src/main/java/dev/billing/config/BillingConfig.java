@@ -22,7 +22,8 @@ public record BillingConfig(
     WebhookConfig webhooks,
     StreamConfig stream,
     long entitlementCacheSize,
-    Duration shutdownGrace) {
+    Duration shutdownGrace,
+    Duration maintenanceInterval) {
 
   /** Connection settings for MySQL 8 / MariaDB 10.6+ through mysql-connector-j. */
   public record DatabaseConfig(String url, String user, String password, int poolSize) {
@@ -187,7 +188,8 @@ public record BillingConfig(
             env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),
             env.getInt("BILLING_STREAM_BUFFER", 1024)),
         env.getLong("BILLING_ENTITLEMENT_CACHE_SIZE", 1_000_000L),
-        env.getDuration("BILLING_SHUTDOWN_GRACE", Duration.ofSeconds(10)));
+        env.getDuration("BILLING_SHUTDOWN_GRACE", Duration.ofSeconds(10)),
+        env.getDuration("BILLING_MAINTENANCE_INTERVAL", Duration.ofSeconds(10)));
   }
 
   /** A JDBC URL with any password parameter removed, fit for logs and errors. */

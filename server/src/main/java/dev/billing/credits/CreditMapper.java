@@ -12,4 +12,8 @@ public interface CreditMapper {
   void upsertBalance(@Param("userId") String userId, @Param("balance") long balance);
 
   void insertLedger(LedgerEntry entry);
+
+  /** A user's ledger, newest first, ids below {@code beforeId}. */
+  java.util.List<LedgerEntry> findByUser(
+      @Param("userId") String userId, @Param("beforeId") long beforeId, @Param("limit") int limit);
 }

@@ -7,14 +7,16 @@ import dev.billing.db.UnitOfWork;
 import dev.billing.entitlement.EntitlementRow;
 import dev.billing.entitlement.EntitlementService;
 import dev.billing.error.BillingException;
+import java.util.List;
 import java.util.UUID;
 
 /**
  * The credit ledger. Every mutation is one transaction that appends a ledger row and updates the
- * balance row, keyed by an idempotency key unique per user: a replay returns the first result.
+ * balance row, keyed by an idempotency key unique per user: a replay returns the first result. The
+ * balance never goes below zero.
  */
 public final class CreditService {
-  /** Largest single grant: 100 million credits ($1M). Larger is a typo, not a grant. */
+  /** Largest single mutation: 100 million credits ($1M). Larger is a typo, not a grant. */
   public static final long MAX_AMOUNT = 100_000_000L;
 
   private final Transactions tx;
@@ -35,6 +37,21 @@ public final class CreditService {
   }
 
   /**
+   * Takes {@code amount} credits; FAILED_PRECONDITION (INSUFFICIENT_CREDITS) if the balance is
+   * lower.
+   */
+  public CreditResult consume(
+      String userId, long amount, String idempotencyKey, String reason, Cause cause) {
+    return tx.execute(
+        uow -> apply(uow, userId, -amount, "consume", idempotencyKey, reason, null, cause));
+  }
+
+  /** A user's ledger, newest first, rows with id below {@code beforeId}. */
+  public List<LedgerEntry> transactions(String userId, long beforeId, int limit) {
+    return tx.read(s -> s.getMapper(CreditMapper.class).findByUser(userId, beforeId, limit));
+  }
+
+  /**
    * Applies a signed credit change inside the caller's transaction. The user's entitlement row is
    * locked first, so concurrent mutations of one user serialise and a replayed key is always seen.
    */
@@ -47,11 +64,39 @@ public final class CreditService {
       String reason,
       String paymentId,
       Cause cause) {
+    return mutate(uow, userId, delta, false, kind, idempotencyKey, reason, paymentId, cause);
+  }
+
+  /**
+   * Takes back up to {@code credits} (a refund): as many as the balance holds, never below zero.
+   * The ledger row records what was actually taken.
+   */
+  public CreditResult clawBack(
+      UnitOfWork uow,
+      String userId,
+      long credits,
+      String idempotencyKey,
+      String reason,
+      String paymentId,
+      Cause cause) {
+    return mutate(uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause);
+  }
+
+  private CreditResult mutate(
+      UnitOfWork uow,
+      String userId,
+      long requested,
+      boolean upToBalance,
+      String kind,
+      String idempotencyKey,
+      String reason,
+      String paymentId,
+      Cause cause) {
     EntitlementRow locked = entitlements.lock(uow, userId);
     CreditMapper credits = uow.mapper(CreditMapper.class);
     LedgerEntry previous = credits.findByKey(userId, idempotencyKey);
     if (previous != null) {
-      if (previous.delta() != delta || !previous.kind().equals(kind)) {
+      if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {
         throw new BillingException.FailedPrecondition(
             "IDEMPOTENCY_KEY_REUSED",
             "idempotency_key was already used for a different request ("
@@ -64,6 +109,7 @@ public final class CreditService {
     }
     Long current = credits.lockBalance(userId);
     long before = current == null ? 0 : current;
+    long delta = upToBalance ? -Math.min(before, -requested) : requested;
     long after;
     try {
       after = Math.addExact(before, delta);
@@ -74,6 +120,16 @@ public final class CreditService {
     if (after < 0) {
       throw new BillingException.FailedPrecondition(
           "INSUFFICIENT_CREDITS", "balance " + before + " is lower than " + Math.abs(delta));
+    }
+    String note = reason;
+    if (upToBalance && delta != requested) {
+      note =
+          (reason == null ? "" : reason + "; ")
+              + "only "
+              + (-delta)
+              + " of "
+              + (-requested)
+              + " credits were left";
     }
     String txnId = "ctx_" + UUID.randomUUID().toString().replace("-", "");
     credits.upsertBalance(userId, after);
@@ -86,10 +142,11 @@ public final class CreditService {
             after,
             kind,
             idempotencyKey,
-            reason,
+            note,
             cause.actor(),
             paymentId,
-            cause.stripeEventId()));
+            cause.stripeEventId(),
+            0));
     audit.record(
         uow,
         userId,
@@ -99,7 +156,9 @@ public final class CreditService {
         "credits." + kind,
         Long.toString(before),
         Long.toString(after));
-    entitlements.creditsChanged(uow, locked, after, cause);
+    if (delta != 0) {
+      entitlements.creditsChanged(uow, locked, after, cause);
+    }
     return new CreditResult(after, txnId, false);
   }
 }

@@ -2,7 +2,7 @@ package dev.billing.credits;
 
 /**
  * One row of the append-only credit ledger. {@code delta} is signed; {@code balanceAfter} never
- * negative.
+ * negative; {@code createdAtMillis} is filled on read.
  */
 public record LedgerEntry(
     long id,
@@ -15,4 +15,5 @@ public record LedgerEntry(
     String reason,
     String actor,
     String paymentId,
-    String stripeEventId) {}
+    String stripeEventId,
+    long createdAtMillis) {}

@@ -33,8 +33,7 @@ public final class EntitlementCalculator {
   }
 
   public EntitlementDecision decide(List<SubscriptionRow> subscriptions, long nowEpochSeconds) {
-    boolean paymentProblem =
-        subscriptions.stream().anyMatch(s -> s.stripeStatus().isPaymentProblem());
+    boolean paymentProblem = subscriptions.stream().anyMatch(SubscriptionRow::hasPaymentProblem);
     SubscriptionRow best =
         subscriptions.stream()
             .filter(s -> grantsAccess(s, nowEpochSeconds))

@@ -1,102 +1,376 @@
 package dev.billing.grpc;
 
+import dev.billing.audit.AuditEntry;
+import dev.billing.audit.AuditLog;
+import dev.billing.audit.AuditProtoConverter;
 import dev.billing.audit.Cause;
 import dev.billing.checkout.CheckoutProtoConverter;
 import dev.billing.checkout.CheckoutService;
 import dev.billing.config.Catalog;
+import dev.billing.credits.CreditProtoConverter;
 import dev.billing.credits.CreditResult;
 import dev.billing.credits.CreditService;
+import dev.billing.credits.LedgerEntry;
 import dev.billing.entitlement.EntitlementService;
+import dev.billing.payment.PaymentOperations;
+import dev.billing.payment.PaymentProtoConverter;
+import dev.billing.payment.PaymentRow;
+import dev.billing.proto.v1.ApplyReferralCodeRequest;
+import dev.billing.proto.v1.ApplyReferralCodeResponse;
 import dev.billing.proto.v1.BillingServiceGrpc;
+import dev.billing.proto.v1.CancelMode;
+import dev.billing.proto.v1.CancelSubscriptionRequest;
+import dev.billing.proto.v1.CancelSubscriptionResponse;
 import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.CheckoutMode;
+import dev.billing.proto.v1.ConsumeCreditsRequest;
+import dev.billing.proto.v1.ConsumeCreditsResponse;
 import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.CreateCheckoutResponse;
 import dev.billing.proto.v1.CreatePortalSessionRequest;
 import dev.billing.proto.v1.CreatePortalSessionResponse;
 import dev.billing.proto.v1.GetEntitlementRequest;
 import dev.billing.proto.v1.GetEntitlementResponse;
+import dev.billing.proto.v1.GetPaymentRequest;
+import dev.billing.proto.v1.GetPaymentResponse;
+import dev.billing.proto.v1.GetReferralCodeRequest;
+import dev.billing.proto.v1.GetReferralCodeResponse;
 import dev.billing.proto.v1.GrantCreditsRequest;
 import dev.billing.proto.v1.GrantCreditsResponse;
+import dev.billing.proto.v1.ListAuditEntriesRequest;
+import dev.billing.proto.v1.ListAuditEntriesResponse;
 import dev.billing.proto.v1.ListCreditPackagesRequest;
 import dev.billing.proto.v1.ListCreditPackagesResponse;
+import dev.billing.proto.v1.ListCreditTransactionsRequest;
+import dev.billing.proto.v1.ListCreditTransactionsResponse;
+import dev.billing.proto.v1.ListPaymentsRequest;
+import dev.billing.proto.v1.ListPaymentsResponse;
 import dev.billing.proto.v1.ListPlansRequest;
 import dev.billing.proto.v1.ListPlansResponse;
+import dev.billing.proto.v1.RefundPaymentRequest;
+import dev.billing.proto.v1.RefundPaymentResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import dev.billing.referral.ReferralService;
 import dev.billing.stream.ChangeFeed;
+import dev.billing.subscription.CancellationService;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.EnumSet;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /** billing.v1.BillingService: validates, converts and delegates to the domain services. */
 public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceImplBase {
   private static final int MAX_STREAM_USER_FILTER = 1000;
+  private static final Pattern PAYMENT_ID = Pattern.compile("pay_[0-9a-f]{24}");
+  private static final Pattern SUBSCRIPTION_ID = Pattern.compile("sub_[A-Za-z0-9_]{1,250}");
+  private static final Pattern REFERRAL_CODE = Pattern.compile("[A-Za-z0-9]{4,32}");
 
-  private final EntitlementService entitlements;
-  private final CreditService credits;
-  private final ChangeFeed feed;
-  private final CheckoutService checkout;
-  private final ListPlansResponse plans;
-  private final ListCreditPackagesResponse creditPackages;
-
-  public BillingGrpcService(
+  /** The domain services behind the API. */
+  public record Services(
       EntitlementService entitlements,
       CreditService credits,
       ChangeFeed feed,
       CheckoutService checkout,
-      Catalog catalog) {
-    this.entitlements = entitlements;
-    this.credits = credits;
-    this.feed = feed;
-    this.checkout = checkout;
-    this.plans = CheckoutProtoConverter.plans(catalog);
-    this.creditPackages = CheckoutProtoConverter.creditPackages(catalog);
+      PaymentOperations payments,
+      CancellationService cancellations,
+      ReferralService referrals,
+      AuditLog audit,
+      Catalog catalog) {}
+
+  private final Services s;
+  private final ListPlansResponse plans;
+  private final ListCreditPackagesResponse creditPackages;
+
+  public BillingGrpcService(Services services) {
+    this.s = services;
+    this.plans = CheckoutProtoConverter.plans(services.catalog());
+    this.creditPackages = CheckoutProtoConverter.creditPackages(services.catalog());
+  }
+
+  /** Runs a unary call: the one place where exceptions become statuses. */
+  private static <T> void unary(String method, StreamObserver<T> responses, Supplier<T> call) {
+    T response;
+    try {
+      response = call.get();
+    } catch (RuntimeException e) {
+      responses.onError(StatusMapper.toStatus(e, method));
+      return;
+    }
+    responses.onNext(response);
+    responses.onCompleted();
+  }
+
+  private static Cause caller() {
+    return Cause.api(CallerContext.caller());
   }
 
   @Override
   public void getEntitlement(
       GetEntitlementRequest request, StreamObserver<GetEntitlementResponse> responses) {
-    try {
-      if (!UserIds.isValid(request.getUserId())) {
-        new RequestValidator().userId("user_id", request.getUserId()).validate();
-      }
-      responses.onNext(entitlements.get(request.getUserId()));
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      responses.onError(StatusMapper.toStatus(e, "GetEntitlement"));
+    // The hot path: no validator allocation unless the id is bad.
+    if (!UserIds.isValid(request.getUserId())) {
+      unary(
+          "GetEntitlement",
+          responses,
+          () -> {
+            new RequestValidator().userId("user_id", request.getUserId()).validate();
+            return null;
+          });
+      return;
     }
+    unary("GetEntitlement", responses, () -> s.entitlements().get(request.getUserId()));
   }
 
   @Override
   public void grantCredits(
       GrantCreditsRequest request, StreamObserver<GrantCreditsResponse> responses) {
-    try {
-      new RequestValidator()
-          .userId("user_id", request.getUserId())
-          .amount("amount", request.getAmount(), CreditService.MAX_AMOUNT)
-          .idempotencyKey("idempotency_key", request.getIdempotencyKey())
-          .maxLength("reason", request.getReason(), 512)
-          .validate();
-      CreditResult result =
-          credits.grant(
-              request.getUserId(),
-              request.getAmount(),
-              request.getIdempotencyKey(),
-              request.getReason().isEmpty() ? null : request.getReason(),
-              Cause.api(CallerContext.caller()));
-      responses.onNext(
-          GrantCreditsResponse.newBuilder()
-              .setBalance(result.balance())
-              .setTransactionId(result.transactionId())
-              .setReplayed(result.replayed())
-              .build());
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      responses.onError(StatusMapper.toStatus(e, "GrantCredits"));
-    }
+    unary(
+        "GrantCredits",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .amount("amount", request.getAmount(), CreditService.MAX_AMOUNT)
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .maxLength("reason", request.getReason(), 512)
+              .validate();
+          CreditResult r =
+              s.credits()
+                  .grant(
+                      request.getUserId(),
+                      request.getAmount(),
+                      request.getIdempotencyKey(),
+                      emptyToNull(request.getReason()),
+                      caller());
+          return GrantCreditsResponse.newBuilder()
+              .setBalance(r.balance())
+              .setTransactionId(r.transactionId())
+              .setReplayed(r.replayed())
+              .build();
+        });
+  }
+
+  @Override
+  public void consumeCredits(
+      ConsumeCreditsRequest request, StreamObserver<ConsumeCreditsResponse> responses) {
+    unary(
+        "ConsumeCredits",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .amount("amount", request.getAmount(), CreditService.MAX_AMOUNT)
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .maxLength("reason", request.getReason(), 512)
+              .validate();
+          CreditResult r =
+              s.credits()
+                  .consume(
+                      request.getUserId(),
+                      request.getAmount(),
+                      request.getIdempotencyKey(),
+                      emptyToNull(request.getReason()),
+                      caller());
+          return ConsumeCreditsResponse.newBuilder()
+              .setBalance(r.balance())
+              .setTransactionId(r.transactionId())
+              .setReplayed(r.replayed())
+              .build();
+        });
+  }
+
+  @Override
+  public void listCreditTransactions(
+      ListCreditTransactionsRequest request,
+      StreamObserver<ListCreditTransactionsResponse> responses) {
+    unary(
+        "ListCreditTransactions",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          int size = PageTokens.pageSize(request.getPageSize());
+          long before = PageTokens.decode(request.getPageToken(), Long.MAX_VALUE);
+          List<LedgerEntry> rows = s.credits().transactions(request.getUserId(), before, size + 1);
+          ListCreditTransactionsResponse.Builder b = ListCreditTransactionsResponse.newBuilder();
+          rows.stream()
+              .limit(size)
+              .forEach(e -> b.addTransactions(CreditProtoConverter.toProto(e)));
+          if (rows.size() > size) {
+            b.setNextPageToken(PageTokens.encode(rows.get(size - 1).id()));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void listPayments(
+      ListPaymentsRequest request, StreamObserver<ListPaymentsResponse> responses) {
+    unary(
+        "ListPayments",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          int size = PageTokens.pageSize(request.getPageSize());
+          long offset = PageTokens.decode(request.getPageToken(), 0);
+          if (offset > Integer.MAX_VALUE - size) {
+            throw dev.billing.error.BillingException.InvalidArgument.of(
+                "page_token", "is out of range");
+          }
+          List<PaymentRow> rows = s.payments().list(request.getUserId(), (int) offset, size + 1);
+          ListPaymentsResponse.Builder b = ListPaymentsResponse.newBuilder();
+          rows.stream().limit(size).forEach(p -> b.addPayments(PaymentProtoConverter.toProto(p)));
+          if (rows.size() > size) {
+            b.setNextPageToken(PageTokens.encode(offset + size));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void getPayment(GetPaymentRequest request, StreamObserver<GetPaymentResponse> responses) {
+    unary(
+        "GetPayment",
+        responses,
+        () -> {
+          new RequestValidator()
+              .check(
+                  PAYMENT_ID.matcher(request.getPaymentId()).matches(),
+                  "payment_id",
+                  "must be a payment id (pay_...)")
+              .validate();
+          return GetPaymentResponse.newBuilder()
+              .setPayment(PaymentProtoConverter.toProto(s.payments().get(request.getPaymentId())))
+              .build();
+        });
+  }
+
+  @Override
+  public void refundPayment(
+      RefundPaymentRequest request, StreamObserver<RefundPaymentResponse> responses) {
+    unary(
+        "RefundPayment",
+        responses,
+        () -> {
+          RequestValidator v =
+              new RequestValidator()
+                  .check(
+                      PAYMENT_ID.matcher(request.getPaymentId()).matches(),
+                      "payment_id",
+                      "must be a payment id (pay_...)")
+                  .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+                  .maxLength("reason", request.getReason(), 512);
+          if (request.hasAmountMinor()) {
+            v.amount("amount_minor", request.getAmountMinor(), 100_000_000L);
+          }
+          v.validate();
+          PaymentOperations.Refund r =
+              s.payments()
+                  .refund(
+                      request.getPaymentId(),
+                      request.hasAmountMinor() ? request.getAmountMinor() : null,
+                      request.getIdempotencyKey(),
+                      request.getReason(),
+                      caller());
+          return RefundPaymentResponse.newBuilder()
+              .setRefundId(r.refundId())
+              .setPayment(PaymentProtoConverter.toProto(r.payment()))
+              .build();
+        });
+  }
+
+  @Override
+  public void cancelSubscription(
+      CancelSubscriptionRequest request, StreamObserver<CancelSubscriptionResponse> responses) {
+    unary(
+        "CancelSubscription",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(
+                  request.getSubscriptionId().isEmpty()
+                      || SUBSCRIPTION_ID.matcher(request.getSubscriptionId()).matches(),
+                  "subscription_id",
+                  "must be a Stripe subscription id (sub_...)")
+              .check(
+                  request.getMode() == CancelMode.CANCEL_MODE_AT_PERIOD_END
+                      || request.getMode() == CancelMode.CANCEL_MODE_IMMEDIATELY,
+                  "mode",
+                  "must be CANCEL_MODE_AT_PERIOD_END or CANCEL_MODE_IMMEDIATELY")
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .validate();
+          String id =
+              s.cancellations()
+                  .cancel(
+                      request.getUserId(),
+                      emptyToNull(request.getSubscriptionId()),
+                      request.getMode() == CancelMode.CANCEL_MODE_AT_PERIOD_END,
+                      request.getIdempotencyKey(),
+                      caller());
+          return CancelSubscriptionResponse.newBuilder().setSubscriptionId(id).build();
+        });
+  }
+
+  @Override
+  public void listAuditEntries(
+      ListAuditEntriesRequest request, StreamObserver<ListAuditEntriesResponse> responses) {
+    unary(
+        "ListAuditEntries",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          int size = PageTokens.pageSize(request.getPageSize());
+          long before = PageTokens.decode(request.getPageToken(), Long.MAX_VALUE);
+          List<AuditEntry> rows = s.audit().entries(request.getUserId(), before, size + 1);
+          ListAuditEntriesResponse.Builder b = ListAuditEntriesResponse.newBuilder();
+          rows.stream().limit(size).forEach(e -> b.addEntries(AuditProtoConverter.toProto(e)));
+          if (rows.size() > size) {
+            b.setNextPageToken(PageTokens.encode(rows.get(size - 1).id()));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void getReferralCode(
+      GetReferralCodeRequest request, StreamObserver<GetReferralCodeResponse> responses) {
+    unary(
+        "GetReferralCode",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          return GetReferralCodeResponse.newBuilder()
+              .setCode(s.referrals().codeFor(request.getUserId()))
+              .build();
+        });
+  }
+
+  @Override
+  public void applyReferralCode(
+      ApplyReferralCodeRequest request, StreamObserver<ApplyReferralCodeResponse> responses) {
+    unary(
+        "ApplyReferralCode",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(
+                  REFERRAL_CODE.matcher(request.getCode()).matches(),
+                  "code",
+                  "must be a referral code (4-32 letters and digits)")
+              .validate();
+          ReferralService.Applied a =
+              s.referrals().apply(request.getUserId(), request.getCode(), caller());
+          return ApplyReferralCodeResponse.newBuilder()
+              .setReferrerUserId(a.referrerId())
+              .setReplayed(a.replayed())
+              .build();
+        });
   }
 
   @Override
@@ -127,11 +401,12 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       request.getKindsList().stream()
           .filter(k -> k != ChangeKind.CHANGE_KIND_UNSPECIFIED)
           .forEach(kinds::add);
-      feed.subscribe(
-          request.hasAfterSeq() ? request.getAfterSeq() : null,
-          new HashSet<>(request.getUserIdsList()),
-          kinds,
-          (ServerCallStreamObserver<StreamSubscriptionChangesResponse>) responses);
+      s.feed()
+          .subscribe(
+              request.hasAfterSeq() ? request.getAfterSeq() : null,
+              new HashSet<>(request.getUserIdsList()),
+              kinds,
+              (ServerCallStreamObserver<StreamSubscriptionChangesResponse>) responses);
     } catch (RuntimeException e) {
       responses.onError(StatusMapper.toStatus(e, "StreamSubscriptionChanges"));
     }
@@ -140,43 +415,48 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
   @Override
   public void createCheckout(
       CreateCheckoutRequest request, StreamObserver<CreateCheckoutResponse> responses) {
-    try {
-      new RequestValidator()
-          .userId("user_id", request.getUserId())
-          .idempotencyKey("idempotency_key", request.getIdempotencyKey())
-          .check(
-              request.getMode() != CheckoutMode.UNRECOGNIZED, "mode", "is not a known CheckoutMode")
-          .maxLength("plan", request.getPlan(), 64)
-          .maxLength("credit_package", request.getCreditPackage(), 64)
-          .maxLength("coupon", request.getCoupon(), 64)
-          .maxLength("success_url", request.getSuccessUrl(), 2048)
-          .maxLength("cancel_url", request.getCancelUrl(), 2048)
-          .validate();
-      responses.onNext(
-          CheckoutProtoConverter.toResponse(
-              checkout.create(CheckoutProtoConverter.toCommand(request))));
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      responses.onError(StatusMapper.toStatus(e, "CreateCheckout"));
-    }
+    unary(
+        "CreateCheckout",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .check(
+                  request.getMode() != CheckoutMode.UNRECOGNIZED,
+                  "mode",
+                  "is not a known CheckoutMode")
+              .maxLength("plan", request.getPlan(), 64)
+              .maxLength("credit_package", request.getCreditPackage(), 64)
+              .maxLength("coupon", request.getCoupon(), 64)
+              .maxLength("success_url", request.getSuccessUrl(), 2048)
+              .maxLength("cancel_url", request.getCancelUrl(), 2048)
+              .check(
+                  request.getReferralCode().isEmpty()
+                      || REFERRAL_CODE.matcher(request.getReferralCode()).matches(),
+                  "referral_code",
+                  "must be a referral code (4-32 letters and digits)")
+              .validate();
+          return CheckoutProtoConverter.toResponse(
+              s.checkout().create(CheckoutProtoConverter.toCommand(request)));
+        });
   }
 
   @Override
   public void createPortalSession(
       CreatePortalSessionRequest request, StreamObserver<CreatePortalSessionResponse> responses) {
-    try {
-      new RequestValidator()
-          .userId("user_id", request.getUserId())
-          .maxLength("return_url", request.getReturnUrl(), 2048)
-          .validate();
-      responses.onNext(
-          CreatePortalSessionResponse.newBuilder()
-              .setUrl(checkout.portal(request.getUserId(), request.getReturnUrl()))
-              .build());
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      responses.onError(StatusMapper.toStatus(e, "CreatePortalSession"));
-    }
+    unary(
+        "CreatePortalSession",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .maxLength("return_url", request.getReturnUrl(), 2048)
+              .validate();
+          return CreatePortalSessionResponse.newBuilder()
+              .setUrl(s.checkout().portal(request.getUserId(), request.getReturnUrl()))
+              .build();
+        });
   }
 
   @Override
@@ -190,5 +470,9 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       ListCreditPackagesRequest request, StreamObserver<ListCreditPackagesResponse> responses) {
     responses.onNext(creditPackages);
     responses.onCompleted();
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
   }
 }

@@ -6,6 +6,7 @@ import dev.billing.audit.Cause;
 import dev.billing.credits.CreditService;
 import dev.billing.customer.CustomerMapper;
 import dev.billing.db.UnitOfWork;
+import dev.billing.referral.ReferralService;
 import dev.billing.stripe.StripeJson;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -15,18 +16,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Payments as Stripe reports them. A credit purchase is credited exactly once, whichever of
- * checkout.session.completed and payment_intent.succeeded arrives first: the ledger's idempotency
- * key is the payment id. Lock order: the payment row, then the user.
+ * Payments as Stripe reports them, inside the webhook transaction. A credit purchase is credited
+ * exactly once, whichever of checkout.session.completed and payment_intent.succeeded arrives first
+ * (the ledger key is the payment id); a refund claws back credits exactly once per refunded total
+ * (the ledger key carries Stripe's cumulative {@code amount_refunded}, so redelivered or reordered
+ * charge.refunded events never take twice). Lock order: the payment row, then the user.
  */
 public final class PaymentService {
   private static final Logger log = LoggerFactory.getLogger(PaymentService.class);
 
   private final CreditService credits;
+  private final ReferralService referrals;
   private final AuditLog audit;
 
-  public PaymentService(CreditService credits, AuditLog audit) {
+  public PaymentService(CreditService credits, ReferralService referrals, AuditLog audit) {
     this.credits = credits;
+    this.referrals = referrals;
     this.audit = audit;
   }
 
@@ -44,48 +49,42 @@ public final class PaymentService {
     }
   }
 
+  // ------------------------------------------------------------ credit purchases
+
   /** checkout.session.completed in payment mode: the purchase is paid. */
   public void checkoutCompleted(UnitOfWork uow, JsonObject session, Cause cause) {
-    String paymentStatus = StripeJson.string(session, "payment_status");
-    if (!"payment".equals(StripeJson.string(session, "mode")) || !"paid".equals(paymentStatus)) {
+    if (!"payment".equals(StripeJson.string(session, "mode"))
+        || !"paid".equals(StripeJson.string(session, "payment_status"))) {
       return;
     }
-    PaymentRow p =
-        findOrCreate(
-            uow,
-            session,
-            StripeJson.string(session, "id"),
-            StripeJson.id(session, "payment_intent"));
-    if (p == null) {
-      return;
+    String intentId = StripeJson.id(session, "payment_intent");
+    PaymentRow p = findOrCreatePurchase(uow, session, StripeJson.string(session, "id"), intentId);
+    if (p != null) {
+      Long total = StripeJson.longValue(session, "amount_total");
+      succeed(uow, p, total == null ? p.amount() : total, intentId, null, cause);
     }
-    Long total = StripeJson.longValue(session, "amount_total");
-    succeed(
-        uow,
-        p,
-        total == null ? p.amount() : total,
-        StripeJson.id(session, "payment_intent"),
-        null,
-        cause);
   }
 
-  /** payment_intent.succeeded: completes a credit purchase (ignored for other payments). */
+  /**
+   * payment_intent.succeeded: completes a credit purchase (subscription invoices are handled by
+   * invoice.paid).
+   */
   public void paymentIntentSucceeded(UnitOfWork uow, JsonObject intent, Cause cause) {
     if (StripeJson.string(intent, "metadata.payment_id") == null) {
       return;
     }
-    PaymentRow p = findOrCreate(uow, intent, null, StripeJson.string(intent, "id"));
-    if (p == null) {
-      return;
+    String intentId = StripeJson.string(intent, "id");
+    PaymentRow p = findOrCreatePurchase(uow, intent, null, intentId);
+    if (p != null) {
+      Long received = StripeJson.longValue(intent, "amount_received");
+      succeed(
+          uow,
+          p,
+          received == null ? p.amount() : received,
+          intentId,
+          StripeJson.id(intent, "latest_charge"),
+          cause);
     }
-    Long received = StripeJson.longValue(intent, "amount_received");
-    succeed(
-        uow,
-        p,
-        received == null ? p.amount() : received,
-        StripeJson.string(intent, "id"),
-        StripeJson.id(intent, "latest_charge"),
-        cause);
   }
 
   /** payment_intent.payment_failed: the payment failed, with Stripe's decline code. */
@@ -113,9 +112,148 @@ public final class PaymentService {
     }
     p = payments.lock(p.id());
     if (PaymentRow.PENDING.equals(p.status()) || PaymentRow.FAILED.equals(p.status())) {
-      update(uow, p, withStatus(p, PaymentRow.EXPIRED, p.failureCode()), cause);
+      update(uow, p, p.withStatus(PaymentRow.EXPIRED, p.failureCode()), cause);
     }
   }
+
+  // ------------------------------------------------------------ subscription invoices
+
+  /** invoice.paid: records the subscription payment (and may pay a referral bonus). */
+  public void invoicePaid(UnitOfWork uow, JsonObject invoice, Cause cause) {
+    Long paid = StripeJson.longValue(invoice, "amount_paid");
+    if (paid == null || paid <= 0) {
+      return; // a trial's $0 invoice is not a payment
+    }
+    PaymentRow p = findOrCreateInvoicePayment(uow, invoice, paid);
+    if (p != null && !p.isSettledSuccessfully()) {
+      PaymentRow done =
+          p.withStatus(PaymentRow.SUCCEEDED, null).withAmounts(paid, p.amountRefunded());
+      update(uow, p, done, cause);
+      referrals.onPurchase(uow, p.userId(), paid, p.currency(), p.id(), cause);
+    }
+  }
+
+  /** invoice.payment_failed: records the failed subscription payment. */
+  public void invoicePaymentFailed(UnitOfWork uow, JsonObject invoice, Cause cause) {
+    Long due = StripeJson.longValue(invoice, "amount_due");
+    PaymentRow p = findOrCreateInvoicePayment(uow, invoice, due == null ? 0 : due);
+    if (p != null && PaymentRow.PENDING.equals(p.status())) {
+      update(
+          uow,
+          p,
+          p.withStatus(
+              PaymentRow.FAILED,
+              p.failureCode() != null ? p.failureCode() : "invoice_payment_failed"),
+          cause);
+    }
+  }
+
+  private PaymentRow findOrCreateInvoicePayment(UnitOfWork uow, JsonObject invoice, long amount) {
+    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    String invoiceId = StripeJson.string(invoice, "id");
+    String intentId = invoiceIntent(invoice);
+    String id = paymentId("invoice", invoiceId);
+    PaymentRow p = payments.find(id);
+    if (p == null && intentId != null) {
+      p = payments.findByIntent(intentId);
+    }
+    if (p == null) {
+      String userId = StripeJson.string(invoice, "parent.subscription_details.metadata.user_id");
+      if (userId == null) {
+        userId = resolveUser(uow, invoice);
+      }
+      if (userId == null) {
+        log.warn("invoice {} belongs to an unknown customer; no payment recorded", invoiceId);
+        return null;
+      }
+      String currency = StripeJson.string(invoice, "currency");
+      payments.insertIfAbsent(
+          PaymentRow.create(
+              id,
+              userId,
+              PaymentRow.KIND_SUBSCRIPTION,
+              PaymentRow.PENDING,
+              amount,
+              currency == null ? "usd" : currency,
+              0,
+              null,
+              intentId,
+              null,
+              invoiceId,
+              null,
+              null));
+      p = payments.find(id);
+      if (p == null) {
+        p = payments.findByIntent(intentId);
+      }
+    }
+    p = payments.lock(p.id());
+    PaymentRow linked = p.withStripeIds(intentId, null, invoiceId);
+    if (!linked.equals(p)) {
+      payments.update(linked);
+    }
+    return linked;
+  }
+
+  private static String invoiceIntent(JsonObject invoice) {
+    String legacy = StripeJson.id(invoice, "payment_intent");
+    if (legacy != null) {
+      return legacy;
+    }
+    JsonObject first = StripeJson.firstOfList(invoice, "payments");
+    return first == null ? null : StripeJson.id(first, "payment.payment_intent");
+  }
+
+  // ------------------------------------------------------------ refunds
+
+  /**
+   * charge.refunded: records Stripe's cumulative refunded amount and claws back the matching share
+   * of the purchased credits (never below a zero balance).
+   */
+  public void chargeRefunded(UnitOfWork uow, JsonObject charge, Cause cause) {
+    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    String chargeId = StripeJson.string(charge, "id");
+    String intentId = StripeJson.id(charge, "payment_intent");
+    PaymentRow p = chargeId == null ? null : payments.findByCharge(chargeId);
+    if (p == null && intentId != null) {
+      p = payments.findByIntent(intentId);
+    }
+    if (p == null && StripeJson.string(charge, "metadata.payment_id") != null) {
+      p = payments.find(StripeJson.string(charge, "metadata.payment_id"));
+    }
+    if (p == null) {
+      log.warn("charge {} was refunded but no payment of ours matches it", chargeId);
+      return;
+    }
+    p = payments.lock(p.id());
+    Long refundedTotal = StripeJson.longValue(charge, "amount_refunded");
+    if (refundedTotal == null || refundedTotal <= p.amountRefunded()) {
+      return; // already recorded (a redelivery, or an older partial refund arriving late)
+    }
+    long total = Math.min(refundedTotal, p.amount());
+    String status = total >= p.amount() ? PaymentRow.REFUNDED : PaymentRow.PARTIALLY_REFUNDED;
+    PaymentRow updated =
+        p.withAmounts(p.amount(), total)
+            .withStatus(status, p.failureCode())
+            .withStripeIds(intentId, chargeId, null);
+    update(uow, p, updated, cause);
+    if (PaymentRow.KIND_CREDITS.equals(p.kind()) && p.credits() > 0 && p.amount() > 0) {
+      long clawedBefore = p.credits() * p.amountRefunded() / p.amount();
+      long clawedAfter = p.credits() * total / p.amount();
+      if (clawedAfter > clawedBefore) {
+        credits.clawBack(
+            uow,
+            p.userId(),
+            clawedAfter - clawedBefore,
+            "refund:" + p.id() + ":" + total,
+            "refund of payment " + p.id(),
+            p.id(),
+            cause);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ shared
 
   private void settleUnsuccessful(
       UnitOfWork uow, JsonObject intent, String status, String code, Cause cause) {
@@ -124,7 +262,7 @@ public final class PaymentService {
     PaymentRow p =
         locate(payments, StripeJson.string(intent, "metadata.payment_id"), null, intentId);
     if (p == null) {
-      // A subscription invoice's payment (no payment of ours behind it): record it for the user.
+      // A subscription's payment (no payment of ours behind it): record it for the user.
       String userId = resolveUser(uow, intent);
       if (userId == null) {
         log.warn("payment intent {} failed for an unknown customer; nothing recorded", intentId);
@@ -133,19 +271,18 @@ public final class PaymentService {
       Long amount = StripeJson.longValue(intent, "amount");
       String currency = StripeJson.string(intent, "currency");
       PaymentRow row =
-          new PaymentRow(
+          PaymentRow.create(
               paymentId("intent", intentId),
               userId,
               PaymentRow.KIND_SUBSCRIPTION,
               status,
               amount == null ? 0 : amount,
-              0,
               currency == null ? "usd" : currency,
               0,
               null,
               intentId,
               StripeJson.id(intent, "latest_charge"),
-              StripeJson.id(intent, "invoice"),
+              null,
               null,
               code);
       if (payments.insertIfAbsent(row) > 0) {
@@ -154,26 +291,15 @@ public final class PaymentService {
       return;
     }
     p = payments.lock(p.id());
-    if (PaymentRow.SUCCEEDED.equals(p.status()) || p.status().contains("refunded")) {
+    if (p.isSettledSuccessfully()) {
       return; // a later success already settled it
     }
-    PaymentRow updated =
-        new PaymentRow(
-            p.id(),
-            p.userId(),
-            p.kind(),
-            status,
-            p.amount(),
-            p.amountRefunded(),
-            p.currency(),
-            p.credits(),
-            p.checkoutSessionId(),
-            intentId,
-            p.chargeId(),
-            p.invoiceId(),
-            p.idempotencyKey(),
-            code);
-    update(uow, p, updated, cause);
+    update(
+        uow,
+        p,
+        p.withStatus(status, code)
+            .withStripeIds(intentId, StripeJson.id(intent, "latest_charge"), null),
+        cause);
   }
 
   private static PaymentRow locate(
@@ -188,8 +314,8 @@ public final class PaymentService {
     return p;
   }
 
-  /** The payment behind a session or intent, locked; created from the event if we never saw it. */
-  private PaymentRow findOrCreate(
+  /** The purchase behind a session or intent, locked; created from the event if we never saw it. */
+  private PaymentRow findOrCreatePurchase(
       UnitOfWork uow, JsonObject object, String sessionId, String intentId) {
     PaymentMapper payments = uow.mapper(PaymentMapper.class);
     PaymentRow p =
@@ -204,22 +330,21 @@ public final class PaymentService {
       }
       Long amount = StripeJson.longValue(object, sessionId != null ? "amount_total" : "amount");
       String currency = StripeJson.string(object, "currency");
-      Long credits = StripeJson.longValue(object, "metadata.credits");
+      Long creditCount = StripeJson.longValue(object, "metadata.credits");
       long paid = amount == null ? 0 : amount;
       String id = StripeJson.string(object, "metadata.payment_id");
       if (id == null) {
         id = paymentId("stripe", sessionId != null ? sessionId : intentId);
       }
       payments.insertIfAbsent(
-          new PaymentRow(
+          PaymentRow.create(
               id,
               userId,
               PaymentRow.KIND_CREDITS,
               PaymentRow.PENDING,
               paid,
-              0,
               currency == null ? "usd" : currency,
-              credits == null ? paid : credits,
+              creditCount == null ? paid : creditCount,
               sessionId,
               intentId,
               null,
@@ -236,30 +361,17 @@ public final class PaymentService {
 
   private void succeed(
       UnitOfWork uow, PaymentRow p, long paid, String intentId, String chargeId, Cause cause) {
-    if (!PaymentRow.PENDING.equals(p.status())
-        && !PaymentRow.FAILED.equals(p.status())
-        && !PaymentRow.EXPIRED.equals(p.status())) {
-      if (p.chargeId() == null && chargeId != null) {
-        uow.mapper(PaymentMapper.class).update(withIds(p, intentId, chargeId));
+    if (p.isSettledSuccessfully() || PaymentRow.CANCELED.equals(p.status())) {
+      PaymentRow linked = p.withStripeIds(intentId, chargeId, null);
+      if (!linked.equals(p)) {
+        uow.mapper(PaymentMapper.class).update(linked);
       }
       return;
     }
     PaymentRow done =
-        new PaymentRow(
-            p.id(),
-            p.userId(),
-            p.kind(),
-            PaymentRow.SUCCEEDED,
-            paid,
-            p.amountRefunded(),
-            p.currency(),
-            p.credits(),
-            p.checkoutSessionId(),
-            intentId != null ? intentId : p.paymentIntentId(),
-            chargeId != null ? chargeId : p.chargeId(),
-            p.invoiceId(),
-            p.idempotencyKey(),
-            null);
+        p.withStatus(PaymentRow.SUCCEEDED, null)
+            .withAmounts(paid, p.amountRefunded())
+            .withStripeIds(intentId, chargeId, null);
     update(uow, p, done, cause);
     if (PaymentRow.KIND_CREDITS.equals(p.kind()) && p.credits() > 0) {
       credits.apply(
@@ -272,11 +384,13 @@ public final class PaymentService {
           p.id(),
           cause);
     }
+    referrals.onPurchase(uow, p.userId(), paid, p.currency(), p.id(), cause);
   }
 
   private void update(UnitOfWork uow, PaymentRow before, PaymentRow after, Cause cause) {
     uow.mapper(PaymentMapper.class).update(after);
-    if (!before.status().equals(after.status())) {
+    if (!before.status().equals(after.status())
+        || before.amountRefunded() != after.amountRefunded()) {
       audit.record(
           uow,
           after.userId(),
@@ -284,45 +398,9 @@ public final class PaymentService {
           "payment",
           after.id(),
           "payment." + after.status(),
-          before.status(),
-          after.status());
+          before.status() + " refunded=" + before.amountRefunded(),
+          after.status() + " refunded=" + after.amountRefunded());
     }
-  }
-
-  private static PaymentRow withStatus(PaymentRow p, String status, String failureCode) {
-    return new PaymentRow(
-        p.id(),
-        p.userId(),
-        p.kind(),
-        status,
-        p.amount(),
-        p.amountRefunded(),
-        p.currency(),
-        p.credits(),
-        p.checkoutSessionId(),
-        p.paymentIntentId(),
-        p.chargeId(),
-        p.invoiceId(),
-        p.idempotencyKey(),
-        failureCode);
-  }
-
-  private static PaymentRow withIds(PaymentRow p, String intentId, String chargeId) {
-    return new PaymentRow(
-        p.id(),
-        p.userId(),
-        p.kind(),
-        p.status(),
-        p.amount(),
-        p.amountRefunded(),
-        p.currency(),
-        p.credits(),
-        p.checkoutSessionId(),
-        intentId != null ? intentId : p.paymentIntentId(),
-        chargeId,
-        p.invoiceId(),
-        p.idempotencyKey(),
-        p.failureCode());
   }
 
   private static String resolveUser(UnitOfWork uow, JsonObject object) {

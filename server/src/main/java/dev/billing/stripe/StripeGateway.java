@@ -18,6 +18,9 @@ public interface StripeGateway {
   /** Cancels a subscription now, or sets it to end at the end of its period. */
   void cancelSubscription(String subscriptionId, boolean atPeriodEnd, String idempotencyKey);
 
+  /** The subscription as Stripe has it now, as Stripe's JSON. */
+  com.google.gson.JsonObject retrieveSubscription(String subscriptionId);
+
   /** Refunds a payment, fully ({@code amount == null}) or partly; returns the refund id. */
   String createRefund(String paymentIntentId, Long amount, String idempotencyKey);
 }

@@ -163,4 +163,13 @@ public final class StripeJavaGateway implements StripeGateway {
       throw StripeErrors.translate(e);
     }
   }
+
+  @Override
+  public com.google.gson.JsonObject retrieveSubscription(String subscriptionId) {
+    try {
+      return client.v1().subscriptions().retrieve(subscriptionId).getRawJsonObject();
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
 }

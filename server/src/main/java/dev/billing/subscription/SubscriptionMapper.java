@@ -9,5 +9,25 @@ public interface SubscriptionMapper {
 
   List<SubscriptionRow> findByUser(@Param("userId") String userId);
 
+  /** Inserts or replaces the subscription state (the invoice columns are left alone). */
   void upsert(SubscriptionRow row);
+
+  /** Inserts a placeholder row unless the subscription exists; returns rows added. */
+  int insertPlaceholder(SubscriptionRow row);
+
+  void updateInvoiceState(
+      @Param("id") String stripeSubscriptionId,
+      @Param("failed") boolean failed,
+      @Param("created") long created,
+      @Param("rank") int rank);
+
+  void setNeedsRefresh(@Param("id") String stripeSubscriptionId, @Param("value") boolean value);
+
+  List<String> findNeedingRefresh(@Param("limit") int limit);
+
+  /**
+   * Users whose tier still comes from a past_due subscription whose grace ended before the cutoff.
+   */
+  List<String> findUsersWithExpiredGrace(
+      @Param("cutoff") long cutoffEpochSeconds, @Param("limit") int limit);
 }

@@ -1,5 +1,6 @@
 package dev.billing.subscription;
 
+import com.google.gson.JsonObject;
 import dev.billing.audit.AuditLog;
 import dev.billing.audit.Cause;
 import dev.billing.config.Catalog;
@@ -8,18 +9,25 @@ import dev.billing.customer.CustomerMapper;
 import dev.billing.db.UnitOfWork;
 import dev.billing.entitlement.EntitlementRow;
 import dev.billing.entitlement.EntitlementService;
+import dev.billing.stripe.StripeJson;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies Stripe subscription snapshots. Stripe does not deliver events in order and stamps many of
- * them with the same second, so a snapshot replaces the stored one only if it is newer: a later
- * event {@code created}, or the same second and a later lifecycle stage. A canceled subscription
- * never comes back.
+ * Applies Stripe subscription and invoice state. Stripe does not deliver events in order and stamps
+ * many of them with the same second, so a snapshot replaces the stored one only if it is newer: a
+ * later event {@code created}; in the same second a later lifecycle stage; then a later period end.
+ * A canceled subscription never comes back. Two snapshots that still tie but differ are settled by
+ * re-reading the subscription from Stripe off the webhook path ({@code needs_refresh}).
+ *
+ * <p>All methods run inside the caller's transaction and lock the user first (see {@link
+ * EntitlementService#lock}).
  */
 public final class SubscriptionService {
   private static final Logger log = LoggerFactory.getLogger(SubscriptionService.class);
+  private static final int INVOICE_FAILED_RANK = 1;
+  private static final int INVOICE_PAID_RANK = 2;
 
   private final Catalog catalog;
   private final EntitlementService entitlements;
@@ -32,37 +40,27 @@ public final class SubscriptionService {
   }
 
   /**
-   * Stores a subscription as of a Stripe event and recomputes its user's entitlement, inside the
-   * caller's transaction.
+   * Stores a subscription as of a Stripe event (or as just read from Stripe) and recomputes its
+   * user's entitlement.
    *
-   * @param deleted true for customer.subscription.deleted (the subscription is over, whatever the
-   *     payload's status says)
+   * @param deleted true for customer.subscription.deleted (over, whatever the payload's status)
+   * @param authoritative true for a snapshot read from Stripe: it settles ties instead of raising
+   *     one
    */
   public void apply(
-      UnitOfWork uow, SubscriptionSnapshot snap, long eventCreated, boolean deleted, Cause cause) {
+      UnitOfWork uow,
+      SubscriptionSnapshot snap,
+      long eventCreated,
+      boolean deleted,
+      boolean authoritative,
+      Cause cause) {
     if (snap.id() == null) {
       throw new IllegalArgumentException("subscription object without an id");
     }
-    CustomerMapper customers = uow.mapper(CustomerMapper.class);
-    String userId = snap.metadataUserId();
-    if (userId == null && snap.customerId() != null) {
-      userId = customers.findUserByCustomer(snap.customerId());
-    }
     SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
-    EntitlementRow locked = null;
-    if (userId != null) {
-      // Lock order: the user first, then the subscription (see EntitlementService.lock).
-      locked = entitlements.lock(uow, userId);
-      if (snap.customerId() != null) {
-        customers.insertIfAbsent(userId, snap.customerId());
-      }
-    }
-    SubscriptionRow existing = subscriptions.findForUpdate(snap.id());
-    if (userId == null && existing != null && existing.userId() != null) {
-      userId = existing.userId();
-      // Take the locks in the usual order: release nothing, just lock the user now.
-      locked = entitlements.lock(uow, userId);
-    }
+    Locked locked = lockFor(uow, snap.metadataUserId(), snap.customerId(), snap.id());
+    SubscriptionRow existing = locked.subscription();
+    String userId = locked.userId();
 
     StripeStatus status = deleted ? StripeStatus.CANCELED : StripeStatus.fromStripe(snap.status());
     if (status == null) {
@@ -71,14 +69,6 @@ public final class SubscriptionService {
           snap.id(),
           snap.status());
       status = StripeStatus.NONE;
-    }
-    if (existing != null && !supersedes(eventCreated, status, existing)) {
-      log.debug(
-          "ignoring stale snapshot of {} (event created {}, stored {})",
-          snap.id(),
-          eventCreated,
-          existing.stateCreated());
-      return;
     }
     Plan plan =
         catalog
@@ -114,7 +104,27 @@ public final class SubscriptionService {
             pastDueSince,
             eventCreated,
             status.lifecycle(),
-            cause.stripeEventId());
+            cause.stripeEventId(),
+            existing != null && existing.invoiceFailed(),
+            existing == null ? 0 : existing.invoiceStateCreated(),
+            existing == null ? 0 : existing.invoiceStateRank(),
+            false);
+    if (existing != null && !authoritative) {
+      Order order = compare(row, existing);
+      if (order == Order.OLDER) {
+        log.debug(
+            "ignoring stale snapshot of {} (event {}, stored {})",
+            snap.id(),
+            eventCreated,
+            existing.stateCreated());
+        return;
+      }
+      if (order == Order.TIE) {
+        log.info("snapshot of {} ties with the stored one; re-reading it from Stripe", snap.id());
+        subscriptions.setNeedsRefresh(snap.id(), true);
+        return;
+      }
+    }
     subscriptions.upsert(row);
     String before = existing == null ? null : describe(existing);
     String after = describe(row);
@@ -122,26 +132,219 @@ public final class SubscriptionService {
       audit.record(
           uow, userId, cause, "subscription", snap.id(), "subscription.updated", before, after);
     }
+    recompute(uow, locked, snap.id(), snap.customerId(), cause);
+  }
+
+  /**
+   * checkout.session.completed for a subscription: remembers the subscription as a placeholder
+   * (active, or trialing when nothing was paid) so the user is upgraded even if the subscription
+   * events are late or lost. Any real subscription snapshot replaces the placeholder.
+   */
+  public void applyCheckout(UnitOfWork uow, JsonObject session, Cause cause) {
+    String subscriptionId = StripeJson.id(session, "subscription");
+    if (subscriptionId == null) {
+      return;
+    }
+    String userId = StripeJson.metadataUserId(session);
     if (userId == null) {
+      userId = StripeJson.string(session, "client_reference_id");
+    }
+    String customer = StripeJson.id(session, "customer");
+    Locked locked = lockFor(uow, userId, customer, subscriptionId);
+    if (locked.subscription() != null || locked.userId() == null) {
+      return;
+    }
+    Plan plan =
+        catalog
+            .plan(String.valueOf(StripeJson.string(session, "metadata.plan")))
+            .orElse(catalog.free());
+    String status =
+        "no_payment_required".equals(StripeJson.string(session, "payment_status"))
+            ? StripeStatus.TRIALING.stripeName()
+            : StripeStatus.ACTIVE.stripeName();
+    SubscriptionRow placeholder =
+        new SubscriptionRow(
+            subscriptionId,
+            locked.userId(),
+            customer,
+            status,
+            plan.priceId(),
+            plan.name(),
+            null,
+            null,
+            false,
+            null,
+            0,
+            SubscriptionRow.PLACEHOLDER_RANK,
+            cause.stripeEventId(),
+            false,
+            0,
+            0,
+            false);
+    if (uow.mapper(SubscriptionMapper.class).insertPlaceholder(placeholder) > 0) {
+      audit.record(
+          uow,
+          locked.userId(),
+          cause,
+          "subscription",
+          subscriptionId,
+          "subscription.checkout_completed",
+          null,
+          describe(placeholder));
+      recompute(uow, locked, subscriptionId, customer, cause);
+    }
+  }
+
+  /**
+   * invoice.paid / invoice.payment_failed: a failed invoice flags a payment problem (the stream
+   * announces it) until a later invoice is paid. Ordered by event time like snapshots.
+   */
+  public void applyInvoice(
+      UnitOfWork uow, JsonObject invoice, long eventCreated, boolean paid, Cause cause) {
+    String subscriptionId = StripeJson.string(invoice, "parent.subscription_details.subscription");
+    if (subscriptionId == null) {
+      subscriptionId = StripeJson.id(invoice, "subscription");
+    }
+    if (subscriptionId == null) {
+      return; // a one-off invoice: nothing to do with entitlements
+    }
+    String userId = StripeJson.string(invoice, "parent.subscription_details.metadata.user_id");
+    if (userId == null) {
+      userId = StripeJson.string(invoice, "subscription_details.metadata.user_id");
+    }
+    String customer = StripeJson.id(invoice, "customer");
+    Locked locked = lockFor(uow, userId, customer, subscriptionId);
+    SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
+    SubscriptionRow existing = locked.subscription();
+    if (existing == null) {
+      // The invoice came before any subscription event: keep its outcome on a placeholder.
+      subscriptions.insertPlaceholder(
+          new SubscriptionRow(
+              subscriptionId,
+              locked.userId(),
+              customer,
+              StripeStatus.INCOMPLETE.stripeName(),
+              null,
+              Catalog.FREE,
+              null,
+              null,
+              false,
+              null,
+              0,
+              SubscriptionRow.PLACEHOLDER_RANK,
+              cause.stripeEventId(),
+              false,
+              0,
+              0,
+              false));
+      existing = subscriptions.findForUpdate(subscriptionId);
+    }
+    int rank = paid ? INVOICE_PAID_RANK : INVOICE_FAILED_RANK;
+    boolean newer =
+        eventCreated > existing.invoiceStateCreated()
+            || (eventCreated == existing.invoiceStateCreated()
+                && rank >= existing.invoiceStateRank());
+    if (!newer) {
+      return;
+    }
+    subscriptions.updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
+    if (existing.invoiceFailed() != !paid) {
+      audit.record(
+          uow,
+          locked.userId(),
+          cause,
+          "subscription",
+          subscriptionId,
+          paid ? "invoice.paid" : "invoice.payment_failed",
+          "invoice_failed=" + existing.invoiceFailed(),
+          "invoice_failed=" + !paid);
+    }
+    recompute(uow, locked, subscriptionId, customer, cause);
+  }
+
+  /**
+   * Re-evaluates a user's entitlement now (for time-based changes such as a grace period ending).
+   */
+  public void reevaluate(UnitOfWork uow, String userId, Cause cause) {
+    EntitlementRow row = entitlements.lock(uow, userId);
+    entitlements.recompute(
+        uow, row, uow.mapper(SubscriptionMapper.class).findByUser(userId), cause);
+  }
+
+  private void recompute(
+      UnitOfWork uow, Locked locked, String subscriptionId, String customer, Cause cause) {
+    if (locked.userId() == null) {
       log.warn(
           "subscription {} (customer {}) has no user: no metadata.user_id and no known customer;"
               + " stored, entitlement unchanged",
-          snap.id(),
-          snap.customerId());
+          subscriptionId,
+          customer);
       return;
     }
-    entitlements.recompute(uow, locked, subscriptions.findByUser(userId), cause);
+    entitlements.recompute(
+        uow,
+        locked.entitlement(),
+        uow.mapper(SubscriptionMapper.class).findByUser(locked.userId()),
+        cause);
   }
 
-  static boolean supersedes(long eventCreated, StripeStatus status, SubscriptionRow stored) {
-    StripeStatus storedStatus = stored.stripeStatus();
-    if (storedStatus.isTerminal() && !status.isTerminal()) {
-      return false;
+  /** The user (locked), their entitlement row, and the subscription row (locked, may be null). */
+  private record Locked(String userId, EntitlementRow entitlement, SubscriptionRow subscription) {}
+
+  /**
+   * Finds the subscription's user (metadata, else the customer mapping, else the stored row) and
+   * takes the locks in the usual order: the user, then the subscription.
+   */
+  private Locked lockFor(
+      UnitOfWork uow, String metadataUserId, String customerId, String subscriptionId) {
+    CustomerMapper customers = uow.mapper(CustomerMapper.class);
+    SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
+    String userId = metadataUserId;
+    if (userId == null && customerId != null) {
+      userId = customers.findUserByCustomer(customerId);
     }
-    if (eventCreated != stored.stateCreated()) {
-      return eventCreated > stored.stateCreated();
+    EntitlementRow entitlement = null;
+    if (userId != null) {
+      entitlement = entitlements.lock(uow, userId);
+      if (customerId != null) {
+        customers.insertIfAbsent(userId, customerId);
+      }
     }
-    return status.lifecycle() >= stored.stateRank();
+    SubscriptionRow existing = subscriptions.findForUpdate(subscriptionId);
+    if (userId == null && existing != null && existing.userId() != null) {
+      userId = existing.userId();
+      entitlement = entitlements.lock(uow, userId);
+    }
+    return new Locked(userId, entitlement, existing);
+  }
+
+  /** How a snapshot compares with the stored one. */
+  enum Order {
+    NEWER,
+    OLDER,
+    SAME,
+    TIE
+  }
+
+  static Order compare(SubscriptionRow incoming, SubscriptionRow stored) {
+    StripeStatus in = incoming.stripeStatus();
+    if (stored.stripeStatus().isTerminal()
+        && !in.isTerminal()
+        && stored.stateRank() != SubscriptionRow.PLACEHOLDER_RANK) {
+      return Order.OLDER;
+    }
+    if (incoming.stateCreated() != stored.stateCreated()) {
+      return incoming.stateCreated() > stored.stateCreated() ? Order.NEWER : Order.OLDER;
+    }
+    if (incoming.stateRank() != stored.stateRank()) {
+      return incoming.stateRank() > stored.stateRank() ? Order.NEWER : Order.OLDER;
+    }
+    long inEnd = incoming.currentPeriodEnd() == null ? 0 : incoming.currentPeriodEnd();
+    long storedEnd = stored.currentPeriodEnd() == null ? 0 : stored.currentPeriodEnd();
+    if (inEnd != storedEnd) {
+      return inEnd > storedEnd ? Order.NEWER : Order.OLDER;
+    }
+    return describe(incoming).equals(describe(stored)) ? Order.SAME : Order.TIE;
   }
 
   private static String describe(SubscriptionRow r) {

@@ -33,15 +33,25 @@ public final class EventApplier {
           "customer.subscription.resumed",
           "customer.subscription.trial_will_end" ->
           subscriptions.apply(
-              uow, SubscriptionSnapshot.fromJson(object), event.created(), false, cause);
+              uow, SubscriptionSnapshot.fromJson(object), event.created(), false, false, cause);
       case "customer.subscription.deleted" ->
           subscriptions.apply(
-              uow, SubscriptionSnapshot.fromJson(object), event.created(), true, cause);
+              uow, SubscriptionSnapshot.fromJson(object), event.created(), true, false, cause);
       case "checkout.session.completed" -> {
         rememberCustomer(uow, object);
         markSession(uow, object, "complete");
+        subscriptions.applyCheckout(uow, object, cause);
         payments.checkoutCompleted(uow, object, cause);
       }
+      case "invoice.paid", "invoice.payment_succeeded" -> {
+        subscriptions.applyInvoice(uow, object, event.created(), true, cause);
+        payments.invoicePaid(uow, object, cause);
+      }
+      case "invoice.payment_failed" -> {
+        subscriptions.applyInvoice(uow, object, event.created(), false, cause);
+        payments.invoicePaymentFailed(uow, object, cause);
+      }
+      case "charge.refunded" -> payments.chargeRefunded(uow, object, cause);
       case "checkout.session.expired" -> {
         markSession(uow, object, "expired");
         payments.checkoutExpired(uow, object, cause);

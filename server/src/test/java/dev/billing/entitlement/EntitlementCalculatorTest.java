@@ -29,7 +29,11 @@ class EntitlementCalculatorTest {
         pastDueSince,
         NOW - 100,
         status.lifecycle(),
-        "evt_1");
+        "evt_1",
+        false,
+        0,
+        0,
+        false);
   }
 
   @Test
@@ -89,6 +93,33 @@ class EntitlementCalculatorTest {
             NOW);
     assertThat(d.tier()).isEqualTo("studio");
     assertThat(d.subscriptionId()).isEqualTo("sub_b");
+  }
+
+  @Test
+  void aFailedInvoiceFlagsAPaymentProblemWithoutTakingTheTier() {
+    SubscriptionRow active = sub("sub_1", "pro", StripeStatus.ACTIVE, null);
+    SubscriptionRow failed =
+        new SubscriptionRow(
+            active.stripeSubscriptionId(),
+            active.userId(),
+            active.stripeCustomerId(),
+            active.status(),
+            active.priceId(),
+            active.plan(),
+            active.currentPeriodEnd(),
+            active.trialEnd(),
+            false,
+            null,
+            active.stateCreated(),
+            active.stateRank(),
+            "evt_2",
+            true,
+            NOW,
+            1,
+            false);
+    EntitlementDecision d = calc.decide(List.of(failed), NOW);
+    assertThat(d.tier()).isEqualTo("pro");
+    assertThat(d.paymentProblem()).isTrue();
   }
 
   @Test
