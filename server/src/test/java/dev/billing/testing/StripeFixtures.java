@@ -157,4 +157,100 @@ public final class StripeFixtures {
         subscriptionObject(s),
         s.legacyShape() ? LEGACY_API_VERSION : CURRENT_API_VERSION);
   }
+
+  /** A subscription invoice in the 2025+ shape (subscription under parent.subscription_details). */
+  public static JsonObject invoiceObject(
+      String id,
+      String subscriptionId,
+      String customer,
+      String userId,
+      long amount,
+      boolean paid,
+      String paymentIntent) {
+    JsonObject details = new JsonObject();
+    details.addProperty("subscription", subscriptionId);
+    JsonObject md = new JsonObject();
+    if (userId != null) {
+      md.addProperty("user_id", userId);
+    }
+    details.add("metadata", md);
+    JsonObject parent = new JsonObject();
+    parent.addProperty("type", "subscription_details");
+    parent.add("subscription_details", details);
+    JsonObject invoice = new JsonObject();
+    invoice.addProperty("id", id);
+    invoice.addProperty("object", "invoice");
+    invoice.addProperty("customer", customer);
+    invoice.addProperty("currency", "usd");
+    invoice.addProperty("amount_due", amount);
+    invoice.addProperty("amount_paid", paid ? amount : 0);
+    invoice.addProperty("amount_remaining", paid ? 0 : amount);
+    invoice.addProperty("status", paid ? "paid" : "open");
+    invoice.addProperty("billing_reason", "subscription_cycle");
+    invoice.add("parent", parent);
+    if (paymentIntent != null) {
+      JsonObject payment = new JsonObject();
+      payment.addProperty("type", "payment_intent");
+      payment.addProperty("payment_intent", paymentIntent);
+      JsonObject ip = new JsonObject();
+      ip.addProperty("object", "invoice_payment");
+      ip.add("payment", payment);
+      JsonArray data = new JsonArray();
+      data.add(ip);
+      JsonObject payments = new JsonObject();
+      payments.addProperty("object", "list");
+      payments.add("data", data);
+      invoice.add("payments", payments);
+    }
+    return invoice;
+  }
+
+  /** A charge, with Stripe's cumulative amount_refunded. */
+  public static JsonObject chargeObject(
+      String id, String paymentIntent, long amount, long amountRefunded) {
+    JsonObject c = new JsonObject();
+    c.addProperty("id", id);
+    c.addProperty("object", "charge");
+    c.addProperty("amount", amount);
+    c.addProperty("amount_captured", amount);
+    c.addProperty("amount_refunded", amountRefunded);
+    c.addProperty("refunded", amountRefunded >= amount);
+    c.addProperty("currency", "usd");
+    c.addProperty("paid", true);
+    c.addProperty("status", "succeeded");
+    c.addProperty("payment_intent", paymentIntent);
+    return c;
+  }
+
+  /** A completed checkout session. */
+  public static JsonObject checkoutSessionObject(
+      String id,
+      String mode,
+      String customer,
+      String userId,
+      String subscriptionId,
+      String paymentIntent,
+      long amountTotal,
+      String paymentStatus,
+      String plan) {
+    JsonObject md = new JsonObject();
+    md.addProperty("user_id", userId);
+    if (plan != null) {
+      md.addProperty("plan", plan);
+    }
+    JsonObject s = new JsonObject();
+    s.addProperty("id", id);
+    s.addProperty("object", "checkout.session");
+    s.addProperty("mode", mode);
+    s.addProperty("status", "complete");
+    s.addProperty("payment_status", paymentStatus);
+    s.addProperty("customer", customer);
+    s.addProperty("client_reference_id", userId);
+    s.addProperty("subscription", subscriptionId);
+    s.addProperty("payment_intent", paymentIntent);
+    s.addProperty("amount_total", amountTotal);
+    s.addProperty("currency", "usd");
+    s.add("metadata", md);
+    return s;
+  }
 }

@@ -1,0 +1,189 @@
+package dev.billing.subscription;
+
+import static dev.billing.testing.StripeFixtures.checkoutSessionObject;
+import static dev.billing.testing.StripeFixtures.event;
+import static dev.billing.testing.StripeFixtures.invoiceObject;
+import static dev.billing.testing.StripeFixtures.subscriptionEvent;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.billing.proto.v1.Entitlement;
+import dev.billing.testing.StripeFixtures.Sub;
+import dev.billing.testing.TestServer;
+import dev.billing.webhook.StripeEvent;
+import java.net.http.HttpResponse;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Stripe delivers in any order, often several events in the same second. Whatever the order, a
+ * subscription's state must end where in-order delivery ends.
+ */
+class OrderIndependenceTest {
+  private static final String V = "2026-07-29.dahlia";
+  private static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  /**
+   * A realistic life: created incomplete and activated in the same second, first invoice paid,
+   * checkout completed, cancellation scheduled, a renewal fails (past_due, new period), then the
+   * retry is paid and the user upgrades and withdraws the cancellation in the same second.
+   */
+  private static List<String> lifeOf(String user, int n, long t) {
+    String sub = "sub_order_" + n;
+    String cus = "cus_order_" + n;
+    long p1 = t + 30 * 86400;
+    long p2 = t + 60 * 86400;
+    Sub s = Sub.of(sub, cus, user, "price_pro", "incomplete").withPeriodEnd(p1);
+    String e = "evt_o" + n + "_";
+    return List.of(
+        subscriptionEvent(e + 1, "customer.subscription.created", t, s),
+        subscriptionEvent(e + 2, "customer.subscription.updated", t, s.withStatus("active")),
+        event(
+            e + 3,
+            "invoice.paid",
+            t,
+            invoiceObject("in_o" + n + "_1", sub, cus, user, 1900, true, null),
+            V),
+        event(
+            e + 4,
+            "checkout.session.completed",
+            t,
+            checkoutSessionObject(
+                "cs_o" + n, "subscription", cus, user, sub, null, 1900, "paid", "pro"),
+            V),
+        subscriptionEvent(
+            e + 5,
+            "customer.subscription.updated",
+            t + 5,
+            s.withStatus("active").withCancelAtPeriodEnd(true)),
+        event(
+            e + 6,
+            "invoice.payment_failed",
+            t + 100,
+            invoiceObject("in_o" + n + "_2", sub, cus, user, 1900, false, null),
+            V),
+        subscriptionEvent(
+            e + 7,
+            "customer.subscription.updated",
+            t + 100,
+            s.withStatus("past_due").withPeriodEnd(p2).withCancelAtPeriodEnd(true)),
+        event(
+            e + 8,
+            "invoice.paid",
+            t + 200,
+            invoiceObject("in_o" + n + "_3", sub, cus, user, 1900, true, null),
+            V),
+        subscriptionEvent(
+            e + 9,
+            "customer.subscription.updated",
+            t + 200,
+            s.withStatus("active").withPeriodEnd(p2).withPrice("price_studio")));
+  }
+
+  private static void deliver(List<String> payloads) {
+    for (String p : payloads) {
+      server.server().webhooks().ingest(StripeEvent.parse(p));
+    }
+  }
+
+  /** The state that matters, without the version (which counts changes, not state). */
+  private static String state(String user) {
+    Entitlement e = server.server().entitlements().get(user).getEntitlement();
+    return e.getTier()
+        + "|"
+        + e.getStatus()
+        + "|"
+        + e.getCurrentPeriodEnd().getSeconds()
+        + "|"
+        + e.getTrialEnd().getSeconds()
+        + "|"
+        + e.getCancelAtPeriodEnd()
+        + "|"
+        + e.getPaymentProblem()
+        + "|"
+        + e.getFeaturesList()
+        + "|"
+        + server.queryString(
+            "SELECT CONCAT(status, '/', plan, '/', current_period_end, '/', cancel_at_period_end, '/', invoice_failed)"
+                + " FROM subscriptions WHERE user_id = ?",
+            user);
+  }
+
+  @Test
+  void everyShuffleEndsWhereInOrderDeliveryEnds() {
+    long t = Instant.now().getEpochSecond() - 1000;
+    deliver(lifeOf("order-ref", 0, t));
+    String expected = state("order-ref");
+    assertThat(expected)
+        .startsWith("studio|SUBSCRIPTION_STATUS_ACTIVE|" + (t + 60 * 86400) + "|0|false|false|");
+
+    Random random = new Random(20261122);
+    for (int n = 1; n <= 60; n++) {
+      List<String> life = new ArrayList<>(lifeOf("order-" + n, n, t));
+      if (n == 1) {
+        Collections.reverse(life); // every "updated" before its "created"
+      } else {
+        Collections.shuffle(life, random);
+      }
+      deliver(life);
+      assertThat(state("order-" + n).replace("order-" + n, "order-ref"))
+          .as("shuffle %d", n)
+          .isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void concurrentDeliveriesForOneCustomerAllSucceed() throws Exception {
+    long t = Instant.now().getEpochSecond() - 1000;
+    List<String> life = new ArrayList<>(lifeOf("order-concurrent", 100, t));
+    // A second subscription of the same customer, delivered at the same time.
+    Sub other =
+        Sub.of("sub_order_100b", "cus_order_100", "order-concurrent", "price_pro", "active");
+    life.add(subscriptionEvent("evt_o100_b1", "customer.subscription.created", t, other));
+    life.add(
+        event(
+            "evt_o100_b2",
+            "invoice.paid",
+            t,
+            invoiceObject(
+                "in_o100_b", other.id(), other.customer(), "order-concurrent", 1900, true, null),
+            V));
+    ExecutorService pool = Executors.newFixedThreadPool(life.size());
+    List<Callable<HttpResponse<String>>> posts = new ArrayList<>();
+    for (String p : life) {
+      posts.add(() -> server.postSigned(p));
+    }
+    List<Future<HttpResponse<String>>> results = pool.invokeAll(posts);
+    pool.shutdown();
+    for (Future<HttpResponse<String>> r : results) {
+      assertThat(r.get().statusCode()).isEqualTo(200);
+      assertThat(r.get().body()).contains("\"outcome\":\"applied\"");
+    }
+    assertThat(
+            server.queryLong(
+                "SELECT COUNT(*) FROM stripe_events WHERE id LIKE 'evt_o100_%' AND status = 'processed'"))
+        .isEqualTo(life.size());
+    Entitlement e = server.server().entitlements().get("order-concurrent").getEntitlement();
+    assertThat(e.getTier()).isEqualTo("studio");
+    assertThat(e.getPaymentProblem()).isFalse();
+  }
+}
