@@ -26,6 +26,7 @@ import dev.billing.referral.ReferralService;
 import dev.billing.stream.ChangeFeed;
 import dev.billing.stream.ChangeLog;
 import dev.billing.stream.ChangeLogMapper;
+import dev.billing.stream.ChangeLogPruner;
 import dev.billing.stripe.StripeGateway;
 import dev.billing.stripe.StripeJavaGateway;
 import dev.billing.stripe.emulator.StripeEmulator;
@@ -81,6 +82,7 @@ public final class BillingServer implements AutoCloseable {
   private final ChangeFeed feed;
   private final StripeEmulator emulator;
   private final SubscriptionMaintenance maintenance;
+  private final ChangeLogPruner pruner;
 
   private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
@@ -140,6 +142,7 @@ public final class BillingServer implements AutoCloseable {
     CheckoutService checkout =
         new CheckoutService(
             tx, gateway, config.catalog(), new UrlPolicy(config.allowedOrigins()), referrals);
+    pruner = new ChangeLogPruner(tx, config.stream().retention(), clock);
     maintenance =
         new SubscriptionMaintenance(tx, subscriptions, gateway, config.pastDueGrace(), clock);
 
@@ -174,6 +177,7 @@ public final class BillingServer implements AutoCloseable {
     feed.start();
     webhooks.start();
     maintenance.start(config.maintenanceInterval());
+    pruner.start(config.stream().pruneInterval());
     grpc.start();
     http.start();
     if (emulator != null) {
@@ -185,6 +189,7 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(http);
     closeOrder.add(webhooks);
     closeOrder.add(maintenance);
+    closeOrder.add(pruner);
     if (emulator != null) {
       closeOrder.add(emulator);
     }
@@ -230,6 +235,10 @@ public final class BillingServer implements AutoCloseable {
   /** The in-process Stripe emulator, or null when the service talks to Stripe. */
   public StripeEmulator emulator() {
     return emulator;
+  }
+
+  public ChangeLogPruner pruner() {
+    return pruner;
   }
 
   public SubscriptionMaintenance maintenance() {

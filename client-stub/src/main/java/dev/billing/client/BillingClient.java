@@ -1,6 +1,7 @@
 package dev.billing.client;
 
 import dev.billing.proto.v1.BillingServiceGrpc;
+import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.CreateCheckoutResponse;
 import dev.billing.proto.v1.Entitlement;
@@ -13,6 +14,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -104,6 +106,41 @@ public final class BillingClient implements AutoCloseable {
       StreamSubscriptionChangesRequest request,
       StreamObserver<StreamSubscriptionChangesResponse> observer) {
     async.streamSubscriptionChanges(request, observer);
+  }
+
+  /**
+   * Subscribes to changes with automatic reconnection: resumes after the last delivered {@code seq}
+   * (or after {@code afterSeq}; null = from now), so {@code listener} sees each change exactly
+   * once, in order, across disconnects and server restarts.
+   *
+   * <pre>{@code
+   * ChangeSubscription sub = billing.subscribe(savedSeq, List.of(), List.of(), change -> {
+   *   apply(change.getEntitlement());          // your logic
+   *   saveCursor(change.getSeq());             // persist with your state
+   * });
+   * }</pre>
+   */
+  public ChangeSubscription subscribe(
+      Long afterSeq, List<String> userIds, List<ChangeKind> kinds, ChangeListener listener) {
+    return subscribe(
+        afterSeq, userIds, kinds, listener, Duration.ofMillis(200), Duration.ofSeconds(30));
+  }
+
+  /**
+   * {@link #subscribe(Long, List, List, ChangeListener)} with explicit reconnection backoff bounds.
+   */
+  public ChangeSubscription subscribe(
+      Long afterSeq,
+      List<String> userIds,
+      List<ChangeKind> kinds,
+      ChangeListener listener,
+      Duration initialBackoff,
+      Duration maxBackoff) {
+    ChangeSubscription s =
+        new ChangeSubscription(
+            async, afterSeq, userIds, kinds, listener, initialBackoff, maxBackoff);
+    s.start();
+    return s;
   }
 
   @Override

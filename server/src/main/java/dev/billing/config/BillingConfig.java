@@ -72,7 +72,13 @@ public record BillingConfig(
   /**
    * The change stream: how often the feed looks for other replicas' changes, heartbeats, buffering.
    */
-  public record StreamConfig(Duration pollInterval, Duration heartbeatInterval, int bufferSize) {}
+  public record StreamConfig(
+      Duration pollInterval,
+      Duration heartbeatInterval,
+      int bufferSize,
+      Duration retention,
+      Duration pruneInterval,
+      Duration stallTimeout) {}
 
   /** Development-only webhook secret used with the local emulator when none is configured. */
   public static final String LOCAL_WEBHOOK_SECRET = "whsec_local_development_only";
@@ -186,7 +192,10 @@ public record BillingConfig(
         new StreamConfig(
             env.getDuration("BILLING_FEED_POLL_INTERVAL", Duration.ofMillis(100)),
             env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),
-            env.getInt("BILLING_STREAM_BUFFER", 1024)),
+            env.getInt("BILLING_STREAM_BUFFER", 1024),
+            env.getDuration("BILLING_CHANGE_LOG_RETENTION", Duration.ofDays(7)),
+            env.getDuration("BILLING_CHANGE_LOG_PRUNE_INTERVAL", Duration.ofMinutes(1)),
+            env.getDuration("BILLING_STREAM_STALL_TIMEOUT", Duration.ofSeconds(30))),
         env.getLong("BILLING_ENTITLEMENT_CACHE_SIZE", 1_000_000L),
         env.getDuration("BILLING_SHUTDOWN_GRACE", Duration.ofSeconds(10)),
         env.getDuration("BILLING_MAINTENANCE_INTERVAL", Duration.ofSeconds(10)));

@@ -75,6 +75,11 @@ public final class Env {
     return out;
   }
 
+  /** All values, for handing this configuration to a child process. */
+  public Map<String, String> asMap() {
+    return values;
+  }
+
   public Optional<String> get(String name) {
     String v = values.get(name);
     return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.strip());

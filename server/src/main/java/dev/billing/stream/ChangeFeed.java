@@ -157,13 +157,22 @@ public final class ChangeFeed implements AutoCloseable {
       throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
     }
     if (afterSeq != null) {
-      long last = tx.read(s -> s.getMapper(ChangeLogMapper.class).lastCommittedSeq());
-      if (afterSeq > last) {
+      long[] bounds =
+          tx.read(
+              sess -> {
+                ChangeLogMapper m = sess.getMapper(ChangeLogMapper.class);
+                return new long[] {m.lastCommittedSeq(), m.prunedThrough()};
+              });
+      if (afterSeq > bounds[0]) {
         out.onError(
             Status.OUT_OF_RANGE
                 .withDescription(
-                    "after_seq " + afterSeq + " is beyond the end of the log (" + last + ")")
+                    "after_seq " + afterSeq + " is beyond the end of the log (" + bounds[0] + ")")
                 .asRuntimeException());
+        return;
+      }
+      if (afterSeq < bounds[1]) {
+        out.onError(pruned(afterSeq, bounds[1]).asRuntimeException());
         return;
       }
     }
@@ -184,15 +193,24 @@ public final class ChangeFeed implements AutoCloseable {
     out.setOnCancelHandler(stream::cancelled);
     if (afterSeq != null) {
       catchUp.execute(() -> replay(stream));
+    } else {
+      // Tell the client where it starts, so it has a cursor before the first change.
+      stream.heartbeatIfIdle(0);
     }
   }
 
   private void replay(ChangeStream stream) {
     try {
       while (!stream.isClosed()) {
-        List<ChangeLogRow> rows = readAfter(stream.position(), PAGE_SIZE);
+        long from = stream.position();
+        List<ChangeLogRow> rows = readAfter(from, PAGE_SIZE);
+        long prunedThrough = tx.read(s -> s.getMapper(ChangeLogMapper.class).prunedThrough());
+        if (prunedThrough > from) {
+          stream.close(pruned(from, prunedThrough));
+          return;
+        }
         for (ChangeLogRow row : rows) {
-          stream.offerReplay(ChangeLog.toProto(row));
+          stream.offerReplay(ChangeLog.toProto(row), config.stallTimeout().toNanos());
         }
         if (rows.size() < PAGE_SIZE) {
           synchronized (lock) {
@@ -213,6 +231,15 @@ public final class ChangeFeed implements AutoCloseable {
           Status.UNAVAILABLE.withDescription(
               "could not read the change log; resume from your cursor"));
     }
+  }
+
+  private static Status pruned(long afterSeq, long prunedThrough) {
+    return Status.OUT_OF_RANGE.withDescription(
+        "changes up to seq "
+            + prunedThrough
+            + " were pruned by retention; after_seq "
+            + afterSeq
+            + " cannot be resumed: resynchronise (GetEntitlement) and subscribe without after_seq");
   }
 
   private void heartbeat() {

@@ -18,4 +18,21 @@ public interface ChangeLogMapper {
 
   /** The highest committed sequence number (0 when nothing was ever written). */
   long lastCommittedSeq();
+
+  /** The highest seq pruned by retention (0 when nothing was pruned). */
+  long prunedThrough();
+
+  /**
+   * The highest seq among rows older than {@code cutoffMillis}, at most {@code limit} rows past
+   * {@code afterSeq}.
+   */
+  Long lastSeqOlderThan(
+      @Param("afterSeq") long afterSeq,
+      @Param("cutoffMillis") long cutoffMillis,
+      @Param("limit") int limit);
+
+  /** Deletes rows up to {@code seq} and records the new watermark; returns rows deleted. */
+  int deleteThrough(@Param("seq") long seq);
+
+  void setPrunedThrough(@Param("seq") long seq);
 }

@@ -69,10 +69,21 @@ final class ChangeStream {
     accept(change);
   }
 
-  /** A change read during catch-up. Blocks (the catch-up thread only) while the queue is full. */
-  synchronized void offerReplay(SubscriptionChange change) throws InterruptedException {
+  /**
+   * A change read during catch-up. Blocks (the catch-up thread only) while the queue is half full;
+   * a subscriber that does not drain it within {@code stallTimeoutNanos} is cut off like a slow
+   * live subscriber.
+   */
+  synchronized void offerReplay(SubscriptionChange change, long stallTimeoutNanos)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + stallTimeoutNanos;
     while (!closed && queue.size() >= Math.max(1, bufferSize / 2)) {
-      wait();
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        close(tooSlow());
+        return;
+      }
+      java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
     }
     if (closed || change.getSeq() <= position) {
       return;
@@ -87,17 +98,20 @@ final class ChangeStream {
     }
     queue.add(StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
     if (queue.size() > bufferSize) {
-      close(
-          Status.RESOURCE_EXHAUSTED.withDescription(
-              "subscriber too slow: more than "
-                  + bufferSize
-                  + " changes waiting; reconnect with after_seq set to the last seq you processed"
-                  + " (last sent: "
-                  + lastDelivered
-                  + ")"));
+      close(tooSlow());
       return;
     }
     drain();
+  }
+
+  private Status tooSlow() {
+    return Status.RESOURCE_EXHAUSTED.withDescription(
+        "subscriber too slow: more than "
+            + bufferSize
+            + " changes waiting; reconnect with after_seq set to the last seq you processed"
+            + " (last sent: "
+            + lastDelivered
+            + ")");
   }
 
   private boolean matches(SubscriptionChange change) {

@@ -110,5 +110,10 @@ public final class SubscriptionMaintenance implements AutoCloseable {
   @Override
   public void close() {
     executor.shutdownNow();
+    try {
+      executor.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -184,5 +184,10 @@ public final class WebhookProcessor implements AutoCloseable {
   @Override
   public void close() {
     worker.shutdownNow();
+    try {
+      worker.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
