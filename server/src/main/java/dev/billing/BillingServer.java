@@ -7,6 +7,7 @@ import dev.billing.checkout.CheckoutService;
 import dev.billing.checkout.UrlPolicy;
 import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.StripeConfig;
+import dev.billing.config.ConfigException;
 import dev.billing.credits.CreditMapper;
 import dev.billing.credits.CreditService;
 import dev.billing.customer.CustomerMapper;
@@ -15,8 +16,10 @@ import dev.billing.db.Transactions;
 import dev.billing.entitlement.EntitlementCalculator;
 import dev.billing.entitlement.EntitlementMapper;
 import dev.billing.entitlement.EntitlementService;
+import dev.billing.grpc.AuthInterceptor;
 import dev.billing.grpc.BillingGrpcService;
 import dev.billing.grpc.GrpcServer;
+import dev.billing.grpc.TokenStore;
 import dev.billing.http.HttpServer;
 import dev.billing.payment.PaymentMapper;
 import dev.billing.payment.PaymentOperations;
@@ -40,7 +43,9 @@ import dev.billing.webhook.StripeEventMapper;
 import dev.billing.webhook.WebhookHttpHandler;
 import dev.billing.webhook.WebhookProcessor;
 import io.grpc.ServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -93,6 +98,14 @@ public final class BillingServer implements AutoCloseable {
     JvmGcMetrics gc = new JvmGcMetrics();
     gc.bindTo(meters);
 
+    TokenStore tokens = TokenStore.load(config.tokensFile());
+    if (tokens.acceptsDevToken()
+        && config.stripe().secretKey() != null
+        && config.stripe().secretKey().startsWith("sk_live_")) {
+      throw new ConfigException(
+          "refusing to start: BILLING_TOKENS_FILE accepts the development token while a live Stripe key"
+              + " (sk_live_...) is configured. Remove the development token from the tokens file.");
+    }
     database = Database.open(config.database(), MAPPERS);
     Transactions tx = new Transactions(database.sessionFactory());
     AuditLog audit = new AuditLog(tx);
@@ -160,7 +173,7 @@ public final class BillingServer implements AutoCloseable {
                     referrals,
                     audit,
                     config.catalog())),
-            List.of(),
+            List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());
     http =
         new HttpServer(
@@ -204,6 +217,17 @@ public final class BillingServer implements AutoCloseable {
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxInboundMessageSize(1 << 20);
+    BillingConfig.TlsConfig tls = config.tls();
+    if (tls.enabled()) {
+      var ssl = GrpcSslContexts.forServer(tls.certChain().toFile(), tls.privateKey().toFile());
+      if (tls.clientCa() != null) {
+        ssl.trustManager(tls.clientCa().toFile()).clientAuth(ClientAuth.REQUIRE);
+      }
+      netty.sslContext(ssl.build());
+      log.info(
+          "gRPC TLS on{}",
+          tls.clientCa() != null ? " with client certificates required (mTLS)" : "");
+    }
     return start(config, netty, Clock.systemUTC());
   }
 

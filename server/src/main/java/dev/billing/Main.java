@@ -28,6 +28,10 @@ public final class Main {
     BillingServer server;
     try {
       server = BillingServer.start(config);
+    } catch (ConfigException e) {
+      System.err.println("billing-server: configuration error: " + e.getMessage());
+      System.exit(2);
+      return;
     } catch (Exception e) {
       log.error("billing-server failed to start: {}", e.getMessage(), e);
       System.exit(1);

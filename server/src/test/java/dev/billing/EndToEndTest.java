@@ -51,7 +51,11 @@ class EndToEndTest {
   @BeforeAll
   static void start() {
     server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_STREAM_HEARTBEAT", "100ms"));
-    client = BillingClient.builder(server.grpcTarget()).deadline(Duration.ofSeconds(5)).build();
+    client =
+        BillingClient.builder(server.grpcTarget())
+            .bearerToken(TestServer.ADMIN_TOKEN)
+            .deadline(Duration.ofSeconds(5))
+            .build();
   }
 
   @AfterAll

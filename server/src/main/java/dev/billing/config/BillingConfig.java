@@ -23,7 +23,19 @@ public record BillingConfig(
     StreamConfig stream,
     long entitlementCacheSize,
     Duration shutdownGrace,
-    Duration maintenanceInterval) {
+    Duration maintenanceInterval,
+    Path tokensFile,
+    TlsConfig tls) {
+
+  /**
+   * Optional TLS for gRPC: a PEM certificate chain and key; with {@code clientCa}, mutual TLS
+   * (clients must present a certificate signed by it).
+   */
+  public record TlsConfig(Path certChain, Path privateKey, Path clientCa) {
+    public boolean enabled() {
+      return certChain != null;
+    }
+  }
 
   /** Connection settings for MySQL 8 / MariaDB 10.6+ through mysql-connector-j. */
   public record DatabaseConfig(String url, String user, String password, int poolSize) {
@@ -198,7 +210,37 @@ public record BillingConfig(
             env.getDuration("BILLING_STREAM_STALL_TIMEOUT", Duration.ofSeconds(30))),
         env.getLong("BILLING_ENTITLEMENT_CACHE_SIZE", 1_000_000L),
         env.getDuration("BILLING_SHUTDOWN_GRACE", Duration.ofSeconds(10)),
-        env.getDuration("BILLING_MAINTENANCE_INTERVAL", Duration.ofSeconds(10)));
+        env.getDuration("BILLING_MAINTENANCE_INTERVAL", Duration.ofSeconds(10)),
+        env.get("BILLING_TOKENS_FILE")
+            .map(Path::of)
+            .orElseThrow(
+                () ->
+                    new ConfigException(
+                        "BILLING_TOKENS_FILE is not set. Point it at a file of calling services, one per line:"
+                            + " `<service-name> <scope>[,<scope>...] <sha256-hex-of-token>` (scopes:"
+                            + " entitlements:read, checkout:write, credits:write, stream:read, admin)."
+                            + " `make run` creates a development one.")),
+        tls(env));
+  }
+
+  private static TlsConfig tls(Env env) {
+    var cert = env.get("BILLING_TLS_CERT").map(Path::of).orElse(null);
+    var key = env.get("BILLING_TLS_KEY").map(Path::of).orElse(null);
+    var ca = env.get("BILLING_TLS_CLIENT_CA").map(Path::of).orElse(null);
+    if ((cert == null) != (key == null)) {
+      throw new ConfigException(
+          "BILLING_TLS_CERT and BILLING_TLS_KEY go together (PEM chain and PEM private key)");
+    }
+    if (ca != null && cert == null) {
+      throw new ConfigException(
+          "BILLING_TLS_CLIENT_CA (mutual TLS) needs BILLING_TLS_CERT and BILLING_TLS_KEY");
+    }
+    for (Path p : new Path[] {cert, key, ca}) {
+      if (p != null && !java.nio.file.Files.isReadable(p)) {
+        throw new ConfigException("TLS file " + p + " is not readable");
+      }
+    }
+    return new TlsConfig(cert, key, ca);
   }
 
   /** A JDBC URL with any password parameter removed, fit for logs and errors. */

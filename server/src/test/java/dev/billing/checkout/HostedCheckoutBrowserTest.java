@@ -46,7 +46,11 @@ class HostedCheckoutBrowserTest {
     }
     Assumptions.assumeTrue(present, "Chromium and ChromeDriver are not installed");
     server = TestServer.start();
-    client = BillingClient.builder(server.grpcTarget()).deadline(Duration.ofSeconds(10)).build();
+    client =
+        BillingClient.builder(server.grpcTarget())
+            .bearerToken(TestServer.ADMIN_TOKEN)
+            .deadline(Duration.ofSeconds(10))
+            .build();
     profile = Files.createTempDirectory("chromium-profile");
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());

@@ -12,7 +12,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 class BillingConfigTest {
   private static final Map<String, String> MINIMAL =
-      Map.of("BILLING_DB_URL", "jdbc:mysql://db:3306/billing");
+      Map.of(
+          "BILLING_DB_URL",
+          "jdbc:mysql://db:3306/billing",
+          "BILLING_TOKENS_FILE",
+          "/etc/billing/tokens");
 
   @Test
   void missingDatabaseUrlSaysHowToSetIt() {
@@ -21,6 +25,24 @@ class BillingConfigTest {
         .hasMessageContaining("BILLING_DB_URL")
         .hasMessageContaining("jdbc:mysql://")
         .hasMessageContaining("make run");
+  }
+
+  @Test
+  void missingTokensFileSaysWhatToPutInIt() {
+    assertThatThrownBy(
+            () ->
+                BillingConfig.fromEnv(
+                    Env.of(Map.of("BILLING_DB_URL", "jdbc:mysql://db:3306/billing"))))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("BILLING_TOKENS_FILE")
+        .hasMessageContaining("sha256");
+  }
+
+  @Test
+  void halfATlsConfigurationIsRefused() {
+    assertThatThrownBy(
+            () -> BillingConfig.fromEnv(Env.of(MINIMAL).with(Map.of("BILLING_TLS_CERT", "/x.pem"))))
+        .hasMessageContaining("BILLING_TLS_KEY");
   }
 
   @Test
@@ -43,10 +65,7 @@ class BillingConfigTest {
 
   @Test
   void aLiveSecretKeyRequiresAWebhookSecret() {
-    var env =
-        Env.of(
-            Map.of(
-                "BILLING_DB_URL", "jdbc:mysql://db/billing", "STRIPE_SECRET_KEY", "sk_test_abc"));
+    var env = Env.of(MINIMAL).with(Map.of("STRIPE_SECRET_KEY", "sk_test_abc"));
     assertThatThrownBy(() -> BillingConfig.fromEnv(env))
         .hasMessageContaining("STRIPE_WEBHOOK_SECRET")
         .hasMessageNotContaining("sk_test_abc");
@@ -80,7 +99,7 @@ class BillingConfigTest {
     Path file = dir.resolve(".env");
     Files.writeString(
         file,
-        "# comment\nBILLING_GRPC_PORT=7000\nexport BILLING_HTTP_PORT=\"7001\"\nBILLING_DB_URL=jdbc:mysql://x/y\n");
+        "# comment\nBILLING_GRPC_PORT=7000\nexport BILLING_HTTP_PORT=\"7001\"\nBILLING_DB_URL=jdbc:mysql://x/y\nBILLING_TOKENS_FILE=/t\n");
     Env env = Env.load(file, Map.of("BILLING_GRPC_PORT", "7100"));
     BillingConfig c = BillingConfig.fromEnv(env);
     assertThat(c.grpcPort()).isEqualTo(7100);

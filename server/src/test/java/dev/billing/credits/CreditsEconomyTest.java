@@ -44,7 +44,11 @@ class CreditsEconomyTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    client = BillingClient.builder(server.grpcTarget()).deadline(Duration.ofSeconds(10)).build();
+    client =
+        BillingClient.builder(server.grpcTarget())
+            .bearerToken(TestServer.ADMIN_TOKEN)
+            .deadline(Duration.ofSeconds(10))
+            .build();
   }
 
   @AfterAll

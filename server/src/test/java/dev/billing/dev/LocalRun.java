@@ -1,5 +1,6 @@
 package dev.billing.dev;
 
+import dev.billing.grpc.TokenStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,6 +38,25 @@ public final class LocalRun {
       extraEnv.add(new String[] {"BILLING_DB_PASSWORD", ""});
       System.out.println(
           "[make run] embedded MariaDB on 127.0.0.1:" + db.port() + ", database billing");
+    }
+
+    if (env.getOrDefault("BILLING_TOKENS_FILE", "").isBlank()) {
+      Path tokens = Path.of("data", "dev-tokens").toAbsolutePath();
+      Files.createDirectories(tokens.getParent());
+      Files.writeString(
+          tokens,
+          "# Created by `make run`: the development token, all scopes. Never use it in production:\n"
+              + "# the server refuses to start with it when a live Stripe key is configured.\n"
+              + "local-dev admin "
+              + TokenStore.sha256Hex(TokenStore.DEV_TOKEN)
+              + "\n");
+      extraEnv.add(new String[] {"BILLING_TOKENS_FILE", tokens.toString()});
+      System.out.println(
+          "[make run] development token (all scopes): "
+              + TokenStore.DEV_TOKEN
+              + "  ->  grpcurl -H 'authorization: Bearer "
+              + TokenStore.DEV_TOKEN
+              + "' ...");
     }
 
     List<String> command = new ArrayList<>();

@@ -176,7 +176,8 @@ class GapFreeStreamTest {
     }
 
     void run(AtomicBoolean writing, long target) throws Exception {
-      BillingServiceGrpc.BillingServiceStub stub = BillingServiceGrpc.newStub(channel);
+      BillingServiceGrpc.BillingServiceStub stub =
+          BillingServiceGrpc.newStub(channel).withCallCredentials(TestServer.adminCredentials());
       while (lastSeq < target || writing.get()) {
         int dropAfter = 1 + random.nextInt(40);
         CountDownLatch ended = new CountDownLatch(1);

@@ -101,7 +101,10 @@ class MultiReplicaTest {
   void aWebhookOnReplicaAReachesASubscriberAndTheCacheOfReplicaB() throws Exception {
     String user = "replica-user";
     try (BillingClient onB =
-        BillingClient.builder("localhost:" + bGrpc).deadline(Duration.ofSeconds(5)).build()) {
+        BillingClient.builder("localhost:" + bGrpc)
+            .bearerToken(TestServer.ADMIN_TOKEN)
+            .deadline(Duration.ofSeconds(5))
+            .build()) {
       assertThat(onB.getEntitlement(user).getTier())
           .isEqualTo("free"); // B caches the free snapshot
       BlockingQueue<SubscriptionChange> received = new LinkedBlockingQueue<>();

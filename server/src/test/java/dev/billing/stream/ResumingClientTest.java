@@ -33,7 +33,10 @@ class ResumingClientTest {
     List<Long> seqs = new CopyOnWriteArrayList<>();
     AtomicInteger reconnects = new AtomicInteger();
     TestServer first = TestServer.start(db, ports);
-    try (BillingClient client = BillingClient.builder("localhost:" + grpcPort).build()) {
+    try (BillingClient client =
+        BillingClient.builder("localhost:" + grpcPort)
+            .bearerToken(TestServer.ADMIN_TOKEN)
+            .build()) {
       ChangeSubscription subscription =
           client.subscribe(
               null,

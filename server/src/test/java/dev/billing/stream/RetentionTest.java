@@ -37,7 +37,9 @@ class RetentionTest {
           ManagedChannelBuilder.forTarget(server.grpcTarget()).usePlaintext().build();
       try {
         var stub =
-            BillingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+            BillingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(TestServer.adminCredentials())
+                .withDeadlineAfter(5, TimeUnit.SECONDS);
         try {
           stub.streamSubscriptionChanges(
                   StreamSubscriptionChangesRequest.newBuilder().setAfterSeq(last - 3).build())
@@ -51,6 +53,7 @@ class RetentionTest {
         // error.
         var ok =
             BillingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(TestServer.adminCredentials())
                 .withDeadlineAfter(10, TimeUnit.SECONDS)
                 .streamSubscriptionChanges(
                     StreamSubscriptionChangesRequest.newBuilder().setAfterSeq(last).build());

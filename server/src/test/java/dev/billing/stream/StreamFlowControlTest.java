@@ -61,8 +61,10 @@ class StreamFlowControlTest {
   @Test
   void aStalledSubscriberIsCutOffWhileOthersKeepUp() throws Exception {
     long start = server.queryLong("SELECT last_seq FROM change_seq WHERE id = 1");
-    BillingServiceGrpc.BillingServiceStub stub = BillingServiceGrpc.newStub(channel);
-    BillingServiceGrpc.BillingServiceStub slowStub = BillingServiceGrpc.newStub(smallWindow);
+    BillingServiceGrpc.BillingServiceStub stub =
+        BillingServiceGrpc.newStub(channel).withCallCredentials(TestServer.adminCredentials());
+    BillingServiceGrpc.BillingServiceStub slowStub =
+        BillingServiceGrpc.newStub(smallWindow).withCallCredentials(TestServer.adminCredentials());
     // The stalled one takes one message and never asks for more.
     AtomicReference<Status> stalledEnd = new AtomicReference<>();
     AtomicReference<ClientCallStreamObserver<StreamSubscriptionChangesRequest>> stalledCall =

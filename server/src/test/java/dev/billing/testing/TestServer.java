@@ -1,15 +1,19 @@
 package dev.billing.testing;
 
 import dev.billing.BillingServer;
+import dev.billing.client.BearerToken;
 import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.DatabaseConfig;
 import dev.billing.config.Env;
+import dev.billing.grpc.TokenStore;
 import dev.billing.stripe.WebhookSigner;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -23,6 +27,49 @@ import java.util.Map;
  * A started BillingServer on a fresh database, real ports, with helpers to post signed webhooks.
  */
 public final class TestServer implements AutoCloseable {
+  /** Tokens of the test callers; the file lists their SHA-256 only. */
+  public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
+
+  public static final Map<String, String> SCOPED_TOKENS =
+      Map.of(
+          "entitlements:read", "test-reader-token",
+          "checkout:write", "test-checkout-token",
+          "credits:write", "test-credits-token",
+          "stream:read", "test-stream-token");
+
+  private static volatile Path tokensFile;
+
+  /** A tokens file with an admin caller and one caller per scope. */
+  public static synchronized Path tokensFile() {
+    if (tokensFile == null) {
+      try {
+        Path f = Files.createTempFile("billing-tokens", ".txt");
+        StringBuilder sb = new StringBuilder("# test callers\n");
+        sb.append("test-admin admin ").append(TokenStore.sha256Hex(ADMIN_TOKEN)).append('\n');
+        SCOPED_TOKENS.forEach(
+            (scope, token) ->
+                sb.append("svc-")
+                    .append(scope.replace(':', '-'))
+                    .append(' ')
+                    .append(scope)
+                    .append(' ')
+                    .append(TokenStore.sha256Hex(token))
+                    .append('\n'));
+        Files.writeString(f, sb.toString());
+        f.toFile().deleteOnExit();
+        tokensFile = f;
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return tokensFile;
+  }
+
+  /** Call credentials of the admin test caller, for raw stubs. */
+  public static BearerToken adminCredentials() {
+    return new BearerToken(ADMIN_TOKEN);
+  }
+
   private final BillingServer server;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -52,6 +99,7 @@ public final class TestServer implements AutoCloseable {
     env.put("BILLING_GRPC_PORT", "0");
     env.put("BILLING_HTTP_PORT", "0");
     env.put("STRIPE_WEBHOOK_SECRET", StripeFixtures.WEBHOOK_SECRET);
+    env.put("BILLING_TOKENS_FILE", tokensFile().toString());
     env.put("BILLING_WEBHOOK_RETRY_BASE", "50ms");
     env.put("BILLING_WEBHOOK_RETRY_SCAN", "50ms");
     env.put("BILLING_SHUTDOWN_GRACE", "2s");
