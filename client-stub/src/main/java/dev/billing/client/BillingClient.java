@@ -11,11 +11,15 @@ import dev.billing.proto.v1.GrantCreditsResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.File;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * A thin client for billing.v1.BillingService: one channel, an optional bearer token on every call,
@@ -39,11 +43,25 @@ public final class BillingClient implements AutoCloseable {
     if (b.channel != null) {
       this.channel = b.channel;
     } else {
-      ManagedChannelBuilder<?> cb = ManagedChannelBuilder.forTarget(b.target);
+      NettyChannelBuilder cb = NettyChannelBuilder.forTarget(b.target);
       if (b.plaintext) {
         cb.usePlaintext();
       } else {
-        cb.useTransportSecurity();
+        try {
+          SslContextBuilder ssl = GrpcSslContexts.forClient();
+          if (b.trustedCa != null) {
+            ssl.trustManager(b.trustedCa);
+          }
+          if (b.clientCertChain != null) {
+            ssl.keyManager(b.clientCertChain, b.clientKey);
+          }
+          cb.sslContext(ssl.build());
+        } catch (SSLException e) {
+          throw new IllegalArgumentException("cannot set up TLS: " + e.getMessage(), e);
+        }
+      }
+      if (b.authority != null) {
+        cb.overrideAuthority(b.authority);
       }
       cb.keepAliveTime(30, TimeUnit.SECONDS);
       this.channel = cb.build();
@@ -165,6 +183,10 @@ public final class BillingClient implements AutoCloseable {
     private String token;
     private Duration deadline = Duration.ofSeconds(5);
     private boolean plaintext = true;
+    private File trustedCa;
+    private File clientCertChain;
+    private File clientKey;
+    private String authority;
 
     private Builder(String target) {
       this.target = target;
@@ -185,6 +207,27 @@ public final class BillingClient implements AutoCloseable {
     /** Use TLS with the platform's trust store. */
     public Builder useTls() {
       this.plaintext = false;
+      return this;
+    }
+
+    /** Use TLS and trust the server certificates signed by this CA (PEM). */
+    public Builder trustCertificates(File caPem) {
+      this.plaintext = false;
+      this.trustedCa = caPem;
+      return this;
+    }
+
+    /** Mutual TLS: present this certificate chain and key (PEM) to the server. */
+    public Builder clientCertificate(File certChainPem, File privateKeyPem) {
+      this.plaintext = false;
+      this.clientCertChain = certChainPem;
+      this.clientKey = privateKeyPem;
+      return this;
+    }
+
+    /** The name to check the server certificate against, when it differs from the target host. */
+    public Builder overrideAuthority(String authority) {
+      this.authority = authority;
       return this;
     }
 

@@ -11,6 +11,7 @@ import dev.billing.credits.CreditProtoConverter;
 import dev.billing.credits.CreditResult;
 import dev.billing.credits.CreditService;
 import dev.billing.credits.LedgerEntry;
+import dev.billing.customer.UserIds;
 import dev.billing.entitlement.EntitlementService;
 import dev.billing.payment.PaymentOperations;
 import dev.billing.payment.PaymentProtoConverter;

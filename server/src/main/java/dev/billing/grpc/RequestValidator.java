@@ -1,5 +1,6 @@
 package dev.billing.grpc;
 
+import dev.billing.customer.UserIds;
 import dev.billing.error.BillingException;
 import dev.billing.error.BillingException.FieldViolation;
 import java.util.ArrayList;
@@ -8,7 +9,6 @@ import java.util.regex.Pattern;
 
 /** Collects every problem of a request, then fails once with all of them as field violations. */
 final class RequestValidator {
-  private static final Pattern USER_ID = Pattern.compile("[A-Za-z0-9_.:@\\-]{1,128}");
   private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[A-Za-z0-9_.:\\-]{1,128}");
 
   private final List<FieldViolation> violations = new ArrayList<>();
@@ -16,7 +16,7 @@ final class RequestValidator {
   RequestValidator userId(String field, String value) {
     if (value.isEmpty()) {
       violations.add(new FieldViolation(field, "is required"));
-    } else if (!USER_ID.matcher(value).matches()) {
+    } else if (!UserIds.isValid(value)) {
       violations.add(
           new FieldViolation(field, "must be 1-128 characters of letters, digits and _ . : @ -"));
     }

@@ -158,7 +158,7 @@ public final class PaymentService {
       p = payments.findByIntent(intentId);
     }
     if (p == null) {
-      String userId = StripeJson.string(invoice, "parent.subscription_details.metadata.user_id");
+      String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
       if (userId == null) {
         userId = resolveUser(uow, invoice);
       }
@@ -406,7 +406,7 @@ public final class PaymentService {
   private static String resolveUser(UnitOfWork uow, JsonObject object) {
     String userId = StripeJson.metadataUserId(object);
     if (userId == null) {
-      userId = StripeJson.string(object, "client_reference_id");
+      userId = StripeJson.userId(object, "client_reference_id");
     }
     String customer = StripeJson.id(object, "customer");
     if (userId == null && customer != null) {

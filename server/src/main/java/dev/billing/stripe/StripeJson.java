@@ -2,6 +2,8 @@ package dev.billing.stripe;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import dev.billing.customer.UserIds;
+import org.slf4j.LoggerFactory;
 
 /**
  * Null-safe reads of Stripe JSON objects. Webhook payloads come in whatever API version the sending
@@ -84,13 +86,41 @@ public final class StripeJson {
 
   /**
    * The user id in an object's metadata: {@code user_id}, or {@code userId} as some callers write
-   * it.
+   * it. A value that is not a valid user id (too long, odd characters) is ignored, never stored.
    */
   public static String metadataUserId(JsonObject object) {
     String v = string(object, "metadata.user_id");
     if (v == null || v.isBlank()) {
       v = string(object, "metadata.userId");
     }
-    return v == null || v.isBlank() ? null : v;
+    return userIdAt(object, v);
+  }
+
+  /**
+   * The first valid user id among these paths of {@code object} (for example client_reference_id).
+   */
+  public static String userId(JsonObject object, String... paths) {
+    for (String path : paths) {
+      String v = userIdAt(object, string(object, path));
+      if (v != null) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  private static String userIdAt(JsonObject object, String v) {
+    if (v == null || v.isBlank()) {
+      return null;
+    }
+    if (!UserIds.isValid(v)) {
+      LoggerFactory.getLogger(StripeJson.class)
+          .warn(
+              "ignoring an invalid user id ({} characters) on {}",
+              v.length(),
+              string(object, "id"));
+      return null;
+    }
+    return v;
   }
 }

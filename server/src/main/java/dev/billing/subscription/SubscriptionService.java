@@ -147,7 +147,7 @@ public final class SubscriptionService {
     }
     String userId = StripeJson.metadataUserId(session);
     if (userId == null) {
-      userId = StripeJson.string(session, "client_reference_id");
+      userId = StripeJson.userId(session, "client_reference_id");
     }
     String customer = StripeJson.id(session, "customer");
     Locked locked = lockFor(uow, userId, customer, subscriptionId);
@@ -208,9 +208,9 @@ public final class SubscriptionService {
     if (subscriptionId == null) {
       return; // a one-off invoice: nothing to do with entitlements
     }
-    String userId = StripeJson.string(invoice, "parent.subscription_details.metadata.user_id");
+    String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
     if (userId == null) {
-      userId = StripeJson.string(invoice, "subscription_details.metadata.user_id");
+      userId = StripeJson.userId(invoice, "subscription_details.metadata.user_id");
     }
     String customer = StripeJson.id(invoice, "customer");
     Locked locked = lockFor(uow, userId, customer, subscriptionId);

@@ -69,7 +69,7 @@ public final class EventApplier {
   private static void rememberCustomer(UnitOfWork uow, JsonObject session) {
     String user = StripeJson.metadataUserId(session);
     if (user == null) {
-      user = StripeJson.string(session, "client_reference_id");
+      user = StripeJson.userId(session, "client_reference_id");
     }
     String customer = StripeJson.id(session, "customer");
     if (user != null && customer != null) {

@@ -29,6 +29,21 @@ public final class SignatureVerifier {
    * Returns normally when a secret verifies the header; otherwise throws with a reason safe to log.
    */
   public void verify(String payload, String header) throws SignatureVerificationException {
+    // stripe-java rejects old timestamps; a timestamp from the future is just as suspicious.
+    long now = clock.instant().getEpochSecond();
+    for (String part : header.split(",")) {
+      String item = part.strip();
+      if (item.startsWith("t=")) {
+        try {
+          if (Long.parseLong(item.substring(2)) > now + toleranceSeconds) {
+            throw new SignatureVerificationException("Timestamp is in the future", header);
+          }
+        } catch (NumberFormatException e) {
+          throw new SignatureVerificationException(
+              "Unable to extract timestamp from header", header);
+        }
+      }
+    }
     SignatureVerificationException last = null;
     for (String secret : secrets) {
       try {

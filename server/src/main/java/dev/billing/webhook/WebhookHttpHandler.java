@@ -44,6 +44,12 @@ public final class WebhookHttpHandler implements HttpHandler {
       respond(exchange, 405, "method_not_allowed", "use POST");
       return;
     }
+    String contentType = exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+    if (contentType == null
+        || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      respond(exchange, 415, "unsupported_media_type", "Stripe events are application/json");
+      return;
+    }
     exchange.setMaxEntitySize(MAX_BODY_BYTES);
     exchange.startBlocking();
     byte[] body;

@@ -1,11 +1,14 @@
-package dev.billing.grpc;
+package dev.billing.customer;
 
-/** The user id rule, checked without allocating: it runs on every GetEntitlement. */
-final class UserIds {
+/**
+ * The user id rule (1-128 letters, digits and {@code _ . : @ -}), checked without allocating: it
+ * runs on every GetEntitlement and on every user id taken from Stripe metadata.
+ */
+public final class UserIds {
   private UserIds() {}
 
   /** 1-128 characters of letters, digits and {@code _ . : @ -}. */
-  static boolean isValid(String id) {
+  public static boolean isValid(String id) {
     int n = id.length();
     if (n == 0 || n > 128) {
       return false;
