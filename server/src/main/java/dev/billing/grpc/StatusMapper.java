@@ -50,13 +50,13 @@ public final class StatusMapper {
       status.addDetails(
           Any.pack(ErrorInfo.newBuilder().setReason(be.reason()).setDomain(DOMAIN).build()));
       if (code == Code.INTERNAL || code == Code.UNAVAILABLE) {
-        log.error("{} failed: {}", method, be.getMessage(), be.getCause());
+        log.error("{} for {} failed: {}", method, CallerContext.caller(), be.getMessage(), be.getCause());
       } else {
-        log.warn("{} rejected: {}", method, be.getMessage());
+        log.warn("{} for {} rejected: {}", method, CallerContext.caller(), be.getMessage());
       }
       return StatusProto.toStatusRuntimeException(status.build());
     }
-    log.error("{} failed unexpectedly", method, t);
+    log.error("{} for {} failed unexpectedly", method, CallerContext.caller(), t);
     return Status.INTERNAL
         .withDescription("internal error; the server logged the details")
         .asRuntimeException();
