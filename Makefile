@@ -34,7 +34,7 @@ test: check-jdk
 	$(MVN) install
 
 run: $(SERVER_JAR)
-	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.LocalRun
+	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.LocalRun
 
 # make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY)
 trigger: $(SERVER_JAR)

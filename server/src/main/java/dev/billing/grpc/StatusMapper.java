@@ -50,7 +50,8 @@ public final class StatusMapper {
       status.addDetails(
           Any.pack(ErrorInfo.newBuilder().setReason(be.reason()).setDomain(DOMAIN).build()));
       if (code == Code.INTERNAL || code == Code.UNAVAILABLE) {
-        log.error("{} for {} failed: {}", method, CallerContext.caller(), be.getMessage(), be.getCause());
+        log.error(
+            "{} for {} failed: {}", method, CallerContext.caller(), be.getMessage(), be.getCause());
       } else {
         log.warn("{} for {} rejected: {}", method, CallerContext.caller(), be.getMessage());
       }

@@ -40,6 +40,19 @@ public final class LocalRun {
           "[make run] embedded MariaDB on 127.0.0.1:" + db.port() + ", database billing");
     }
 
+    try {
+      runServer(jar, env, db, extraEnv);
+    } catch (Exception | Error e) {
+      if (db != null) {
+        db.close();
+      }
+      throw e;
+    }
+  }
+
+  private static void runServer(
+      Path jar, Map<String, String> env, EmbeddedMariaDb db, List<String[]> extraEnv)
+      throws Exception {
     if (env.getOrDefault("BILLING_TOKENS_FILE", "").isBlank()) {
       Path tokens = Path.of("data", "dev-tokens").toAbsolutePath();
       Files.createDirectories(tokens.getParent());
