@@ -10,13 +10,14 @@ JAVA = $(JAVA_HOME)/bin/java
 JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger
+.PHONY: help check-jdk build test run lint clean fmt trigger bench
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
 	@echo "make test   run all tests (nothing to install)"
 	@echo "make build  build server/target/billing-server.jar"
 	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
+	@echo "make bench  start a fresh local stack and print throughput and latency figures"
 	@echo "make lint   buf lint on proto/ and a format check"
 	@echo "make clean  remove build output (keeps ./data)"
 
@@ -35,6 +36,10 @@ test: check-jdk
 
 run: $(SERVER_JAR)
 	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.LocalRun
+
+# Figures: GetEntitlement throughput/latency, webhook ingest rate, stream fan-out latency (make bench BENCH_ARGS=...)
+bench: $(SERVER_JAR)
+	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.BenchRun $(BENCH_ARGS)
 
 # make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY)
 trigger: $(SERVER_JAR)

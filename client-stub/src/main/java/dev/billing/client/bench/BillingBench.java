@@ -1,0 +1,359 @@
+package dev.billing.client.bench;
+
+import dev.billing.client.BearerToken;
+import dev.billing.proto.v1.BillingServiceGrpc;
+import dev.billing.proto.v1.GetEntitlementRequest;
+import dev.billing.proto.v1.GetEntitlementResponse;
+import dev.billing.proto.v1.GrantCreditsRequest;
+import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
+import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Load figures for a running billing service: hot GetEntitlement throughput and latency at several
+ * concurrencies, signed webhook ingest rate, and change fan-out latency to many open streams.
+ */
+@Command(
+    name = "billing-bench",
+    mixinStandardHelpOptions = true,
+    description = "Benchmark a running billing service.")
+public final class BillingBench implements Callable<Integer> {
+  @Option(names = "--target", defaultValue = "localhost:9090", description = "gRPC host:port")
+  String target;
+
+  @Option(names = "--token", required = true, description = "bearer token with the admin scope")
+  String token;
+
+  @Option(names = "--webhook-url", defaultValue = "http://localhost:8080/webhooks/stripe")
+  String webhookUrl;
+
+  @Option(
+      names = "--webhook-secret",
+      description = "whsec_... the service verifies with (skips the webhook bench if unset)")
+  String webhookSecret;
+
+  @Option(names = "--seconds", defaultValue = "10", description = "duration of each throughput run")
+  int seconds;
+
+  @Option(
+      names = "--in-flight",
+      split = ",",
+      defaultValue = "16,64",
+      description = "concurrent GetEntitlement calls")
+  List<Integer> inFlight;
+
+  @Option(names = "--webhook-concurrency", defaultValue = "16")
+  int webhookConcurrency;
+
+  @Option(
+      names = "--streams",
+      defaultValue = "1000",
+      description = "open change streams for the fan-out run")
+  int streams;
+
+  @Option(
+      names = "--changes",
+      defaultValue = "50",
+      description = "changes broadcast in the fan-out run")
+  int changes;
+
+  private ManagedChannel channel() {
+    return NettyChannelBuilder.forTarget(target).usePlaintext().build();
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    System.out.printf(
+        "billing-bench against %s (%d cores here)%n",
+        target, Runtime.getRuntime().availableProcessors());
+    for (int n : inFlight) {
+      entitlements(n);
+    }
+    if (webhookSecret != null) {
+      webhooks();
+    }
+    if (streams > 0) {
+      fanOut();
+    }
+    return 0;
+  }
+
+  private void entitlements(int concurrency) throws Exception {
+    ManagedChannel ch = channel();
+    try {
+      var stub = BillingServiceGrpc.newStub(ch).withCallCredentials(new BearerToken(token));
+      GetEntitlementRequest[] requests = new GetEntitlementRequest[1000];
+      for (int i = 0; i < requests.length; i++) {
+        requests[i] = GetEntitlementRequest.newBuilder().setUserId("bench-user-" + i).build();
+      }
+      // Warm up: every user once (fills the server's snapshot), then a short run.
+      run(stub, requests, concurrency, Duration.ofSeconds(2), null);
+      long[] latencies = new long[5_000_000];
+      AtomicInteger recorded = new AtomicInteger();
+      long start = System.nanoTime();
+      long calls =
+          run(
+              stub,
+              requests,
+              concurrency,
+              Duration.ofSeconds(seconds),
+              (nanos) -> {
+                int i = recorded.getAndIncrement();
+                if (i < latencies.length) {
+                  latencies[i] = nanos;
+                }
+              });
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
+      Arrays.sort(sorted);
+      System.out.printf(
+          "GetEntitlement  in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%n",
+          concurrency, calls / elapsed, pct(sorted, 0.50), pct(sorted, 0.99), calls, elapsed);
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  private interface LatencySink {
+    void record(long nanos);
+  }
+
+  private static long run(
+      BillingServiceGrpc.BillingServiceStub stub,
+      GetEntitlementRequest[] requests,
+      int concurrency,
+      Duration d,
+      LatencySink sink)
+      throws InterruptedException {
+    Semaphore permits = new Semaphore(concurrency);
+    AtomicLong done = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    long end = System.nanoTime() + d.toNanos();
+    int i = 0;
+    while (System.nanoTime() < end) {
+      permits.acquire();
+      long t0 = System.nanoTime();
+      stub.getEntitlement(
+          requests[i++ % requests.length],
+          new StreamObserver<GetEntitlementResponse>() {
+            @Override
+            public void onNext(GetEntitlementResponse value) {}
+
+            @Override
+            public void onError(Throwable t) {
+              errors.incrementAndGet();
+              permits.release();
+            }
+
+            @Override
+            public void onCompleted() {
+              if (sink != null) {
+                sink.record(System.nanoTime() - t0);
+              }
+              done.incrementAndGet();
+              permits.release();
+            }
+          });
+    }
+    permits.acquire(concurrency);
+    if (errors.get() > 0) {
+      System.out.printf("  (%d calls failed)%n", errors.get());
+    }
+    return done.get();
+  }
+
+  private static double pct(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    return sorted[(int) Math.min(sorted.length - 1, Math.floor(p * sorted.length))] / 1e6;
+  }
+
+  private static String sign(String payload, String secret, long t) throws Exception {
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    return "t="
+        + t
+        + ",v1="
+        + HexFormat.of()
+            .formatHex(mac.doFinal((t + "." + payload).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static String subscriptionEvent(String eventId, long created, int user, String status) {
+    long periodEnd = created + 30 * 86400;
+    return "{\"id\":\""
+        + eventId
+        + "\",\"object\":\"event\",\"api_version\":\"2026-07-29.dahlia\",\"created\":"
+        + created
+        + ",\"type\":\"customer.subscription.updated\",\"livemode\":false,\"pending_webhooks\":1,\"data\":{\"object\":"
+        + "{\"id\":\"sub_bench_"
+        + user
+        + "\",\"object\":\"subscription\",\"customer\":\"cus_bench_"
+        + user
+        + "\",\"status\":\""
+        + status
+        + "\",\"cancel_at_period_end\":false,\"metadata\":{\"user_id\":\"bench-wh-"
+        + user
+        + "\"},"
+        + "\"items\":{\"object\":\"list\",\"data\":[{\"id\":\"si_bench_"
+        + user
+        + "\",\"object\":\"subscription_item\","
+        + "\"current_period_end\":"
+        + periodEnd
+        + ",\"price\":{\"id\":\"price_pro\",\"object\":\"price\"}}]}}}}";
+  }
+
+  private void webhooks() throws Exception {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    AtomicLong ok = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicInteger counter = new AtomicInteger();
+    long runId = System.currentTimeMillis();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    ExecutorService pool = Executors.newFixedThreadPool(webhookConcurrency);
+    long start = System.nanoTime();
+    List<java.util.concurrent.Future<?>> workers = new ArrayList<>();
+    for (int w = 0; w < webhookConcurrency; w++) {
+      workers.add(
+          pool.submit(
+              () -> {
+                while (System.nanoTime() < end) {
+                  int n = counter.incrementAndGet();
+                  long now = Instant.now().getEpochSecond();
+                  String body =
+                      subscriptionEvent(
+                          "evt_bench_" + runId + "_" + n,
+                          now + n,
+                          n % 2000,
+                          n % 7 == 0 ? "past_due" : "active");
+                  HttpRequest request =
+                      HttpRequest.newBuilder(URI.create(webhookUrl))
+                          .header("Content-Type", "application/json")
+                          .header("Stripe-Signature", sign(body, webhookSecret, now))
+                          .POST(HttpRequest.BodyPublishers.ofString(body))
+                          .build();
+                  int status =
+                      http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                  (status == 200 ? ok : failed).incrementAndGet();
+                }
+                return null;
+              }));
+    }
+    for (var f : workers) {
+      f.get();
+    }
+    pool.shutdown();
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    System.out.printf(
+        "Webhook ingest  %3d in flight: %,10.0f events/s   (%,d stored and applied, %d failed, %.1f s)%n",
+        webhookConcurrency, ok.get() / elapsed, ok.get(), failed.get(), elapsed);
+  }
+
+  private void fanOut() throws Exception {
+    int channels = 8;
+    List<ManagedChannel> chs = new ArrayList<>();
+    for (int i = 0; i < channels; i++) {
+      chs.add(channel());
+    }
+    try {
+      Map<String, Long> sentAt = new ConcurrentHashMap<>();
+      long[] latencies = new long[streams * changes];
+      AtomicInteger recorded = new AtomicInteger();
+      CountDownLatch connected = new CountDownLatch(streams);
+      CountDownLatch all = new CountDownLatch(streams * changes);
+      for (int s = 0; s < streams; s++) {
+        var stub =
+            BillingServiceGrpc.newStub(chs.get(s % channels))
+                .withCallCredentials(new BearerToken(token));
+        stub.streamSubscriptionChanges(
+            StreamSubscriptionChangesRequest.getDefaultInstance(),
+            new StreamObserver<>() {
+              @Override
+              public void onNext(StreamSubscriptionChangesResponse value) {
+                if (value.hasHeartbeat()) {
+                  connected.countDown();
+                  return;
+                }
+                Long t0 = sentAt.get(value.getChange().getUserId());
+                if (t0 != null) {
+                  int i = recorded.getAndIncrement();
+                  if (i < latencies.length) {
+                    latencies[i] = System.nanoTime() - t0;
+                  }
+                  all.countDown();
+                }
+              }
+
+              @Override
+              public void onError(Throwable t) {}
+
+              @Override
+              public void onCompleted() {}
+            });
+      }
+      if (!connected.await(60, TimeUnit.SECONDS)) {
+        System.out.printf(
+            "Fan-out: only %d of %d streams connected%n", streams - connected.getCount(), streams);
+      }
+      var blocking =
+          BillingServiceGrpc.newBlockingStub(chs.getFirst())
+              .withCallCredentials(new BearerToken(token));
+      long runId = System.currentTimeMillis();
+      for (int c = 0; c < changes; c++) {
+        String user = "bench-fan-" + runId + "-" + c;
+        sentAt.put(user, System.nanoTime());
+        blocking.grantCredits(
+            GrantCreditsRequest.newBuilder()
+                .setUserId(user)
+                .setAmount(1)
+                .setIdempotencyKey("fan-" + c)
+                .build());
+        Thread.sleep(20); // one change at a time: measure broadcast latency, not queueing
+      }
+      all.await(30, TimeUnit.SECONDS);
+      long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
+      Arrays.sort(sorted);
+      System.out.printf(
+          "Fan-out to %,d streams: %,d deliveries   commit->subscriber p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms%n",
+          streams,
+          sorted.length,
+          pct(sorted, 0.50),
+          pct(sorted, 0.99),
+          sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1] / 1e6);
+    } finally {
+      chs.forEach(ManagedChannel::shutdownNow);
+    }
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BillingBench()).execute(args));
+  }
+}

@@ -1,0 +1,108 @@
+package dev.billing.dev;
+
+import dev.billing.client.bench.BillingBench;
+import dev.billing.grpc.TokenStore;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+
+/**
+ * {@code make bench}: a fresh embedded MariaDB, the production jar started with {@code java -jar}
+ * on free ports, then {@link BillingBench} against it from this process (client and server share
+ * the machine). Extra arguments go to the bench ({@code make bench BENCH_ARGS="--seconds 20"}).
+ */
+public final class BenchRun {
+  private BenchRun() {}
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Path root =
+        Path.of("server", "target", "bench-" + ProcessHandle.current().pid()).toAbsolutePath();
+    EmbeddedMariaDb db = EmbeddedMariaDb.start(root, 0, true);
+    Process server = null;
+    int exit = 1;
+    try {
+      db.createDatabase("billing_bench");
+      String token = "bench-token-" + ProcessHandle.current().pid();
+      Path tokens = root.resolve("tokens");
+      Files.writeString(tokens, "bench admin " + TokenStore.sha256Hex(token) + "\n");
+      String secret = "whsec_bench_secret";
+      int grpc = freePort();
+      int http = freePort();
+      ProcessBuilder pb =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "--enable-native-access=ALL-UNNAMED",
+                  "-jar",
+                  "server/target/billing-server.jar")
+              .redirectErrorStream(true)
+              .redirectOutput(root.resolve("server.log").toFile());
+      var env = pb.environment();
+      env.put("BILLING_DB_URL", db.jdbcUrl("billing_bench"));
+      env.put("BILLING_DB_USER", "root");
+      env.put("BILLING_DB_PASSWORD", "");
+      env.put("BILLING_GRPC_PORT", Integer.toString(grpc));
+      env.put("BILLING_HTTP_PORT", Integer.toString(http));
+      env.put("BILLING_TOKENS_FILE", tokens.toString());
+      env.put("STRIPE_WEBHOOK_SECRET", secret);
+      env.put("STRIPE_EMULATOR_PORT", "0");
+      env.put("BILLING_LOG_LEVEL", "WARN");
+      server = pb.start();
+      HttpClient client = HttpClient.newHttpClient();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (true) {
+        try {
+          if (client
+                  .send(
+                      HttpRequest.newBuilder(URI.create("http://localhost:" + http + "/healthz"))
+                          .build(),
+                      HttpResponse.BodyHandlers.discarding())
+                  .statusCode()
+              == 200) {
+            break;
+          }
+        } catch (java.io.IOException e) {
+          // not up yet
+        }
+        if (System.nanoTime() > deadline || !server.isAlive()) {
+          throw new IllegalStateException(
+              "the server did not come up; see " + root.resolve("server.log"));
+        }
+        Thread.sleep(200);
+      }
+      List<String> benchArgs =
+          new ArrayList<>(
+              List.of(
+                  "--target",
+                  "localhost:" + grpc,
+                  "--token",
+                  token,
+                  "--webhook-url",
+                  "http://localhost:" + http + "/webhooks/stripe",
+                  "--webhook-secret",
+                  secret));
+      benchArgs.addAll(List.of(args));
+      exit = new CommandLine(new BillingBench()).execute(benchArgs.toArray(String[]::new));
+    } finally {
+      if (server != null) {
+        server.destroy();
+        server.waitFor(20, TimeUnit.SECONDS);
+      }
+      db.close();
+    }
+    System.exit(exit);
+  }
+}
