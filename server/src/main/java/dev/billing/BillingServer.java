@@ -19,6 +19,7 @@ import dev.billing.entitlement.EntitlementService;
 import dev.billing.grpc.AuthInterceptor;
 import dev.billing.grpc.BillingGrpcService;
 import dev.billing.grpc.GrpcServer;
+import dev.billing.grpc.HotPathExecutors;
 import dev.billing.grpc.TokenStore;
 import dev.billing.http.HttpServer;
 import dev.billing.payment.PaymentMapper;
@@ -216,7 +217,8 @@ public final class BillingServer implements AutoCloseable {
         NettyServerBuilder.forPort(config.grpcPort())
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
-            .maxInboundMessageSize(1 << 20);
+            .maxInboundMessageSize(1 << 20)
+            .callExecutor(new HotPathExecutors());
     BillingConfig.TlsConfig tls = config.tls();
     if (tls.enabled()) {
       var ssl = GrpcSslContexts.forServer(tls.certChain().toFile(), tls.privateKey().toFile());

@@ -79,7 +79,11 @@ public record BillingConfig(
 
   /** Webhook ingestion: signature tolerance, and retry of events whose processing failed. */
   public record WebhookConfig(
-      Duration signatureTolerance, int maxAttempts, Duration retryBase, Duration retryScan) {}
+      Duration signatureTolerance,
+      int maxAttempts,
+      Duration retryBase,
+      Duration retryScan,
+      int writers) {}
 
   /**
    * The change stream: how often the feed looks for other replicas' changes, heartbeats, buffering.
@@ -200,7 +204,8 @@ public record BillingConfig(
             env.getDuration("BILLING_WEBHOOK_TOLERANCE", Duration.ofSeconds(300)),
             env.getInt("BILLING_WEBHOOK_MAX_ATTEMPTS", 8),
             env.getDuration("BILLING_WEBHOOK_RETRY_BASE", Duration.ofSeconds(2)),
-            env.getDuration("BILLING_WEBHOOK_RETRY_SCAN", Duration.ofSeconds(1))),
+            env.getDuration("BILLING_WEBHOOK_RETRY_SCAN", Duration.ofSeconds(1)),
+            env.getInt("BILLING_WEBHOOK_WRITERS", 4)),
         new StreamConfig(
             env.getDuration("BILLING_FEED_POLL_INTERVAL", Duration.ofMillis(100)),
             env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),

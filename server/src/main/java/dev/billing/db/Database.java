@@ -51,8 +51,13 @@ public final class Database implements AutoCloseable {
           new Configuration(new Environment("billing", new JdbcTransactionFactory(), ds));
       mybatis.setMapUnderscoreToCamelCase(true);
       mybatis.setArgNameBasedConstructorAutoMapping(true);
-      mybatis.setDefaultStatementTimeout(10);
+      // No per-statement timeout: connector-j arms a shared java.util.Timer for each statement, a
+      // global lock under concurrency. Lock waits are bounded by innodb_lock_wait_timeout, and a
+      // dead
+      // server by socketTimeout.
       mybatis.setCacheEnabled(false);
+      // Every statement reads the database: no session cache can outlive a savepoint rollback.
+      mybatis.setLocalCacheScope(org.apache.ibatis.session.LocalCacheScope.STATEMENT);
       mappers.forEach(mybatis::addMapper);
       return new Database(ds, new SqlSessionFactoryBuilder().build(mybatis));
     } catch (RuntimeException e) {
@@ -91,6 +96,11 @@ public final class Database implements AutoCloseable {
       {"useServerPrepStmts", "false"},
       {"rewriteBatchedStatements", "true"},
       {"connectTimeout", "3000"},
+      // Skip round trips that only restate the session state the driver already knows.
+      {"useLocalSessionState", "true"},
+      {"useLocalTransactionState", "true"},
+      {"cacheServerConfiguration", "true"},
+      {"maintainTimeStats", "false"},
       {"socketTimeout", "30000"},
     };
     for (String[] kv : defaults) {

@@ -96,7 +96,7 @@ public final class Transactions {
     }
   }
 
-  static boolean isRetryable(Throwable e) {
+  public static boolean isRetryable(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SQLTransactionRollbackException) {
         return true;

@@ -30,6 +30,28 @@ public final class UnitOfWork {
     pending.add(change);
   }
 
+  /** A point to roll back to without losing the rest of the transaction. */
+  public record Mark(java.sql.Savepoint savepoint, int changes) {}
+
+  public Mark mark() {
+    try {
+      return new Mark(session.getConnection().setSavepoint(), pending.size());
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot set a savepoint", e);
+    }
+  }
+
+  /** Undoes everything since {@code mark}: its statements and the changes it queued. */
+  public void rollbackTo(Mark mark) {
+    try {
+      session.getConnection().rollback(mark.savepoint());
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot roll back to a savepoint", e);
+    }
+    session.clearCache();
+    pending.subList(mark.changes(), pending.size()).clear();
+  }
+
   public List<PendingChange> pendingChanges() {
     return List.copyOf(pending);
   }

@@ -60,6 +60,31 @@ public final class EntitlementService {
     return cache.get(userId, this::load);
   }
 
+  /** The cached snapshot, or null on a miss: never touches the database. */
+  public GetEntitlementResponse getIfCached(String userId) {
+    return cache.getIfPresent(userId);
+  }
+
+  /** Loads a missing snapshot on the loader pool (off the caller's thread), then calls back. */
+  public void loadAsync(
+      String userId, java.util.function.BiConsumer<GetEntitlementResponse, Throwable> callback) {
+    loader.execute(
+        () -> {
+          GetEntitlementResponse r;
+          try {
+            r = get(userId);
+          } catch (RuntimeException e) {
+            callback.accept(null, e);
+            return;
+          }
+          callback.accept(r, null);
+        });
+  }
+
+  private final java.util.concurrent.ExecutorService loader =
+      java.util.concurrent.Executors.newFixedThreadPool(
+          8, r -> Thread.ofPlatform().daemon().name("entitlement-loader").unstarted(r));
+
   private GetEntitlementResponse load(String userId) {
     EntitlementRow row = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));
     return wrap(converter.toProto(row != null ? row : EntitlementRow.unknown(userId)));

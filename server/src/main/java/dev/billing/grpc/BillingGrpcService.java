@@ -113,18 +113,36 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
   @Override
   public void getEntitlement(
       GetEntitlementRequest request, StreamObserver<GetEntitlementResponse> responses) {
-    // The hot path: no validator allocation unless the id is bad.
-    if (!UserIds.isValid(request.getUserId())) {
+    // The hot path, on the transport thread: no validator allocation unless the id is bad, and a
+    // cache hit is answered here; a miss is loaded off this thread.
+    String userId = request.getUserId();
+    if (!UserIds.isValid(userId)) {
       unary(
           "GetEntitlement",
           responses,
           () -> {
-            new RequestValidator().userId("user_id", request.getUserId()).validate();
+            new RequestValidator().userId("user_id", userId).validate();
             return null;
           });
       return;
     }
-    unary("GetEntitlement", responses, () -> s.entitlements().get(request.getUserId()));
+    GetEntitlementResponse hit = s.entitlements().getIfCached(userId);
+    if (hit != null) {
+      responses.onNext(hit);
+      responses.onCompleted();
+      return;
+    }
+    s.entitlements()
+        .loadAsync(
+            userId,
+            (loaded, error) -> {
+              if (error != null) {
+                responses.onError(StatusMapper.toStatus(error, "GetEntitlement"));
+              } else {
+                responses.onNext(loaded);
+                responses.onCompleted();
+              }
+            });
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.billing.webhook;
 
 import dev.billing.config.BillingConfig.WebhookConfig;
 import dev.billing.db.Transactions;
+import dev.billing.db.UnitOfWork;
 import dev.billing.error.BillingException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -58,6 +59,7 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   public void start() {
+    startWriters(config.writers());
     long scan = Math.max(10, config.retryScan().toMillis());
     worker.scheduleWithFixedDelay(this::retryDueSafely, scan, scan, TimeUnit.MILLISECONDS);
   }
@@ -65,40 +67,137 @@ public final class WebhookProcessor implements AutoCloseable {
   /**
    * Stores and applies a verified event. Throws {@link BillingException.Unavailable} when the
    * database cannot store it (the caller answers 503 so Stripe retries).
+   *
+   * <p>Concurrent deliveries are grouped: a few writer threads each take whatever events are
+   * waiting and apply them in one transaction (one savepoint per event), so one commit, one
+   * change-log reservation and one log flush cover many events. The caller gets its answer once the
+   * group has committed.
    */
   public Outcome ingest(StripeEvent event) {
-    try {
-      Outcome outcome =
-          tx.execute(
-              uow -> {
-                StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
-                if (inbox.insertIfAbsent(event, StoredEvent.PROCESSED, 1, null, null) == 0) {
-                  return Outcome.DUPLICATE;
-                }
-                applier.apply(uow, event);
-                return Outcome.APPLIED;
-              });
-      (outcome == Outcome.APPLIED ? applied : duplicates).increment();
-      return outcome;
-    } catch (BillingException.Unavailable e) {
-      throw e;
-    } catch (RuntimeException e) {
-      log.warn(
-          "event {} ({}) failed to apply, stored for retry: {}",
-          event.id(),
-          event.type(),
-          describe(e));
-      String error = describe(e);
-      long next = clock.millis() + config.retryBase().toMillis();
-      boolean stored =
-          tx.execute(
-              uow ->
-                  uow.mapper(StripeEventMapper.class)
-                          .insertIfAbsent(event, StoredEvent.PENDING, 1, error, next)
-                      > 0);
-      deferred.increment();
-      return stored ? Outcome.STORED_FOR_RETRY : Outcome.DUPLICATE;
+    if (!running) {
+      throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
     }
+    Pending p = new Pending(event, new java.util.concurrent.CompletableFuture<>());
+    if (!queue.offer(p)) {
+      throw new BillingException.Unavailable(
+          "OVERLOADED", "too many webhooks waiting; retry", null);
+    }
+    try {
+      return p.result().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new BillingException.Unavailable(
+          "TIMEOUT", "the event was not stored in time; retry", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BillingException.Unavailable("INTERRUPTED", "interrupted", e);
+    }
+  }
+
+  private record Pending(
+      StripeEvent event, java.util.concurrent.CompletableFuture<Outcome> result) {}
+
+  private static final int MAX_GROUP = 64;
+  private final java.util.concurrent.BlockingQueue<Pending> queue =
+      new java.util.concurrent.LinkedBlockingQueue<>(10_000);
+  private final List<Thread> writers = new java.util.ArrayList<>();
+  private volatile boolean running = true;
+
+  private void startWriters(int count) {
+    for (int i = 0; i < count; i++) {
+      writers.add(Thread.ofPlatform().daemon().name("webhook-writer-" + i).start(this::writeLoop));
+    }
+  }
+
+  private void writeLoop() {
+    while (running) {
+      List<Pending> group = new java.util.ArrayList<>();
+      try {
+        group.add(queue.take());
+      } catch (InterruptedException e) {
+        return;
+      }
+      queue.drainTo(group, MAX_GROUP - 1);
+      try {
+        writeGroup(group);
+      } catch (RuntimeException e) {
+        log.error("webhook group failed unexpectedly: {}", describe(e));
+        group.forEach(p -> p.result().completeExceptionally(Transactions.translate(e)));
+      }
+    }
+  }
+
+  /**
+   * One transaction for the whole group; an event that fails is rolled back alone and kept for
+   * retry.
+   */
+  private void writeGroup(List<Pending> group) {
+    java.util.Map<Pending, Outcome> outcomes = new java.util.HashMap<>();
+    java.util.Map<Pending, RuntimeException> failures = new java.util.HashMap<>();
+    try {
+      tx.execute(
+          uow -> {
+            outcomes.clear();
+            failures.clear();
+            StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+            for (Pending p : group) {
+              UnitOfWork.Mark mark = uow.mark();
+              try {
+                if (inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
+                  outcomes.put(p, Outcome.DUPLICATE);
+                } else {
+                  applier.apply(uow, p.event());
+                  outcomes.put(p, Outcome.APPLIED);
+                }
+              } catch (RuntimeException e) {
+                if (Transactions.isRetryable(e)
+                    || Transactions.translate(e) instanceof BillingException.Unavailable) {
+                  throw e; // the whole group is retried, or answered 503
+                }
+                uow.rollbackTo(mark);
+                failures.put(p, e);
+              }
+            }
+            return null;
+          });
+    } catch (BillingException.Unavailable e) {
+      group.forEach(p -> p.result().completeExceptionally(e));
+      return;
+    }
+    for (Pending p : group) {
+      Outcome o = outcomes.get(p);
+      if (o != null) {
+        (o == Outcome.APPLIED ? applied : duplicates).increment();
+        p.result().complete(o);
+      }
+    }
+    failures.forEach(
+        (p, e) -> {
+          try {
+            p.result().complete(storeForRetry(p.event(), e));
+          } catch (RuntimeException storeFailure) {
+            p.result().completeExceptionally(Transactions.translate(storeFailure));
+          }
+        });
+  }
+
+  private Outcome storeForRetry(StripeEvent event, RuntimeException e) {
+    String error = describe(e);
+    log.warn(
+        "event {} ({}) failed to apply, stored for retry: {}", event.id(), event.type(), error);
+    long next = clock.millis() + config.retryBase().toMillis();
+    boolean stored =
+        tx.execute(
+            uow ->
+                uow.mapper(StripeEventMapper.class)
+                        .insertIfAbsent(event, StoredEvent.PENDING, 1, error, next)
+                    > 0);
+    deferred.increment();
+    return stored ? Outcome.STORED_FOR_RETRY : Outcome.DUPLICATE;
   }
 
   private void retryDueSafely() {
@@ -183,6 +282,14 @@ public final class WebhookProcessor implements AutoCloseable {
 
   @Override
   public void close() {
+    running = false;
+    writers.forEach(Thread::interrupt);
+    Pending left;
+    while ((left = queue.poll()) != null) {
+      left.result()
+          .completeExceptionally(
+              new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
+    }
     worker.shutdownNow();
     try {
       worker.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
