@@ -145,6 +145,24 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
             });
   }
 
+  /** The credit mutation behind GrantCredits and ConsumeCredits. */
+  @FunctionalInterface
+  private interface CreditMutation {
+    CreditResult apply(
+        String userId, long amount, String idempotencyKey, String reason, Cause cause);
+  }
+
+  private static CreditResult mutateCredits(
+      String userId, long amount, String idempotencyKey, String reason, CreditMutation mutation) {
+    new RequestValidator()
+        .userId("user_id", userId)
+        .amount("amount", amount, CreditService.MAX_AMOUNT)
+        .idempotencyKey("idempotency_key", idempotencyKey)
+        .maxLength("reason", reason, 512)
+        .validate();
+    return mutation.apply(userId, amount, idempotencyKey, emptyToNull(reason), caller());
+  }
+
   @Override
   public void grantCredits(
       GrantCreditsRequest request, StreamObserver<GrantCreditsResponse> responses) {
@@ -152,20 +170,13 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
         "GrantCredits",
         responses,
         () -> {
-          new RequestValidator()
-              .userId("user_id", request.getUserId())
-              .amount("amount", request.getAmount(), CreditService.MAX_AMOUNT)
-              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
-              .maxLength("reason", request.getReason(), 512)
-              .validate();
           CreditResult r =
-              s.credits()
-                  .grant(
-                      request.getUserId(),
-                      request.getAmount(),
-                      request.getIdempotencyKey(),
-                      emptyToNull(request.getReason()),
-                      caller());
+              mutateCredits(
+                  request.getUserId(),
+                  request.getAmount(),
+                  request.getIdempotencyKey(),
+                  request.getReason(),
+                  s.credits()::grant);
           return GrantCreditsResponse.newBuilder()
               .setBalance(r.balance())
               .setTransactionId(r.transactionId())
@@ -181,20 +192,13 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
         "ConsumeCredits",
         responses,
         () -> {
-          new RequestValidator()
-              .userId("user_id", request.getUserId())
-              .amount("amount", request.getAmount(), CreditService.MAX_AMOUNT)
-              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
-              .maxLength("reason", request.getReason(), 512)
-              .validate();
           CreditResult r =
-              s.credits()
-                  .consume(
-                      request.getUserId(),
-                      request.getAmount(),
-                      request.getIdempotencyKey(),
-                      emptyToNull(request.getReason()),
-                      caller());
+              mutateCredits(
+                  request.getUserId(),
+                  request.getAmount(),
+                  request.getIdempotencyKey(),
+                  request.getReason(),
+                  s.credits()::consume);
           return ConsumeCreditsResponse.newBuilder()
               .setBalance(r.balance())
               .setTransactionId(r.transactionId())
@@ -212,16 +216,15 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
         responses,
         () -> {
           new RequestValidator().userId("user_id", request.getUserId()).validate();
-          int size = PageTokens.pageSize(request.getPageSize());
-          long before = PageTokens.decode(request.getPageToken(), Long.MAX_VALUE);
-          List<LedgerEntry> rows = s.credits().transactions(request.getUserId(), before, size + 1);
-          ListCreditTransactionsResponse.Builder b = ListCreditTransactionsResponse.newBuilder();
-          rows.stream()
-              .limit(size)
-              .forEach(e -> b.addTransactions(CreditProtoConverter.toProto(e)));
-          if (rows.size() > size) {
-            b.setNextPageToken(PageTokens.encode(rows.get(size - 1).id()));
-          }
+          PageTokens.Page<LedgerEntry> page =
+              PageTokens.newestFirst(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (before, limit) -> s.credits().transactions(request.getUserId(), before, limit),
+                  LedgerEntry::id);
+          ListCreditTransactionsResponse.Builder b =
+              ListCreditTransactionsResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(e -> b.addTransactions(CreditProtoConverter.toProto(e)));
           return b.build();
         });
   }
@@ -343,14 +346,15 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
         responses,
         () -> {
           new RequestValidator().userId("user_id", request.getUserId()).validate();
-          int size = PageTokens.pageSize(request.getPageSize());
-          long before = PageTokens.decode(request.getPageToken(), Long.MAX_VALUE);
-          List<AuditEntry> rows = s.audit().entries(request.getUserId(), before, size + 1);
-          ListAuditEntriesResponse.Builder b = ListAuditEntriesResponse.newBuilder();
-          rows.stream().limit(size).forEach(e -> b.addEntries(AuditProtoConverter.toProto(e)));
-          if (rows.size() > size) {
-            b.setNextPageToken(PageTokens.encode(rows.get(size - 1).id()));
-          }
+          PageTokens.Page<AuditEntry> page =
+              PageTokens.newestFirst(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (before, limit) -> s.audit().entries(request.getUserId(), before, limit),
+                  AuditEntry::id);
+          ListAuditEntriesResponse.Builder b =
+              ListAuditEntriesResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(e -> b.addEntries(AuditProtoConverter.toProto(e)));
           return b.build();
         });
   }

@@ -50,4 +50,25 @@ final class PageTokens {
           "page_token", "is not a page token this server issued");
     }
   }
+
+  /** One page of rows and the token of the next page ("" on the last). */
+  record Page<T>(java.util.List<T> rows, String nextToken) {}
+
+  /** A fetch of up to {@code limit} rows with ids below {@code beforeId}, newest first. */
+  @FunctionalInterface
+  interface Fetch<T> {
+    java.util.List<T> rows(long beforeId, int limit);
+  }
+
+  /** Keyset paging over rows with decreasing ids: the token carries the last id of the page. */
+  static <T> Page<T> newestFirst(
+      int requestedSize, String token, Fetch<T> fetch, java.util.function.ToLongFunction<T> id) {
+    int size = pageSize(requestedSize);
+    java.util.List<T> rows = fetch.rows(decode(token, Long.MAX_VALUE), size + 1);
+    if (rows.size() <= size) {
+      return new Page<>(rows, "");
+    }
+    java.util.List<T> page = rows.subList(0, size);
+    return new Page<>(page, encode(id.applyAsLong(page.getLast())));
+  }
 }

@@ -8,7 +8,6 @@ import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.testing.TestServer;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -57,12 +56,11 @@ class AuthMatrixTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    channel = ManagedChannelBuilder.forTarget(server.grpcTarget()).usePlaintext().build();
+    channel = server.channel();
   }
 
   @AfterAll
   static void stop() {
-    channel.shutdownNow();
     server.close();
   }
 

@@ -18,7 +18,6 @@ import dev.billing.testing.StripeFixtures.Sub;
 import dev.billing.testing.TestServer;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -50,12 +49,11 @@ class FuzzTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    channel = ManagedChannelBuilder.forTarget(server.grpcTarget()).usePlaintext().build();
+    channel = server.channel();
   }
 
   @AfterAll
   static void stop() {
-    channel.shutdownNow();
     server.close();
   }
 

@@ -8,7 +8,6 @@ import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.testing.TestServer;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.sql.Connection;
@@ -42,12 +41,11 @@ class GapFreeStreamTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    channel = ManagedChannelBuilder.forTarget(server.grpcTarget()).usePlaintext().build();
+    channel = server.channel();
   }
 
   @AfterAll
   static void stop() {
-    channel.shutdownNow();
     server.close();
   }
 

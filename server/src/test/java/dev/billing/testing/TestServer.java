@@ -110,6 +110,16 @@ public final class TestServer implements AutoCloseable {
     return Env.of(env);
   }
 
+  private io.grpc.ManagedChannel channel;
+
+  /** A plaintext channel to this server (no credentials), closed with it. */
+  public synchronized io.grpc.ManagedChannel channel() {
+    if (channel == null) {
+      channel = io.grpc.ManagedChannelBuilder.forTarget(grpcTarget()).usePlaintext().build();
+    }
+    return channel;
+  }
+
   public BillingServer server() {
     return server;
   }
@@ -217,6 +227,11 @@ public final class TestServer implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+    }
     server.close();
   }
 }
