@@ -106,11 +106,23 @@ public final class CheckoutService {
             metadata,
             successUrl,
             cancelUrl);
-    CheckoutSessionResult session =
-        stripe.createCheckoutSession(
-            spec,
-            "checkout:"
-                + PaymentService.paymentId(cmd.userId(), cmd.idempotencyKey()).substring(4));
+    String stripeKey =
+        "checkout:" + PaymentService.paymentId(cmd.userId(), cmd.idempotencyKey()).substring(4);
+    CheckoutSessionResult created;
+    try {
+      created = stripe.createCheckoutSession(spec, stripeKey);
+    } catch (BillingException.InvalidArgument e) {
+      if (e.violations().stream().noneMatch(v -> v.field().equals("customer"))) {
+        throw e;
+      }
+      // The remembered customer no longer exists at Stripe (deleted, or another account): replace
+      // it.
+      String replacement = replaceCustomer(cmd.userId(), customerId);
+      created =
+          stripe.createCheckoutSession(
+              spec.withCustomer(replacement), stripeKey + ":" + replacement);
+    }
+    CheckoutSessionResult session = created;
     CheckoutSessionRow row =
         new CheckoutSessionRow(
             session.id(),
@@ -183,6 +195,17 @@ public final class CheckoutService {
     } catch (BillingException.FailedPrecondition e) {
       // Not a new user (or referred before): the checkout goes on without a referral.
     }
+  }
+
+  private String replaceCustomer(String userId, String missing) {
+    String created =
+        stripe.createCustomer(userId, null, "customer:" + userId + ":replacing:" + missing);
+    return tx.execute(
+        uow -> {
+          CustomerMapper customers = uow.mapper(CustomerMapper.class);
+          customers.replace(userId, missing, created);
+          return customers.findCustomerByUser(userId);
+        });
   }
 
   private String customerFor(String userId) {

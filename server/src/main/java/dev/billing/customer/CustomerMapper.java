@@ -11,5 +11,11 @@ public interface CustomerMapper {
   /**
    * Remembers the mapping unless the user or the customer is already mapped; returns rows added.
    */
+  /** Points a user at a new Stripe customer, if it still points at {@code oldCustomerId}. */
+  int replace(
+      @Param("userId") String userId,
+      @Param("oldCustomerId") String oldCustomerId,
+      @Param("newCustomerId") String newCustomerId);
+
   int insertIfAbsent(@Param("userId") String userId, @Param("customerId") String stripeCustomerId);
 }

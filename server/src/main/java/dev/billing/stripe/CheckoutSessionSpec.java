@@ -31,4 +31,21 @@ public record CheckoutSessionSpec(
   public CheckoutSessionSpec {
     metadata = Map.copyOf(metadata);
   }
+
+  public CheckoutSessionSpec withCustomer(String newCustomerId) {
+    return new CheckoutSessionSpec(
+        mode,
+        newCustomerId,
+        userId,
+        priceId,
+        trialDays,
+        coupon,
+        allowPromotionCodes,
+        amountMinor,
+        currency,
+        productName,
+        metadata,
+        successUrl,
+        cancelUrl);
+  }
 }

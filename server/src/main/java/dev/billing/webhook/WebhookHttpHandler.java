@@ -1,5 +1,6 @@
 package dev.billing.webhook;
 
+import com.google.gson.JsonObject;
 import com.stripe.exception.SignatureVerificationException;
 import dev.billing.error.BillingException;
 import io.undertow.server.HttpHandler;
@@ -90,14 +91,11 @@ public final class WebhookHttpHandler implements HttpHandler {
     try {
       WebhookProcessor.Outcome outcome = processor.ingest(event);
       log.debug("event {} {} -> {}", event.id(), event.type(), outcome);
-      respondJson(
-          exchange,
-          200,
-          "{\"received\":true,\"id\":\""
-              + event.id()
-              + "\",\"outcome\":\""
-              + outcome.name().toLowerCase()
-              + "\"}");
+      JsonObject answer = new JsonObject();
+      answer.addProperty("received", true);
+      answer.addProperty("id", event.id());
+      answer.addProperty("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT));
+      respondJson(exchange, 200, answer.toString());
     } catch (BillingException.Unavailable e) {
       log.warn("database unavailable, asking Stripe to retry event {}", event.id());
       respond(exchange, 503, "unavailable", "storage unavailable, retry later");
@@ -106,14 +104,12 @@ public final class WebhookHttpHandler implements HttpHandler {
 
   private static void respond(
       HttpServerExchange exchange, int status, String code, String message) {
-    respondJson(
-        exchange,
-        status,
-        "{\"error\":{\"code\":\""
-            + code
-            + "\",\"message\":\""
-            + message.replace("\"", "'")
-            + "\"}}");
+    JsonObject error = new JsonObject();
+    error.addProperty("code", code);
+    error.addProperty("message", message);
+    JsonObject body = new JsonObject();
+    body.add("error", error);
+    respondJson(exchange, status, body.toString());
   }
 
   private static void respondJson(HttpServerExchange exchange, int status, String json) {

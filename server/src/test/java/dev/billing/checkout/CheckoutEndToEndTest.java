@@ -418,6 +418,29 @@ class CheckoutEndToEndTest {
         .isEqualTo(401);
   }
 
+  @Test
+  void aCustomerThatNoLongerExistsAtStripeIsReplaced() {
+    String user = user();
+    // A webhook taught us a customer that this Stripe account does not have.
+    server.postSigned(
+        dev.billing.testing.StripeFixtures.subscriptionEvent(
+            "evt_ghost_" + user,
+            "customer.subscription.deleted",
+            System.currentTimeMillis() / 1000,
+            dev.billing.testing.StripeFixtures.Sub.of(
+                "sub_ghost_" + user, "cus_ghost_" + user, user, "price_pro", "canceled")));
+    assertThat(
+            server.queryString("SELECT stripe_customer_id FROM customers WHERE user_id = ?", user))
+        .isEqualTo("cus_ghost_" + user);
+    CreateCheckoutResponse co =
+        client.createCheckout(credits(user).setCreditPackage("credits_500").build());
+    assertThat(co.getUrl()).contains("/checkout/cs_test_");
+    assertThat(
+            server.queryString("SELECT stripe_customer_id FROM customers WHERE user_id = ?", user))
+        .startsWith("cus_")
+        .isNotEqualTo("cus_ghost_" + user);
+  }
+
   private static StatusRuntimeException catchStatus(Runnable r) {
     try {
       r.run();

@@ -268,8 +268,8 @@ final class StripeState {
           "discounts");
     }
     String customer = p.string("customer");
-    if (customer != null) {
-      require(customers, customer, "customer");
+    if (customer != null && !customers.containsKey(customer)) {
+      throw EmulatorError.missing("customer", customer, "customer");
     }
     List<Params> items = p.list("line_items");
     if (items.isEmpty()) {
