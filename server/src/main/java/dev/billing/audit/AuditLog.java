@@ -21,19 +21,18 @@ public final class AuditLog {
       String action,
       String oldValue,
       String newValue) {
-    uow.mapper(AuditMapper.class)
-        .insert(
-            new AuditEntry(
-                0,
-                userId,
-                cause.actor(),
-                entityType,
-                entityId,
-                action,
-                oldValue,
-                newValue,
-                cause.stripeEventId(),
-                0));
+    uow.recordAudit(
+        new AuditEntry(
+            0,
+            userId,
+            cause.actor(),
+            entityType,
+            entityId,
+            action,
+            oldValue,
+            newValue,
+            cause.stripeEventId(),
+            0));
   }
 
   /** A user's entries, newest first, with ids below {@code beforeId}. */

@@ -7,6 +7,8 @@ import org.apache.ibatis.annotations.Param;
 public interface AuditMapper {
   void insert(AuditEntry entry);
 
+  void insertAll(@Param("entries") List<AuditEntry> entries);
+
   /** A user's entries, newest first, with ids below {@code beforeId}. */
   List<AuditEntry> findByUser(
       @Param("userId") String userId, @Param("beforeId") long beforeId, @Param("limit") int limit);

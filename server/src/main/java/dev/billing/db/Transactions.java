@@ -49,6 +49,7 @@ public final class Transactions {
         try {
           uow = new UnitOfWork(session);
           result = work.run(uow);
+          uow.flushAudits();
           hook.beforeCommit(uow);
           session.commit(true);
           committed = true;

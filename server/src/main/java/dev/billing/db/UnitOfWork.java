@@ -1,5 +1,7 @@
 package dev.billing.db;
 
+import dev.billing.audit.AuditEntry;
+import dev.billing.audit.AuditMapper;
 import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.stream.PendingChange;
 import java.util.ArrayList;
@@ -13,6 +15,7 @@ import org.apache.ibatis.session.SqlSession;
 public final class UnitOfWork {
   private final SqlSession session;
   private final List<PendingChange> pending = new ArrayList<>();
+  private final List<AuditEntry> audits = new ArrayList<>();
   private List<SubscriptionChange> committed = List.of();
 
   UnitOfWork(SqlSession session) {
@@ -30,12 +33,27 @@ public final class UnitOfWork {
     pending.add(change);
   }
 
+  /**
+   * Queues an audit row; all of a transaction's rows are written in one statement before it
+   * commits.
+   */
+  public void recordAudit(AuditEntry entry) {
+    audits.add(entry);
+  }
+
+  void flushAudits() {
+    if (!audits.isEmpty()) {
+      mapper(AuditMapper.class).insertAll(audits);
+      audits.clear();
+    }
+  }
+
   /** A point to roll back to without losing the rest of the transaction. */
-  public record Mark(java.sql.Savepoint savepoint, int changes) {}
+  public record Mark(java.sql.Savepoint savepoint, int changes, int audits) {}
 
   public Mark mark() {
     try {
-      return new Mark(session.getConnection().setSavepoint(), pending.size());
+      return new Mark(session.getConnection().setSavepoint(), pending.size(), audits.size());
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException("cannot set a savepoint", e);
     }
@@ -50,6 +68,7 @@ public final class UnitOfWork {
     }
     session.clearCache();
     pending.subList(mark.changes(), pending.size()).clear();
+    audits.subList(mark.audits(), audits.size()).clear();
   }
 
   public List<PendingChange> pendingChanges() {

@@ -118,8 +118,12 @@ public final class EntitlementService {
    */
   public EntitlementRow lock(UnitOfWork uow, String userId) {
     EntitlementMapper m = uow.mapper(EntitlementMapper.class);
-    m.ensureRow(userId);
-    return m.lock(userId);
+    EntitlementRow row = m.lock(userId); // a known user: one statement
+    if (row == null) {
+      m.ensureRow(userId); // a new user: create the row, exclusively locked
+      row = m.lock(userId);
+    }
+    return row;
   }
 
   /**

@@ -135,35 +135,25 @@ public final class WebhookProcessor implements AutoCloseable {
    * One transaction for the whole group; an event that fails is rolled back alone and kept for
    * retry.
    */
+  /**
+   * Thrown inside a group's transaction when one event fails: the group is redone, isolating it.
+   */
+  private static final class IsolateFailures extends RuntimeException {
+    IsolateFailures() {
+      super(null, null, false, false);
+    }
+  }
+
   private void writeGroup(List<Pending> group) {
     java.util.Map<Pending, Outcome> outcomes = new java.util.HashMap<>();
     java.util.Map<Pending, RuntimeException> failures = new java.util.HashMap<>();
     try {
-      tx.execute(
-          uow -> {
-            outcomes.clear();
-            failures.clear();
-            StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
-            for (Pending p : group) {
-              UnitOfWork.Mark mark = uow.mark();
-              try {
-                if (inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
-                  outcomes.put(p, Outcome.DUPLICATE);
-                } else {
-                  applier.apply(uow, p.event());
-                  outcomes.put(p, Outcome.APPLIED);
-                }
-              } catch (RuntimeException e) {
-                if (Transactions.isRetryable(e)
-                    || Transactions.translate(e) instanceof BillingException.Unavailable) {
-                  throw e; // the whole group is retried, or answered 503
-                }
-                uow.rollbackTo(mark);
-                failures.put(p, e);
-              }
-            }
-            return null;
-          });
+      try {
+        apply(group, false, outcomes, failures);
+      } catch (IsolateFailures e) {
+        // Rare: redo the group with a savepoint per event, so only the failing ones are set aside.
+        apply(group, true, outcomes, failures);
+      }
     } catch (BillingException.Unavailable e) {
       group.forEach(p -> p.result().completeExceptionally(e));
       return;
@@ -182,6 +172,41 @@ public final class WebhookProcessor implements AutoCloseable {
           } catch (RuntimeException storeFailure) {
             p.result().completeExceptionally(Transactions.translate(storeFailure));
           }
+        });
+  }
+
+  private void apply(
+      List<Pending> group,
+      boolean isolate,
+      java.util.Map<Pending, Outcome> outcomes,
+      java.util.Map<Pending, RuntimeException> failures) {
+    tx.execute(
+        uow -> {
+          outcomes.clear();
+          failures.clear();
+          StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+          for (Pending p : group) {
+            UnitOfWork.Mark mark = isolate ? uow.mark() : null;
+            try {
+              if (inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
+                outcomes.put(p, Outcome.DUPLICATE);
+              } else {
+                applier.apply(uow, p.event());
+                outcomes.put(p, Outcome.APPLIED);
+              }
+            } catch (RuntimeException e) {
+              if (Transactions.isRetryable(e)
+                  || Transactions.translate(e) instanceof BillingException.Unavailable) {
+                throw e; // the whole group is retried, or answered 503
+              }
+              if (!isolate) {
+                throw new IsolateFailures();
+              }
+              uow.rollbackTo(mark);
+              failures.put(p, e);
+            }
+          }
+          return null;
         });
   }
 
