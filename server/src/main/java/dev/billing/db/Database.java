@@ -93,6 +93,9 @@ public final class Database implements AutoCloseable {
       {"forceConnectionTimeZoneToSession", "true"},
       {"cachePrepStmts", "true"},
       {"prepStmtCacheSize", "256"},
+      // Our statements are longer than the default 256-character limit: without this every
+      // execution re-parses its SQL on the client.
+      {"prepStmtCacheSqlLimit", "8192"},
       {"useServerPrepStmts", "false"},
       {"rewriteBatchedStatements", "true"},
       {"connectTimeout", "3000"},

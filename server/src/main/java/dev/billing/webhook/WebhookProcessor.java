@@ -145,8 +145,8 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   private void writeGroup(List<Pending> group) {
-    java.util.Map<Pending, Outcome> outcomes = new java.util.HashMap<>();
-    java.util.Map<Pending, RuntimeException> failures = new java.util.HashMap<>();
+    java.util.Map<Pending, Outcome> outcomes = new java.util.IdentityHashMap<>();
+    java.util.Map<Pending, RuntimeException> failures = new java.util.IdentityHashMap<>();
     try {
       try {
         apply(group, false, outcomes, failures);

@@ -151,6 +151,32 @@ public final class TestServer implements AutoCloseable {
     return send(b.build());
   }
 
+  /**
+   * Announces a webhook body of {@code contentLength} bytes without sending it, and returns the
+   * status the server answers with. (Sending a body the server refuses races with the server
+   * closing the connection; announcing it is enough for the limit.)
+   */
+  public int statusForAnnouncedBody(long contentLength) {
+    try (java.net.Socket socket = new java.net.Socket("localhost", server.httpPort())) {
+      socket.setSoTimeout(10_000);
+      String request =
+          "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+              + "Stripe-Signature: t=1,v1=00\r\nContent-Length: "
+              + contentLength
+              + "\r\n\r\n";
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      String statusLine =
+          new java.io.BufferedReader(
+                  new java.io.InputStreamReader(
+                      socket.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII))
+              .readLine();
+      return Integer.parseInt(statusLine.split(" ")[1]);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Pays a hosted checkout session with a test card, as a script would (JSON answer). */
   public HttpResponse<String> pay(String sessionUrl, String cardNumber, String threeDs) {
     String form =
