@@ -40,16 +40,11 @@ class CheckoutEndToEndTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    client =
-        BillingClient.builder(server.grpcTarget())
-            .bearerToken(TestServer.ADMIN_TOKEN)
-            .deadline(Duration.ofSeconds(10))
-            .build();
+    client = server.client();
   }
 
   @AfterAll
   static void stop() {
-    client.close();
     server.close();
   }
 

@@ -46,11 +46,7 @@ class HostedCheckoutBrowserTest {
     }
     Assumptions.assumeTrue(present, "Chromium and ChromeDriver are not installed");
     server = TestServer.start();
-    client =
-        BillingClient.builder(server.grpcTarget())
-            .bearerToken(TestServer.ADMIN_TOKEN)
-            .deadline(Duration.ofSeconds(10))
-            .build();
+    client = server.client();
     profile = Files.createTempDirectory("chromium-profile");
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());
@@ -77,9 +73,6 @@ class HostedCheckoutBrowserTest {
   static void stop() {
     if (browser != null) {
       browser.quit();
-    }
-    if (client != null) {
-      client.close();
     }
     if (server != null) {
       server.close();

@@ -44,16 +44,11 @@ class CreditsEconomyTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    client =
-        BillingClient.builder(server.grpcTarget())
-            .bearerToken(TestServer.ADMIN_TOKEN)
-            .deadline(Duration.ofSeconds(10))
-            .build();
+    client = server.client();
   }
 
   @AfterAll
   static void stop() {
-    client.close();
     server.close();
   }
 

@@ -111,6 +111,19 @@ public final class TestServer implements AutoCloseable {
   }
 
   private io.grpc.ManagedChannel channel;
+  private dev.billing.client.BillingClient client;
+
+  /** A BillingClient of the admin test caller (10 s deadlines), closed with this server. */
+  public synchronized dev.billing.client.BillingClient client() {
+    if (client == null) {
+      client =
+          dev.billing.client.BillingClient.builder(grpcTarget())
+              .bearerToken(ADMIN_TOKEN)
+              .deadline(Duration.ofSeconds(10))
+              .build();
+    }
+    return client;
+  }
 
   /** A plaintext channel to this server (no credentials), closed with it. */
   public synchronized io.grpc.ManagedChannel channel() {
@@ -256,6 +269,9 @@ public final class TestServer implements AutoCloseable {
     synchronized (this) {
       if (channel != null) {
         channel.shutdownNow();
+      }
+      if (client != null) {
+        client.close();
       }
     }
     server.close();
