@@ -141,11 +141,19 @@ public final class BillingClient implements AutoCloseable {
   public ChangeSubscription subscribe(
       Long afterSeq, List<String> userIds, List<ChangeKind> kinds, ChangeListener listener) {
     return subscribe(
-        afterSeq, userIds, kinds, listener, Duration.ofMillis(200), Duration.ofSeconds(30));
+        afterSeq,
+        userIds,
+        kinds,
+        listener,
+        Duration.ofMillis(200),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(60));
   }
 
   /**
-   * {@link #subscribe(Long, List, List, ChangeListener)} with explicit reconnection backoff bounds.
+   * {@link #subscribe(Long, List, List, ChangeListener)} with explicit reconnection backoff bounds
+   * and silence timeout: no change or heartbeat for that long and the stream is dropped and resumed
+   * (keep it well above the server's BILLING_STREAM_HEARTBEAT, 15 s by default).
    */
   public ChangeSubscription subscribe(
       Long afterSeq,
@@ -153,10 +161,11 @@ public final class BillingClient implements AutoCloseable {
       List<ChangeKind> kinds,
       ChangeListener listener,
       Duration initialBackoff,
-      Duration maxBackoff) {
+      Duration maxBackoff,
+      Duration silenceTimeout) {
     ChangeSubscription s =
         new ChangeSubscription(
-            async, afterSeq, userIds, kinds, listener, initialBackoff, maxBackoff);
+            async, afterSeq, userIds, kinds, listener, initialBackoff, maxBackoff, silenceTimeout);
     s.start();
     return s;
   }

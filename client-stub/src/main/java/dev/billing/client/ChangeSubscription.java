@@ -36,6 +36,8 @@ public final class ChangeSubscription implements AutoCloseable {
   private final ChangeListener listener;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
+  private final Duration silenceTimeout;
+  private volatile long lastMessageNanos = System.nanoTime();
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -57,8 +59,10 @@ public final class ChangeSubscription implements AutoCloseable {
       List<ChangeKind> kinds,
       ChangeListener listener,
       Duration initialBackoff,
-      Duration maxBackoff) {
+      Duration maxBackoff,
+      Duration silenceTimeout) {
     this.stub = stub;
+    this.silenceTimeout = silenceTimeout;
     this.lastSeq = afterSeq == null ? -1 : afterSeq;
     this.userIds = List.copyOf(userIds);
     this.kinds = List.copyOf(kinds);
@@ -69,6 +73,24 @@ public final class ChangeSubscription implements AutoCloseable {
 
   void start() {
     connect();
+    // The server sends a heartbeat on idle streams: silence longer than this means a dead server or
+    // a broken path, so drop the stream and resume elsewhere.
+    long check = Math.max(10, silenceTimeout.toMillis() / 4);
+    timer.scheduleWithFixedDelay(this::checkSilence, check, check, TimeUnit.MILLISECONDS);
+  }
+
+  private void checkSilence() {
+    ClientCallStreamObserver<StreamSubscriptionChangesRequest> current;
+    synchronized (lock) {
+      if (closed || System.nanoTime() - lastMessageNanos < silenceTimeout.toNanos()) {
+        return;
+      }
+      current = call;
+      lastMessageNanos = System.nanoTime(); // one cancel per silence
+    }
+    if (current != null) {
+      current.cancel("no message or heartbeat for " + silenceTimeout.toMillis() + " ms", null);
+    }
   }
 
   /** The last position delivered (a change's seq or a heartbeat's), or -1 before the first. */
@@ -89,6 +111,7 @@ public final class ChangeSubscription implements AutoCloseable {
         request.setAfterSeq(lastSeq);
       }
     }
+    lastMessageNanos = System.nanoTime();
     stub.streamSubscriptionChanges(request.build(), new Observer());
   }
 
@@ -108,6 +131,7 @@ public final class ChangeSubscription implements AutoCloseable {
 
     @Override
     public void onNext(StreamSubscriptionChangesResponse value) {
+      lastMessageNanos = System.nanoTime();
       if (value.hasChange()) {
         SubscriptionChange change = value.getChange();
         synchronized (lock) {

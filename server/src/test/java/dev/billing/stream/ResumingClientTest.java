@@ -54,7 +54,8 @@ class ResumingClientTest {
                 }
               },
               Duration.ofMillis(50),
-              Duration.ofMillis(500));
+              Duration.ofMillis(500),
+              Duration.ofSeconds(60));
       await().atMost(Duration.ofSeconds(10)).until(() -> subscription.lastSeq() >= 0);
       for (int i = 0; i < 3; i++) {
         first.server().credits().grant("resume-u", 1, "before-" + i, null, Cause.api("t"));
@@ -78,6 +79,46 @@ class ResumingClientTest {
       } finally {
         second.close();
       }
+    }
+  }
+
+  @Test
+  void aSilentStreamIsDroppedAndResumed() throws Exception {
+    // Heartbeats every hour: after the initial one the stream is silent, as with a dead server.
+    try (TestServer server =
+            TestServer.start(TestDatabase.fresh(), Map.of("BILLING_STREAM_HEARTBEAT", "1h"));
+        BillingClient client =
+            BillingClient.builder(server.grpcTarget())
+                .bearerToken(TestServer.ADMIN_TOKEN)
+                .build()) {
+      List<Status> reasons = new CopyOnWriteArrayList<>();
+      List<Long> seqs = new CopyOnWriteArrayList<>();
+      ChangeSubscription subscription =
+          client.subscribe(
+              null,
+              List.of(),
+              List.of(),
+              new ChangeListener() {
+                @Override
+                public void onChange(SubscriptionChange change) {
+                  seqs.add(change.getSeq());
+                }
+
+                @Override
+                public void onReconnecting(Status cause, long afterSeq, Duration delay) {
+                  reasons.add(cause);
+                }
+              },
+              Duration.ofMillis(20),
+              Duration.ofMillis(100),
+              Duration.ofMillis(400));
+      await().atMost(Duration.ofSeconds(10)).until(() -> !reasons.isEmpty());
+      assertThat(reasons.getFirst().getCode()).isEqualTo(Status.Code.CANCELLED);
+      assertThat(reasons.getFirst().getDescription()).contains("no message");
+      // Still delivering after the reconnects.
+      server.server().credits().grant("silent-u", 1, "k", null, Cause.api("t"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> seqs.size() == 1);
+      subscription.close();
     }
   }
 }
