@@ -173,6 +173,7 @@ public final class BillingServer implements AutoCloseable {
                     new CancellationService(tx, gateway, audit),
                     referrals,
                     audit,
+                    webhooks,
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());

@@ -39,7 +39,9 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("ConsumeCredits", Scope.CREDITS_WRITE),
           Map.entry("StreamSubscriptionChanges", Scope.STREAM_READ),
           Map.entry("RefundPayment", Scope.ADMIN),
-          Map.entry("ListAuditEntries", Scope.ADMIN));
+          Map.entry("ListAuditEntries", Scope.ADMIN),
+          Map.entry("ListWebhookEvents", Scope.ADMIN),
+          Map.entry("ReplayWebhookEvent", Scope.ADMIN));
 
   private final TokenStore tokens;
 

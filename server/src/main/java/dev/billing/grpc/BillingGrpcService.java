@@ -13,6 +13,7 @@ import dev.billing.credits.CreditService;
 import dev.billing.credits.LedgerEntry;
 import dev.billing.customer.UserIds;
 import dev.billing.entitlement.EntitlementService;
+import dev.billing.error.BillingException;
 import dev.billing.payment.PaymentOperations;
 import dev.billing.payment.PaymentProtoConverter;
 import dev.billing.payment.PaymentRow;
@@ -48,13 +49,20 @@ import dev.billing.proto.v1.ListPaymentsRequest;
 import dev.billing.proto.v1.ListPaymentsResponse;
 import dev.billing.proto.v1.ListPlansRequest;
 import dev.billing.proto.v1.ListPlansResponse;
+import dev.billing.proto.v1.ListWebhookEventsRequest;
+import dev.billing.proto.v1.ListWebhookEventsResponse;
 import dev.billing.proto.v1.RefundPaymentRequest;
 import dev.billing.proto.v1.RefundPaymentResponse;
+import dev.billing.proto.v1.ReplayWebhookEventRequest;
+import dev.billing.proto.v1.ReplayWebhookEventResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.referral.ReferralService;
 import dev.billing.stream.ChangeFeed;
 import dev.billing.subscription.CancellationService;
+import dev.billing.webhook.StoredEvent;
+import dev.billing.webhook.WebhookProcessor;
+import dev.billing.webhook.WebhookProtoConverter;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.EnumSet;
@@ -69,6 +77,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
   private static final int MAX_STREAM_USER_FILTER = 1000;
   private static final Pattern PAYMENT_ID = Pattern.compile("pay_[0-9a-f]{24}");
   private static final Pattern SUBSCRIPTION_ID = Pattern.compile("sub_[A-Za-z0-9_]{1,250}");
+  private static final Pattern EVENT_ID = Pattern.compile("evt_[A-Za-z0-9_]{1,250}");
   private static final Pattern REFERRAL_CODE = Pattern.compile("[A-Za-z0-9]{4,32}");
 
   /** The domain services behind the API. */
@@ -81,6 +90,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       CancellationService cancellations,
       ReferralService referrals,
       AuditLog audit,
+      WebhookProcessor webhooks,
       Catalog catalog) {}
 
   private final Services s;
@@ -478,6 +488,51 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
               .validate();
           return CreatePortalSessionResponse.newBuilder()
               .setUrl(s.checkout().portal(request.getUserId(), request.getReturnUrl()))
+              .build();
+        });
+  }
+
+  @Override
+  public void listWebhookEvents(
+      ListWebhookEventsRequest request, StreamObserver<ListWebhookEventsResponse> responses) {
+    unary(
+        "ListWebhookEvents",
+        responses,
+        () -> {
+          String status = WebhookProtoConverter.stored(request.getStatus());
+          new RequestValidator()
+              .check(status != null, "status", "must be PENDING, PROCESSED or DEAD")
+              .validate();
+          int size = PageTokens.pageSize(request.getPageSize());
+          long offset = PageTokens.decode(request.getPageToken(), 0);
+          if (offset > Integer.MAX_VALUE - size) {
+            throw BillingException.InvalidArgument.of("page_token", "is out of range");
+          }
+          List<StoredEvent> rows = s.webhooks().events(status, (int) offset, size + 1);
+          ListWebhookEventsResponse.Builder b = ListWebhookEventsResponse.newBuilder();
+          rows.stream().limit(size).forEach(e -> b.addEvents(WebhookProtoConverter.toProto(e)));
+          if (rows.size() > size) {
+            b.setNextPageToken(PageTokens.encode(offset + size));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void replayWebhookEvent(
+      ReplayWebhookEventRequest request, StreamObserver<ReplayWebhookEventResponse> responses) {
+    unary(
+        "ReplayWebhookEvent",
+        responses,
+        () -> {
+          new RequestValidator()
+              .check(
+                  EVENT_ID.matcher(request.getEventId()).matches(),
+                  "event_id",
+                  "must be a Stripe event id (evt_...)")
+              .validate();
+          return ReplayWebhookEventResponse.newBuilder()
+              .setEvent(WebhookProtoConverter.toProto(s.webhooks().replay(request.getEventId())))
               .build();
         });
   }

@@ -8,7 +8,8 @@ public record StoredEvent(
     String payload,
     String status,
     int attempts,
-    String lastError) {
+    String lastError,
+    long receivedAtMillis) {
 
   public static final String PROCESSED = "processed";
   public static final String PENDING = "pending";

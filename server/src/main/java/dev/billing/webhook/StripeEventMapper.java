@@ -34,4 +34,8 @@ public interface StripeEventMapper {
   int requeue(@Param("id") String id, @Param("nowMillis") long nowMillis);
 
   long countByStatus(@Param("status") String status);
+
+  /** Events with this status, oldest first, without their payloads. */
+  List<StoredEvent> findByStatus(
+      @Param("status") String status, @Param("offset") int offset, @Param("limit") int limit);
 }

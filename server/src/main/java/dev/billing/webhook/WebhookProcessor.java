@@ -290,10 +290,21 @@ public final class WebhookProcessor implements AutoCloseable {
     }
   }
 
-  /** Makes a dead-lettered event due again; true when there was such an event. */
-  public boolean replay(String eventId) {
-    return tx.execute(
-        uow -> uow.mapper(StripeEventMapper.class).requeue(eventId, clock.millis()) > 0);
+  /** Makes a dead-lettered (or pending) event due now with a fresh attempt budget. */
+  public StoredEvent replay(String eventId) {
+    boolean requeued =
+        tx.execute(uow -> uow.mapper(StripeEventMapper.class).requeue(eventId, clock.millis()) > 0);
+    if (!requeued) {
+      throw new BillingException.NotFound(
+          "EVENT_NOT_REPLAYABLE", "no dead-lettered or pending event " + eventId);
+    }
+    log.info("event {} requeued for replay", eventId);
+    return tx.read(s -> s.getMapper(StripeEventMapper.class).find(eventId));
+  }
+
+  /** Stored events with this status, oldest first, without payloads. */
+  public List<StoredEvent> events(String status, int offset, int limit) {
+    return tx.read(s -> s.getMapper(StripeEventMapper.class).findByStatus(status, offset, limit));
   }
 
   private static String describe(Throwable e) {

@@ -48,7 +48,9 @@ class AuthMatrixTest {
           Map.entry("ConsumeCredits", "credits:write"),
           Map.entry("StreamSubscriptionChanges", "stream:read"),
           Map.entry("RefundPayment", "admin"),
-          Map.entry("ListAuditEntries", "admin"));
+          Map.entry("ListAuditEntries", "admin"),
+          Map.entry("ListWebhookEvents", "admin"),
+          Map.entry("ReplayWebhookEvent", "admin"));
 
   private static TestServer server;
   private static ManagedChannel channel;
