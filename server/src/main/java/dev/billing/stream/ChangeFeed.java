@@ -118,8 +118,11 @@ public final class ChangeFeed implements AutoCloseable {
         return;
       }
       List<SubscriptionChange> changes = new ArrayList<>(rows.size());
+      List<StreamSubscriptionChangesResponse> messages = new ArrayList<>(rows.size());
       for (ChangeLogRow row : rows) {
-        changes.add(ChangeLog.toProto(row));
+        SubscriptionChange change = ChangeLog.toProto(row);
+        changes.add(change);
+        messages.add(StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
       }
       ChangeStream[] targets;
       synchronized (lock) {
@@ -130,8 +133,8 @@ public final class ChangeFeed implements AutoCloseable {
         observer.accept(c);
       }
       for (ChangeStream s : targets) {
-        for (SubscriptionChange c : changes) {
-          s.offerLive(c);
+        for (int i = 0; i < changes.size(); i++) {
+          s.offerLive(changes.get(i), messages.get(i));
         }
       }
       if (rows.size() < PAGE_SIZE) {

@@ -61,12 +61,16 @@ final class ChangeStream {
     live = true;
   }
 
-  /** A change from the live feed; ignored while catching up or when already considered. */
-  synchronized void offerLive(SubscriptionChange change) {
+  /**
+   * A change from the live feed, with its message (built once by the feed for every stream);
+   * ignored while catching up or when already considered.
+   */
+  synchronized void offerLive(
+      SubscriptionChange change, StreamSubscriptionChangesResponse message) {
     if (!live || closed || change.getSeq() <= position) {
       return;
     }
-    accept(change);
+    accept(change, message);
   }
 
   /**
@@ -88,15 +92,15 @@ final class ChangeStream {
     if (closed || change.getSeq() <= position) {
       return;
     }
-    accept(change);
+    accept(change, StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
   }
 
-  private void accept(SubscriptionChange change) {
+  private void accept(SubscriptionChange change, StreamSubscriptionChangesResponse message) {
     position = change.getSeq();
     if (!matches(change)) {
       return;
     }
-    queue.add(StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
+    queue.add(message);
     if (queue.size() > bufferSize) {
       close(tooSlow());
       return;
