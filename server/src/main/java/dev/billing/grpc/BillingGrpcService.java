@@ -13,7 +13,6 @@ import dev.billing.credits.CreditService;
 import dev.billing.credits.LedgerEntry;
 import dev.billing.customer.UserIds;
 import dev.billing.entitlement.EntitlementService;
-import dev.billing.error.BillingException;
 import dev.billing.payment.PaymentOperations;
 import dev.billing.payment.PaymentProtoConverter;
 import dev.billing.payment.PaymentRow;
@@ -67,7 +66,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.EnumSet;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -247,18 +245,14 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
         responses,
         () -> {
           new RequestValidator().userId("user_id", request.getUserId()).validate();
-          int size = PageTokens.pageSize(request.getPageSize());
-          long offset = PageTokens.decode(request.getPageToken(), 0);
-          if (offset > Integer.MAX_VALUE - size) {
-            throw dev.billing.error.BillingException.InvalidArgument.of(
-                "page_token", "is out of range");
-          }
-          List<PaymentRow> rows = s.payments().list(request.getUserId(), (int) offset, size + 1);
-          ListPaymentsResponse.Builder b = ListPaymentsResponse.newBuilder();
-          rows.stream().limit(size).forEach(p -> b.addPayments(PaymentProtoConverter.toProto(p)));
-          if (rows.size() > size) {
-            b.setNextPageToken(PageTokens.encode(offset + size));
-          }
+          PageTokens.Page<PaymentRow> page =
+              PageTokens.byOffset(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (offset, limit) -> s.payments().list(request.getUserId(), offset, limit));
+          ListPaymentsResponse.Builder b =
+              ListPaymentsResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(p -> b.addPayments(PaymentProtoConverter.toProto(p)));
           return b.build();
         });
   }
@@ -503,17 +497,14 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
           new RequestValidator()
               .check(status != null, "status", "must be PENDING, PROCESSED or DEAD")
               .validate();
-          int size = PageTokens.pageSize(request.getPageSize());
-          long offset = PageTokens.decode(request.getPageToken(), 0);
-          if (offset > Integer.MAX_VALUE - size) {
-            throw BillingException.InvalidArgument.of("page_token", "is out of range");
-          }
-          List<StoredEvent> rows = s.webhooks().events(status, (int) offset, size + 1);
-          ListWebhookEventsResponse.Builder b = ListWebhookEventsResponse.newBuilder();
-          rows.stream().limit(size).forEach(e -> b.addEvents(WebhookProtoConverter.toProto(e)));
-          if (rows.size() > size) {
-            b.setNextPageToken(PageTokens.encode(offset + size));
-          }
+          PageTokens.Page<StoredEvent> page =
+              PageTokens.byOffset(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (offset, limit) -> s.webhooks().events(status, offset, limit));
+          ListWebhookEventsResponse.Builder b =
+              ListWebhookEventsResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(e -> b.addEvents(WebhookProtoConverter.toProto(e)));
           return b.build();
         });
   }

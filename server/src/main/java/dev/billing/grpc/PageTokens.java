@@ -71,4 +71,26 @@ final class PageTokens {
     java.util.List<T> page = rows.subList(0, size);
     return new Page<>(page, encode(id.applyAsLong(page.getLast())));
   }
+
+  /** A fetch of up to {@code limit} rows starting at {@code offset}. */
+  @FunctionalInterface
+  interface OffsetFetch<T> {
+    java.util.List<T> rows(int offset, int limit);
+  }
+
+  /**
+   * Offset paging, for lists without a unique increasing key: the token carries the next offset.
+   */
+  static <T> Page<T> byOffset(int requestedSize, String token, OffsetFetch<T> fetch) {
+    int size = pageSize(requestedSize);
+    long offset = decode(token, 0);
+    if (offset > Integer.MAX_VALUE - size) {
+      throw BillingException.InvalidArgument.of("page_token", "is out of range");
+    }
+    java.util.List<T> rows = fetch.rows((int) offset, size + 1);
+    if (rows.size() <= size) {
+      return new Page<>(rows, "");
+    }
+    return new Page<>(rows.subList(0, size), encode(offset + size));
+  }
 }

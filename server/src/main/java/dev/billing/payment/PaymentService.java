@@ -404,10 +404,7 @@ public final class PaymentService {
   }
 
   private static String resolveUser(UnitOfWork uow, JsonObject object) {
-    String userId = StripeJson.metadataUserId(object);
-    if (userId == null) {
-      userId = StripeJson.userId(object, "client_reference_id");
-    }
+    String userId = StripeJson.declaredUserId(object);
     String customer = StripeJson.id(object, "customer");
     if (userId == null && customer != null) {
       userId = uow.mapper(CustomerMapper.class).findUserByCustomer(customer);

@@ -96,6 +96,12 @@ public final class StripeJson {
     return userIdAt(object, v);
   }
 
+  /** The user an object names: its metadata user id, else its {@code client_reference_id}. */
+  public static String declaredUserId(JsonObject object) {
+    String v = metadataUserId(object);
+    return v != null ? v : userId(object, "client_reference_id");
+  }
+
   /**
    * The first valid user id among these paths of {@code object} (for example client_reference_id).
    */

@@ -145,10 +145,7 @@ public final class SubscriptionService {
     if (subscriptionId == null) {
       return;
     }
-    String userId = StripeJson.metadataUserId(session);
-    if (userId == null) {
-      userId = StripeJson.userId(session, "client_reference_id");
-    }
+    String userId = StripeJson.declaredUserId(session);
     String customer = StripeJson.id(session, "customer");
     Locked locked = lockFor(uow, userId, customer, subscriptionId);
     if (locked.subscription() != null || locked.userId() == null) {

@@ -67,10 +67,7 @@ public final class EventApplier {
 
   /** A completed checkout tells us the customer of a user, if we did not know it yet. */
   private static void rememberCustomer(UnitOfWork uow, JsonObject session) {
-    String user = StripeJson.metadataUserId(session);
-    if (user == null) {
-      user = StripeJson.userId(session, "client_reference_id");
-    }
+    String user = StripeJson.declaredUserId(session);
     String customer = StripeJson.id(session, "customer");
     if (user != null && customer != null) {
       uow.mapper(CustomerMapper.class).insertIfAbsent(user, customer);
