@@ -268,10 +268,6 @@ public final class BillingServer implements AutoCloseable {
     return pruner;
   }
 
-  public SubscriptionMaintenance maintenance() {
-    return maintenance;
-  }
-
   public CreditService credits() {
     return credits;
   }

@@ -3,7 +3,6 @@ package dev.billing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.google.rpc.BadRequest;
 import dev.billing.client.BillingClient;
 import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.CreateCheckoutRequest;
@@ -13,6 +12,7 @@ import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.proto.v1.SubscriptionStatus;
+import dev.billing.testing.GrpcErrors;
 import dev.billing.testing.StripeFixtures;
 import dev.billing.testing.StripeFixtures.Sub;
 import dev.billing.testing.TestDatabase;
@@ -24,7 +24,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.protobuf.StatusProto;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
@@ -168,25 +167,9 @@ class EndToEndTest {
   @Test
   void badInputIsInvalidArgumentWithFieldDetails() {
     StatusRuntimeException e =
-        (StatusRuntimeException)
-            catchThrowable(() -> client.grantCredits("bad user id!", -5, "", null));
+        GrpcErrors.statusOf(() -> client.grantCredits("bad user id!", -5, "", null));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    com.google.rpc.Status details = StatusProto.fromThrowable(e);
-    BadRequest bad =
-        details.getDetailsList().stream()
-            .filter(a -> a.is(BadRequest.class))
-            .map(
-                a -> {
-                  try {
-                    return a.unpack(BadRequest.class);
-                  } catch (Exception ex) {
-                    throw new AssertionError(ex);
-                  }
-                })
-            .findFirst()
-            .orElseThrow();
-    assertThat(bad.getFieldViolationsList())
-        .extracting(BadRequest.FieldViolation::getField)
+    assertThat(GrpcErrors.fieldViolations(e))
         .containsExactlyInAnyOrder("user_id", "amount", "idempotency_key");
 
     assertThatThrownBy(() -> client.getEntitlement(""))
@@ -259,14 +242,5 @@ class EndToEndTest {
       }
     }
     throw new AssertionError("no change arrived within 10 s");
-  }
-
-  private static Throwable catchThrowable(Runnable r) {
-    try {
-      r.run();
-    } catch (Throwable t) {
-      return t;
-    }
-    throw new AssertionError("expected an exception");
   }
 }

@@ -5,8 +5,6 @@ import org.apache.ibatis.annotations.Param;
 
 /** audit_log: append and read back. */
 public interface AuditMapper {
-  void insert(AuditEntry entry);
-
   void insertAll(@Param("entries") List<AuditEntry> entries);
 
   /** A user's entries, newest first, with ids below {@code beforeId}. */

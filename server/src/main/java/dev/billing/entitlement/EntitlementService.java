@@ -18,6 +18,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BiConsumer;
 
 /**
  * Entitlements: served from an in-memory snapshot, written inside the transactions that change
@@ -36,6 +39,13 @@ public final class EntitlementService {
   private final AuditLog audit;
   private final Clock clock;
   private final Cache<String, GetEntitlementResponse> cache;
+
+  /**
+   * Loads cache misses off the caller's thread (GetEntitlement answers on the transport thread).
+   */
+  private final ExecutorService loader =
+      Executors.newFixedThreadPool(
+          8, r -> Thread.ofPlatform().daemon().name("entitlement-loader").unstarted(r));
 
   public EntitlementService(
       Transactions tx,
@@ -66,8 +76,7 @@ public final class EntitlementService {
   }
 
   /** Loads a missing snapshot on the loader pool (off the caller's thread), then calls back. */
-  public void loadAsync(
-      String userId, java.util.function.BiConsumer<GetEntitlementResponse, Throwable> callback) {
+  public void loadAsync(String userId, BiConsumer<GetEntitlementResponse, Throwable> callback) {
     loader.execute(
         () -> {
           GetEntitlementResponse r;
@@ -80,10 +89,6 @@ public final class EntitlementService {
           callback.accept(r, null);
         });
   }
-
-  private final java.util.concurrent.ExecutorService loader =
-      java.util.concurrent.Executors.newFixedThreadPool(
-          8, r -> Thread.ofPlatform().daemon().name("entitlement-loader").unstarted(r));
 
   private GetEntitlementResponse load(String userId) {
     EntitlementRow row = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));

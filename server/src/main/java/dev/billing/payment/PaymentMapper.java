@@ -23,7 +23,7 @@ public interface PaymentMapper {
 
   void update(PaymentRow row);
 
-  /** A user's payments, newest first, with ids ordered below {@code beforeCreatedId}. */
+  /** A user's payments, newest first, a page at {@code offset}. */
   List<PaymentRow> findByUser(
       @Param("userId") String userId, @Param("offset") int offset, @Param("limit") int limit);
 }

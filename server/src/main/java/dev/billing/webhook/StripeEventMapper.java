@@ -33,8 +33,6 @@ public interface StripeEventMapper {
   /** Makes a dead (or pending) event due again now, with a fresh attempt budget. */
   int requeue(@Param("id") String id, @Param("nowMillis") long nowMillis);
 
-  long countByStatus(@Param("status") String status);
-
   /** Events with this status, oldest first, without their payloads. */
   List<StoredEvent> findByStatus(
       @Param("status") String status, @Param("offset") int offset, @Param("limit") int limit);

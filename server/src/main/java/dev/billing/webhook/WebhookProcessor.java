@@ -7,10 +7,18 @@ import dev.billing.error.BillingException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,19 +85,19 @@ public final class WebhookProcessor implements AutoCloseable {
     if (!running) {
       throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
     }
-    Pending p = new Pending(event, new java.util.concurrent.CompletableFuture<>());
+    Pending p = new Pending(event, new CompletableFuture<>());
     if (!queue.offer(p)) {
       throw new BillingException.Unavailable(
           "OVERLOADED", "too many webhooks waiting; retry", null);
     }
     try {
       return p.result().get(30, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException re) {
         throw re;
       }
       throw new IllegalStateException(e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new BillingException.Unavailable(
           "TIMEOUT", "the event was not stored in time; retry", e);
     } catch (InterruptedException e) {
@@ -98,13 +106,11 @@ public final class WebhookProcessor implements AutoCloseable {
     }
   }
 
-  private record Pending(
-      StripeEvent event, java.util.concurrent.CompletableFuture<Outcome> result) {}
+  private record Pending(StripeEvent event, CompletableFuture<Outcome> result) {}
 
   private static final int MAX_GROUP = 64;
-  private final java.util.concurrent.BlockingQueue<Pending> queue =
-      new java.util.concurrent.LinkedBlockingQueue<>(10_000);
-  private final List<Thread> writers = new java.util.ArrayList<>();
+  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
+  private final List<Thread> writers = new ArrayList<>();
   private volatile boolean running = true;
 
   private void startWriters(int count) {
@@ -115,7 +121,7 @@ public final class WebhookProcessor implements AutoCloseable {
 
   private void writeLoop() {
     while (running) {
-      List<Pending> group = new java.util.ArrayList<>();
+      List<Pending> group = new ArrayList<>();
       try {
         group.add(queue.take());
       } catch (InterruptedException e) {
@@ -145,8 +151,8 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   private void writeGroup(List<Pending> group) {
-    java.util.Map<Pending, Outcome> outcomes = new java.util.IdentityHashMap<>();
-    java.util.Map<Pending, RuntimeException> failures = new java.util.IdentityHashMap<>();
+    Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
+    Map<Pending, RuntimeException> failures = new IdentityHashMap<>();
     try {
       try {
         apply(group, false, outcomes, failures);
@@ -178,8 +184,8 @@ public final class WebhookProcessor implements AutoCloseable {
   private void apply(
       List<Pending> group,
       boolean isolate,
-      java.util.Map<Pending, Outcome> outcomes,
-      java.util.Map<Pending, RuntimeException> failures) {
+      Map<Pending, Outcome> outcomes,
+      Map<Pending, RuntimeException> failures) {
     tx.execute(
         uow -> {
           outcomes.clear();
@@ -328,7 +334,7 @@ public final class WebhookProcessor implements AutoCloseable {
     }
     worker.shutdownNow();
     try {
-      worker.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      worker.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import com.google.rpc.BadRequest;
 import dev.billing.client.BillingClient;
 import dev.billing.proto.v1.CheckoutMode;
 import dev.billing.proto.v1.CheckoutStatus;
@@ -16,10 +15,10 @@ import dev.billing.proto.v1.ListCreditPackagesRequest;
 import dev.billing.proto.v1.ListPlansRequest;
 import dev.billing.proto.v1.Money;
 import dev.billing.proto.v1.SubscriptionStatus;
+import dev.billing.testing.GrpcErrors;
 import dev.billing.testing.TestServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.protobuf.StatusProto;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.UUID;
@@ -226,7 +225,7 @@ class CheckoutEndToEndTest {
   @Test
   void couponPlusPromotionCodesIsInvalid() {
     StatusRuntimeException e =
-        catchStatus(
+        GrpcErrors.statusOf(
             () ->
                 client.createCheckout(
                     subscription(user(), "pro")
@@ -234,50 +233,55 @@ class CheckoutEndToEndTest {
                         .setAllowPromotionCodes(true)
                         .build()));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(fields(e)).contains("coupon");
+    assertThat(GrpcErrors.fieldViolations(e)).contains("coupon");
   }
 
   @Test
   void aForeignSuccessUrlIsInvalid() {
     StatusRuntimeException e =
-        catchStatus(
+        GrpcErrors.statusOf(
             () ->
                 client.createCheckout(
                     subscription(user(), "pro")
                         .setSuccessUrl("https://evil.example/steal")
                         .build()));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(fields(e)).containsExactly("success_url");
+    assertThat(GrpcErrors.fieldViolations(e)).containsExactly("success_url");
     // Same host, different port: still foreign.
     StatusRuntimeException port =
-        catchStatus(
+        GrpcErrors.statusOf(
             () ->
                 client.createCheckout(
                     subscription(user(), "pro").setCancelUrl("http://localhost:3001/x").build()));
-    assertThat(fields(port)).containsExactly("cancel_url");
+    assertThat(GrpcErrors.fieldViolations(port)).containsExactly("cancel_url");
   }
 
   @Test
   void badRequestsAreInvalidArgumentsWithFieldDetails() {
     assertThat(
-            fields(catchStatus(() -> client.createCheckout(subscription(user(), "free").build()))))
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(
+                    () -> client.createCheckout(subscription(user(), "free").build()))))
         .contains("plan");
     assertThat(
-            fields(
-                catchStatus(() -> client.createCheckout(subscription(user(), "platinum").build()))))
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(
+                    () -> client.createCheckout(subscription(user(), "platinum").build()))))
         .contains("plan");
     assertThat(
-            fields(
-                catchStatus(
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(
                     () ->
                         client.createCheckout(
                             subscription(user(), "pro").setTrialDays(-1).build()))))
         .contains("trial_days");
-    assertThat(fields(catchStatus(() -> client.createCheckout(credits(user()).build()))))
+    assertThat(
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(() -> client.createCheckout(credits(user()).build()))))
         .contains("credit_package");
     assertThat(
-            fields(
-                catchStatus(
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(
                     () ->
                         client.createCheckout(
                             credits(user())
@@ -285,8 +289,8 @@ class CheckoutEndToEndTest {
                                 .build()))))
         .contains("amount.amount_minor");
     assertThat(
-            fields(
-                catchStatus(
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(
                     () ->
                         client.createCheckout(
                             credits(user())
@@ -295,8 +299,8 @@ class CheckoutEndToEndTest {
                                 .build()))))
         .contains("amount.currency");
     assertThat(
-            fields(
-                catchStatus(
+            GrpcErrors.fieldViolations(
+                GrpcErrors.statusOf(
                     () ->
                         client.createCheckout(
                             CreateCheckoutRequest.newBuilder()
@@ -318,7 +322,7 @@ class CheckoutEndToEndTest {
         .isEqualTo(1);
 
     StatusRuntimeException reused =
-        catchStatus(
+        GrpcErrors.statusOf(
             () ->
                 client.createCheckout(
                     request.toBuilder().setCreditPackage("credits_5000").build()));
@@ -348,7 +352,7 @@ class CheckoutEndToEndTest {
   void thePortalNeedsAStripeCustomer() {
     String user = user();
     StatusRuntimeException none =
-        catchStatus(
+        GrpcErrors.statusOf(
             () ->
                 client
                     .stub()
@@ -434,29 +438,5 @@ class CheckoutEndToEndTest {
             server.queryString("SELECT stripe_customer_id FROM customers WHERE user_id = ?", user))
         .startsWith("cus_")
         .isNotEqualTo("cus_ghost_" + user);
-  }
-
-  private static StatusRuntimeException catchStatus(Runnable r) {
-    try {
-      r.run();
-    } catch (StatusRuntimeException e) {
-      return e;
-    }
-    throw new AssertionError("expected a gRPC error");
-  }
-
-  private static java.util.List<String> fields(StatusRuntimeException e) {
-    return StatusProto.fromThrowable(e).getDetailsList().stream()
-        .filter(a -> a.is(BadRequest.class))
-        .flatMap(
-            a -> {
-              try {
-                return a.unpack(BadRequest.class).getFieldViolationsList().stream();
-              } catch (Exception ex) {
-                throw new AssertionError(ex);
-              }
-            })
-        .map(BadRequest.FieldViolation::getField)
-        .toList();
   }
 }

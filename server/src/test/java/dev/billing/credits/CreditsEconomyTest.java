@@ -21,9 +21,9 @@ import dev.billing.proto.v1.Money;
 import dev.billing.proto.v1.PaymentStatus;
 import dev.billing.proto.v1.RefundPaymentRequest;
 import dev.billing.proto.v1.SubscriptionStatus;
+import dev.billing.testing.GrpcErrors;
 import dev.billing.testing.TestServer;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -74,15 +74,6 @@ class CreditsEconomyTest {
     return client.getEntitlement(user).getCreditBalance();
   }
 
-  private static Status.Code codeOf(Runnable r) {
-    try {
-      r.run();
-    } catch (StatusRuntimeException e) {
-      return e.getStatus().getCode();
-    }
-    return Status.Code.OK;
-  }
-
   @Test
   void consumingMoreThanTheBalanceIsRefusedAndNeverGoesNegative() {
     String user = user();
@@ -98,7 +89,7 @@ class CreditsEconomyTest {
                     .build());
     assertThat(consumed.getBalance()).isEqualTo(40);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -164,7 +155,7 @@ class CreditsEconomyTest {
     assertThat(page3.getNextPageToken()).isEmpty();
     assertThat(seen).hasSize(5);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -175,7 +166,7 @@ class CreditsEconomyTest {
                                 .build())))
         .isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -216,7 +207,7 @@ class CreditsEconomyTest {
                 .getReplayed())
         .isTrue();
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -249,7 +240,7 @@ class CreditsEconomyTest {
             .getReferralCode(GetReferralCodeRequest.newBuilder().setUserId(other).build())
             .getCode();
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -341,7 +332,7 @@ class CreditsEconomyTest {
                 "SELECT COUNT(*) FROM credit_ledger WHERE user_id = ? AND kind = 'refund'", user))
         .isEqualTo(2);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -352,7 +343,7 @@ class CreditsEconomyTest {
                                 .build())))
         .isEqualTo(Status.Code.FAILED_PRECONDITION);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -422,7 +413,7 @@ class CreditsEconomyTest {
     assertThat(client.getEntitlement(user).getStatus())
         .isEqualTo(SubscriptionStatus.SUBSCRIPTION_STATUS_CANCELED);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()
@@ -434,7 +425,7 @@ class CreditsEconomyTest {
                                 .build())))
         .isIn(Status.Code.NOT_FOUND, Status.Code.FAILED_PRECONDITION);
     assertThat(
-            codeOf(
+            GrpcErrors.codeOf(
                 () ->
                     client
                         .stub()

@@ -1,6 +1,5 @@
 package dev.billing.stripe.emulator;
 
-import static dev.billing.stripe.emulator.Json.num;
 import static dev.billing.stripe.emulator.Json.obj;
 import static dev.billing.stripe.emulator.Json.str;
 
@@ -405,9 +404,5 @@ public final class StripeEmulator implements AutoCloseable {
         currency == null ? "" : currency.toUpperCase(Locale.ROOT),
         minor / 100,
         minor % 100);
-  }
-
-  static long amountOf(JsonObject session) {
-    return num(session, "amount_total");
   }
 }

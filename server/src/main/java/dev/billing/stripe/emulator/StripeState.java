@@ -1165,7 +1165,7 @@ final class StripeState {
         JsonObject sub = latestSubscription(customer, userId);
         boolean cancel = !sub.get("cancel_at_period_end").getAsBoolean();
         Params p = Params.decode("cancel_at_period_end=" + cancel);
-        updateSubscriptionUnlocked(str(sub, "id"), p);
+        updateSubscription(str(sub, "id"), p);
       }
       case "customer.subscription.deleted" -> {
         JsonObject sub = latestSubscription(customer, userId);
@@ -1196,7 +1196,7 @@ final class StripeState {
         JsonObject s = creditsSession(customer, userId, baseUrl);
         completePayment(s, customer, num(s, "amount_total"));
         if (type.equals("charge.refunded")) {
-          createRefundUnlocked(str(s, "payment_intent"));
+          createRefund(Params.decode("payment_intent=" + str(s, "payment_intent")));
         }
       }
       case "payment_intent.payment_failed" -> {
@@ -1222,14 +1222,6 @@ final class StripeState {
       emitted.add(str(events.get(i), "type") + " " + str(events.get(i), "id"));
     }
     return emitted;
-  }
-
-  private void updateSubscriptionUnlocked(String id, Params p) {
-    updateSubscription(id, p);
-  }
-
-  private void createRefundUnlocked(String paymentIntentId) {
-    createRefund(Params.decode("payment_intent=" + paymentIntentId));
   }
 
   private long priceOf(JsonObject sub) {
