@@ -10,7 +10,9 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code make trigger EVENT=invoice.payment_failed USER=u1}: like {@code stripe trigger}, makes the
@@ -38,6 +40,8 @@ public final class TriggerCommand implements Callable<Integer> {
       description = "Emulator base URL (default: ${DEFAULT-VALUE})")
   String emulator;
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     String body =
@@ -56,23 +60,26 @@ public final class TriggerCommand implements Callable<Integer> {
     try (HttpClient http = HttpClient.newHttpClient()) {
       response = http.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (java.net.ConnectException e) {
-      System.err.println(
-          "cannot reach the emulator at "
-              + emulator
-              + " — is `make run` running (without STRIPE_SECRET_KEY)?");
+      spec.commandLine()
+          .getErr()
+          .println(
+              "cannot reach the emulator at "
+                  + emulator
+                  + " — is `make run` running (without STRIPE_SECRET_KEY)?");
       return 2;
     }
     if (response.statusCode() != 200) {
-      System.err.println("emulator refused: " + response.body());
+      spec.commandLine().getErr().println("emulator refused: " + response.body());
       return 1;
     }
     var emitted =
         com.google.gson.JsonParser.parseString(response.body())
             .getAsJsonObject()
             .getAsJsonArray("emitted");
-    System.out.println(
-        "Triggered " + event + " for " + user + "; emitted " + emitted.size() + " events:");
-    emitted.forEach(e -> System.out.println("  " + e.getAsString()));
+    var out = spec.commandLine().getOut();
+    out.println("Triggered " + event + " for " + user + "; emitted " + emitted.size() + " events:");
+    emitted.forEach(e -> out.println("  " + e.getAsString()));
+    out.flush();
     return 0;
   }
 
