@@ -1,5 +1,6 @@
 package dev.billing.customer;
 
+import java.util.List;
 import org.apache.ibatis.annotations.Param;
 
 /** customers: the Stripe customer of each user. */
@@ -7,6 +8,9 @@ public interface CustomerMapper {
   String findUserByCustomer(@Param("customerId") String stripeCustomerId);
 
   String findCustomerByUser(@Param("userId") String userId);
+
+  /** Those of these users that already have a Stripe customer. */
+  List<String> findUsersWithCustomer(@Param("userIds") List<String> userIds);
 
   /**
    * Remembers the mapping unless the user or the customer is already mapped; returns rows added.

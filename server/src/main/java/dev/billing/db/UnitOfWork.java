@@ -5,7 +5,10 @@ import dev.billing.audit.AuditMapper;
 import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.stream.PendingChange;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.ibatis.session.SqlSession;
 
 /**
@@ -16,6 +19,7 @@ public final class UnitOfWork {
   private final SqlSession session;
   private final List<PendingChange> pending = new ArrayList<>();
   private final List<AuditEntry> audits = new ArrayList<>();
+  private final Map<Class<?>, Object> attachments = new HashMap<>();
   private List<SubscriptionChange> committed = List.of();
 
   UnitOfWork(SqlSession session) {
@@ -24,6 +28,15 @@ public final class UnitOfWork {
 
   public <M> M mapper(Class<M> type) {
     return session.getMapper(type);
+  }
+
+  /**
+   * Per-transaction state a service keeps beside the database, such as the rows it has locked as
+   * they stand now, so it need not read them again. Dropped on a savepoint rollback (the rows may
+   * have changed back) and gone with the transaction.
+   */
+  public <T> T attachment(Class<T> type, Supplier<T> create) {
+    return type.cast(attachments.computeIfAbsent(type, k -> create.get()));
   }
 
   /**
@@ -67,6 +80,7 @@ public final class UnitOfWork {
       throw new IllegalStateException("cannot roll back to a savepoint", e);
     }
     session.clearCache();
+    attachments.clear();
     pending.subList(mark.changes(), pending.size()).clear();
     audits.subList(mark.audits(), audits.size()).clear();
   }

@@ -9,6 +9,9 @@ public interface SubscriptionMapper {
 
   List<SubscriptionRow> findByUser(@Param("userId") String userId);
 
+  /** All subscriptions of these users, locked until commit. */
+  List<SubscriptionRow> lockByUsers(@Param("userIds") List<String> userIds);
+
   /** Inserts or replaces the subscription state (the invoice columns are left alone). */
   void upsert(SubscriptionRow row);
 

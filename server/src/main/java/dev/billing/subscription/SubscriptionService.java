@@ -10,7 +10,15 @@ import dev.billing.db.UnitOfWork;
 import dev.billing.entitlement.EntitlementRow;
 import dev.billing.entitlement.EntitlementService;
 import dev.billing.stripe.StripeJson;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,10 +130,12 @@ public final class SubscriptionService {
       if (order == Order.TIE) {
         log.info("snapshot of {} ties with the stored one; re-reading it from Stripe", snap.id());
         subscriptions.setNeedsRefresh(snap.id(), true);
+        forget(uow, snap.id(), null);
         return;
       }
     }
     subscriptions.upsert(row);
+    remember(uow, existing, row);
     String before = existing == null ? null : describe(existing);
     String after = describe(row);
     if (!Objects.equals(before, after)) {
@@ -178,7 +188,9 @@ public final class SubscriptionService {
             0,
             0,
             false);
-    if (uow.mapper(SubscriptionMapper.class).insertPlaceholder(placeholder) > 0) {
+    int added = uow.mapper(SubscriptionMapper.class).insertPlaceholder(placeholder);
+    forget(uow, subscriptionId, locked.userId());
+    if (added > 0) {
       audit.record(
           uow,
           locked.userId(),
@@ -205,10 +217,7 @@ public final class SubscriptionService {
     if (subscriptionId == null) {
       return; // a one-off invoice: nothing to do with entitlements
     }
-    String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
-    if (userId == null) {
-      userId = StripeJson.userId(invoice, "subscription_details.metadata.user_id");
-    }
+    String userId = invoiceUserId(invoice);
     String customer = StripeJson.id(invoice, "customer");
     Locked locked = lockFor(uow, userId, customer, subscriptionId);
     SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
@@ -234,7 +243,8 @@ public final class SubscriptionService {
               0,
               0,
               false));
-      existing = subscriptions.findForUpdate(subscriptionId);
+      forget(uow, subscriptionId, locked.userId());
+      existing = lockedSubscription(uow, subscriptionId);
     }
     int rank = paid ? INVOICE_PAID_RANK : INVOICE_FAILED_RANK;
     boolean newer =
@@ -245,6 +255,7 @@ public final class SubscriptionService {
       return;
     }
     subscriptions.updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
+    forget(uow, subscriptionId, null);
     if (existing.invoiceFailed() != !paid) {
       audit.record(
           uow,
@@ -259,13 +270,20 @@ public final class SubscriptionService {
     recompute(uow, locked, subscriptionId, customer, cause);
   }
 
+  /** The user a subscription invoice names in its subscription's metadata, if any. */
+  public static String invoiceUserId(JsonObject invoice) {
+    String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
+    return userId != null
+        ? userId
+        : StripeJson.userId(invoice, "subscription_details.metadata.user_id");
+  }
+
   /**
    * Re-evaluates a user's entitlement now (for time-based changes such as a grace period ending).
    */
   public void reevaluate(UnitOfWork uow, String userId, Cause cause) {
     EntitlementRow row = entitlements.lock(uow, userId);
-    entitlements.recompute(
-        uow, row, uow.mapper(SubscriptionMapper.class).findByUser(userId), cause);
+    entitlements.recompute(uow, row, subscriptionsOf(uow, userId), cause);
   }
 
   private void recompute(
@@ -278,11 +296,7 @@ public final class SubscriptionService {
           customer);
       return;
     }
-    entitlements.recompute(
-        uow,
-        locked.entitlement(),
-        uow.mapper(SubscriptionMapper.class).findByUser(locked.userId()),
-        cause);
+    entitlements.recompute(uow, locked.entitlement(), subscriptionsOf(uow, locked.userId()), cause);
   }
 
   /** The user (locked), their entitlement row, and the subscription row (locked, may be null). */
@@ -295,7 +309,7 @@ public final class SubscriptionService {
   private Locked lockFor(
       UnitOfWork uow, String metadataUserId, String customerId, String subscriptionId) {
     CustomerMapper customers = uow.mapper(CustomerMapper.class);
-    SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
+    Prefetched prefetched = prefetched(uow);
     String userId = metadataUserId;
     if (userId == null && customerId != null) {
       userId = customers.findUserByCustomer(customerId);
@@ -303,16 +317,106 @@ public final class SubscriptionService {
     EntitlementRow entitlement = null;
     if (userId != null) {
       entitlement = entitlements.lock(uow, userId);
-      if (customerId != null) {
-        customers.insertIfAbsent(userId, customerId);
+      if (customerId != null
+          && !prefetched.usersWithCustomer.contains(userId)
+          && customers.insertIfAbsent(userId, customerId) > 0) {
+        prefetched.usersWithCustomer.add(userId);
       }
     }
-    SubscriptionRow existing = subscriptions.findForUpdate(subscriptionId);
+    SubscriptionRow existing = lockedSubscription(uow, subscriptionId);
     if (userId == null && existing != null && existing.userId() != null) {
       userId = existing.userId();
       entitlement = entitlements.lock(uow, userId);
     }
     return new Locked(userId, entitlement, existing);
+  }
+
+  /**
+   * Locks, up front and in a few statements, what a group of events for these users will touch:
+   * their entitlement rows (in key order), all their subscriptions, and whether each has a Stripe
+   * customer. The events' own statements then find these in the transaction instead of reading them
+   * one by one.
+   */
+  public void prefetch(UnitOfWork uow, Collection<String> userIds) {
+    Prefetched p = prefetched(uow);
+    List<String> users =
+        userIds.stream()
+            .filter(u -> u != null && !p.byUser.containsKey(u))
+            .distinct()
+            .sorted()
+            .toList();
+    if (users.isEmpty()) {
+      return;
+    }
+    entitlements.lockAll(uow, users);
+    users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
+    for (SubscriptionRow r : uow.mapper(SubscriptionMapper.class).lockByUsers(users)) {
+      p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
+      p.byId.put(r.stripeSubscriptionId(), r);
+    }
+    p.usersWithCustomer.addAll(uow.mapper(CustomerMapper.class).findUsersWithCustomer(users));
+  }
+
+  /**
+   * The subscriptions of prefetched users as they stand in this transaction; every write here
+   * updates or drops the affected entries, so a read never sees a stale row.
+   */
+  private static final class Prefetched {
+    /** Subscriptions of the users in {@link #byUser}, by id. */
+    final Map<String, SubscriptionRow> byId = new HashMap<>();
+
+    /** Complete subscription lists (sorted by id), for prefetched users. */
+    final Map<String, TreeMap<String, SubscriptionRow>> byUser = new HashMap<>();
+
+    /** Users known to have a customers row (inserting another would be ignored). */
+    final Set<String> usersWithCustomer = new HashSet<>();
+  }
+
+  private static Prefetched prefetched(UnitOfWork uow) {
+    return uow.attachment(Prefetched.class, Prefetched::new);
+  }
+
+  /** The subscription, locked: from the prefetch when it holds it, else from the database. */
+  private static SubscriptionRow lockedSubscription(UnitOfWork uow, String id) {
+    SubscriptionRow row = prefetched(uow).byId.get(id);
+    return row != null ? row : uow.mapper(SubscriptionMapper.class).findForUpdate(id);
+  }
+
+  private static List<SubscriptionRow> subscriptionsOf(UnitOfWork uow, String userId) {
+    TreeMap<String, SubscriptionRow> rows = prefetched(uow).byUser.get(userId);
+    return rows != null
+        ? new ArrayList<>(rows.values())
+        : uow.mapper(SubscriptionMapper.class).findByUser(userId);
+  }
+
+  /** After an upsert: the stored row is now exactly {@code row}. */
+  private static void remember(UnitOfWork uow, SubscriptionRow previous, SubscriptionRow row) {
+    Prefetched p = prefetched(uow);
+    String id = row.stripeSubscriptionId();
+    if (previous != null && !Objects.equals(previous.userId(), row.userId())) {
+      forget(uow, id, null);
+    }
+    TreeMap<String, SubscriptionRow> list =
+        row.userId() == null ? null : p.byUser.get(row.userId());
+    if (list != null) {
+      list.put(id, row);
+      p.byId.put(id, row);
+    } else {
+      p.byId.remove(id);
+    }
+  }
+
+  /**
+   * After any other write to a subscription (of {@code userId}, when it may be a new row): read it,
+   * and its user's list, from the database from now on.
+   */
+  private static void forget(UnitOfWork uow, String id, String userId) {
+    Prefetched p = prefetched(uow);
+    p.byId.remove(id);
+    if (userId != null) {
+      p.byUser.remove(userId);
+    }
+    p.byUser.values().removeIf(rows -> rows.containsKey(id));
   }
 
   /** How a snapshot compares with the stored one. */

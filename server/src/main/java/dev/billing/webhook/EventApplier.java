@@ -9,6 +9,8 @@ import dev.billing.payment.PaymentService;
 import dev.billing.stripe.StripeJson;
 import dev.billing.subscription.SubscriptionService;
 import dev.billing.subscription.SubscriptionSnapshot;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Applies one event's effects inside the inbox transaction. Types without a handler are stored and
@@ -63,6 +65,34 @@ public final class EventApplier {
         // Stored for the record; nothing to change.
       }
     }
+  }
+
+  /**
+   * Before a group of events is applied in one transaction: locks and loads, in a few statements,
+   * the users their subscription and invoice objects name (see {@link
+   * SubscriptionService#prefetch}).
+   */
+  public void prefetch(UnitOfWork uow, List<StripeEvent> events) {
+    List<String> users = new ArrayList<>();
+    for (StripeEvent event : events) {
+      String user =
+          switch (event.type()) {
+            case "customer.subscription.created",
+                "customer.subscription.updated",
+                "customer.subscription.paused",
+                "customer.subscription.resumed",
+                "customer.subscription.trial_will_end",
+                "customer.subscription.deleted" ->
+                StripeJson.metadataUserId(event.object());
+            case "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed" ->
+                SubscriptionService.invoiceUserId(event.object());
+            default -> null;
+          };
+      if (user != null) {
+        users.add(user);
+      }
+    }
+    subscriptions.prefetch(uow, users);
   }
 
   /** A completed checkout tells us the customer of a user, if we did not know it yet. */

@@ -13,6 +13,12 @@ public interface StripeEventMapper {
       @Param("lastError") String lastError,
       @Param("nextAttemptAt") Long nextAttemptAt);
 
+  /**
+   * Stores these events as processed, skipping ids already there; returns the rows inserted (fewer
+   * than the list when some were duplicates).
+   */
+  int insertAllProcessedIfAbsent(@Param("events") List<StripeEvent> events);
+
   StoredEvent find(@Param("id") String id);
 
   /** A pending event, locked; null when another replica holds it or it is no longer pending. */

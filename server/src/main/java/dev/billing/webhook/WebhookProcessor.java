@@ -49,6 +49,8 @@ public final class WebhookProcessor implements AutoCloseable {
   private final Counter duplicates;
   private final Counter deferred;
   private final Counter dead;
+  private final Counter batchedGroups;
+  private final Counter isolatedGroups;
 
   public WebhookProcessor(
       Transactions tx,
@@ -64,6 +66,8 @@ public final class WebhookProcessor implements AutoCloseable {
     this.duplicates = meters.counter("billing_webhook_events_total", "outcome", "duplicate");
     this.deferred = meters.counter("billing_webhook_events_total", "outcome", "deferred");
     this.dead = meters.counter("billing_webhook_events_total", "outcome", "dead");
+    this.batchedGroups = meters.counter("billing_webhook_groups_total", "path", "batched");
+    this.isolatedGroups = meters.counter("billing_webhook_groups_total", "path", "isolated");
   }
 
   public void start() {
@@ -104,6 +108,17 @@ public final class WebhookProcessor implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new BillingException.Unavailable("INTERRUPTED", "interrupted", e);
     }
+  }
+
+  /**
+   * Applies these events as one group, in the calling thread, the way a writer applies deliveries
+   * that arrive together; returns each event's outcome, in order.
+   */
+  public List<Outcome> ingestGroup(List<StripeEvent> events) {
+    List<Pending> group =
+        events.stream().map(e -> new Pending(e, new CompletableFuture<Outcome>())).toList();
+    writeGroup(group);
+    return group.stream().map(p -> p.result().join()).toList();
   }
 
   private record Pending(StripeEvent event, CompletableFuture<Outcome> result) {}
@@ -156,8 +171,12 @@ public final class WebhookProcessor implements AutoCloseable {
     try {
       try {
         apply(group, false, outcomes, failures);
+        if (batchable(group)) {
+          batchedGroups.increment();
+        }
       } catch (IsolateFailures e) {
         // Rare: redo the group with a savepoint per event, so only the failing ones are set aside.
+        isolatedGroups.increment();
         apply(group, true, outcomes, failures);
       }
     } catch (BillingException.Unavailable e) {
@@ -191,10 +210,22 @@ public final class WebhookProcessor implements AutoCloseable {
           outcomes.clear();
           failures.clear();
           StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+          // The common case: one insert stores the whole group and a few statements lock what its
+          // events touch. A duplicate in the group (the insert stores fewer rows) sends the group
+          // down the careful path, one event at a time.
+          boolean batched = !isolate && batchable(group);
+          if (batched) {
+            List<StripeEvent> events = group.stream().map(Pending::event).toList();
+            if (inbox.insertAllProcessedIfAbsent(events) != events.size()) {
+              throw new IsolateFailures();
+            }
+            applier.prefetch(uow, events);
+          }
           for (Pending p : group) {
             UnitOfWork.Mark mark = isolate ? uow.mark() : null;
             try {
-              if (inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
+              if (!batched
+                  && inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
                 outcomes.put(p, Outcome.DUPLICATE);
               } else {
                 applier.apply(uow, p.event());
@@ -214,6 +245,18 @@ public final class WebhookProcessor implements AutoCloseable {
           }
           return null;
         });
+  }
+
+  /** A group's payloads go in one statement up to this size (well below max_allowed_packet). */
+  private static final long MAX_BATCH_CHARS = 1 << 20;
+
+  /** Whether a group's events are stored with one insert and prefetched together. */
+  private static boolean batchable(List<Pending> group) {
+    long chars = 0;
+    for (Pending p : group) {
+      chars += p.event().payload().length();
+    }
+    return group.size() > 1 && chars <= MAX_BATCH_CHARS;
   }
 
   private Outcome storeForRetry(StripeEvent event, RuntimeException e) {

@@ -93,7 +93,9 @@ public final class BenchRun {
                   "--webhook-url",
                   "http://localhost:" + http + "/webhooks/stripe",
                   "--webhook-secret",
-                  secret));
+                  secret,
+                  "--server-pid",
+                  Long.toString(server.pid())));
       benchArgs.addAll(List.of(args));
       exit = new CommandLine(new BillingBench()).execute(benchArgs.toArray(String[]::new));
     } finally {

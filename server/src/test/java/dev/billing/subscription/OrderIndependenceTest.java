@@ -6,10 +6,13 @@ import static dev.billing.testing.StripeFixtures.invoiceObject;
 import static dev.billing.testing.StripeFixtures.subscriptionEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.gson.JsonObject;
 import dev.billing.proto.v1.Entitlement;
+import dev.billing.testing.StripeFixtures;
 import dev.billing.testing.StripeFixtures.Sub;
 import dev.billing.testing.TestServer;
 import dev.billing.webhook.StripeEvent;
+import dev.billing.webhook.WebhookProcessor;
 import java.net.http.HttpResponse;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -185,5 +188,134 @@ class OrderIndependenceTest {
     Entitlement e = server.server().entitlements().get("order-concurrent").getEntitlement();
     assertThat(e.getTier()).isEqualTo("studio");
     assertThat(e.getPaymentProblem()).isFalse();
+  }
+
+  /** Entitlement changes of a user as the stream sends them: kind and version, in seq order. */
+  private static String changes(String user) {
+    return server.queryString(
+        "SELECT GROUP_CONCAT(CONCAT(kind, ':', version) ORDER BY seq) FROM change_log WHERE user_id = ?",
+        user);
+  }
+
+  private static double groups(String path) {
+    String prefix = "billing_webhook_groups_total{path=\"" + path + "\"} ";
+    return server
+        .get("/metrics")
+        .body()
+        .lines()
+        .filter(l -> l.startsWith(prefix))
+        .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
+        .findFirst()
+        .orElse(0);
+  }
+
+  private static List<WebhookProcessor.Outcome> deliverAsOneGroup(List<String> payloads) {
+    return server
+        .server()
+        .webhooks()
+        .ingestGroup(payloads.stream().map(StripeEvent::parse).toList());
+  }
+
+  /**
+   * Concurrent deliveries are applied together: one insert for the group, its users and their
+   * subscriptions locked and read up front, each event then working on what the transaction holds.
+   * A whole life applied as one group must leave exactly what one-by-one delivery leaves, change
+   * for change and version for version.
+   */
+  @Test
+  void oneGroupLeavesWhatOneByOneDeliveryLeaves() {
+    long t = Instant.now().getEpochSecond() - 1000;
+    deliver(lifeOf("group-ref", 200, t));
+    double batched = groups("batched");
+    double isolated = groups("isolated");
+
+    List<WebhookProcessor.Outcome> outcomes = deliverAsOneGroup(lifeOf("group-one", 201, t));
+
+    assertThat(outcomes).containsOnly(WebhookProcessor.Outcome.APPLIED).hasSize(9);
+    assertThat(groups("batched")).isEqualTo(batched + 1);
+    assertThat(groups("isolated")).isEqualTo(isolated);
+    assertThat(state("group-one")).isEqualTo(state("group-ref"));
+    assertThat(changes("group-one")).isNotBlank().isEqualTo(changes("group-ref"));
+    assertThat(server.queryLong("SELECT COUNT(*) FROM audit_log WHERE user_id = ?", "group-one"))
+        .isEqualTo(
+            server.queryLong("SELECT COUNT(*) FROM audit_log WHERE user_id = ?", "group-ref"));
+  }
+
+  /** Eight users' lives, interleaved and shuffled, delivered in groups of 16. */
+  @Test
+  void shuffledGroupsOfManyUsersEndWhereInOrderDeliveryEnds() {
+    long t = Instant.now().getEpochSecond() - 1000;
+    deliver(lifeOf("groups-ref", 300, t));
+    String expected = state("groups-ref");
+    List<String> all = new ArrayList<>();
+    for (int n = 1; n <= 8; n++) {
+      all.addAll(lifeOf("groups-" + n, 300 + n, t));
+    }
+    Collections.shuffle(all, new Random(7));
+    double batched = groups("batched");
+    double isolated = groups("isolated");
+    int groupCount = 0;
+    for (int i = 0; i < all.size(); i += 16) {
+      assertThat(deliverAsOneGroup(all.subList(i, Math.min(all.size(), i + 16))))
+          .containsOnly(WebhookProcessor.Outcome.APPLIED);
+      groupCount++;
+    }
+    assertThat(groups("batched")).isEqualTo(batched + groupCount);
+    assertThat(groups("isolated")).isEqualTo(isolated);
+    for (int n = 1; n <= 8; n++) {
+      assertThat(state("groups-" + n).replace("groups-" + n, "groups-ref"))
+          .as("user %d", n)
+          .isEqualTo(expected);
+    }
+  }
+
+  /**
+   * A group holding a redelivered event and one that cannot be applied is redone one event at a
+   * time: the duplicate has no second effect, the broken one waits for a retry, the rest apply.
+   */
+  @Test
+  void aGroupWithADuplicateAndABrokenEventSettlesEachEventAlone() {
+    long t = Instant.now().getEpochSecond() - 1000;
+    Sub first =
+        Sub.of("sub_grp_a", "cus_grp_a", "group-a", "price_pro", "active").withPeriodEnd(t + 86400);
+    String created = subscriptionEvent("evt_grp_a1", "customer.subscription.created", t, first);
+    deliver(List.of(created));
+    long auditsBefore =
+        server.queryLong("SELECT COUNT(*) FROM audit_log WHERE user_id = 'group-a'");
+    double isolated = groups("isolated");
+    JsonObject noId = StripeFixtures.subscriptionObject(first);
+    noId.remove("id");
+    List<WebhookProcessor.Outcome> outcomes =
+        deliverAsOneGroup(
+            List.of(
+                subscriptionEvent(
+                    "evt_grp_b1",
+                    "customer.subscription.created",
+                    t,
+                    Sub.of("sub_grp_b", "cus_grp_b", "group-b", "price_studio", "trialing")),
+                created,
+                event("evt_grp_broken", "customer.subscription.updated", t + 1, noId, V),
+                subscriptionEvent(
+                    "evt_grp_a2",
+                    "customer.subscription.updated",
+                    t + 2,
+                    first.withPrice("price_studio"))));
+
+    assertThat(outcomes)
+        .containsExactly(
+            WebhookProcessor.Outcome.APPLIED,
+            WebhookProcessor.Outcome.DUPLICATE,
+            WebhookProcessor.Outcome.STORED_FOR_RETRY,
+            WebhookProcessor.Outcome.APPLIED);
+    assertThat(groups("isolated")).isEqualTo(isolated + 1);
+    assertThat(server.server().entitlements().get("group-b").getEntitlement().getTier())
+        .isEqualTo("studio");
+    assertThat(server.server().entitlements().get("group-a").getEntitlement().getTier())
+        .isEqualTo("studio");
+    // group-a changed once more (subscription + entitlement), not twice for the redelivery.
+    assertThat(server.queryLong("SELECT COUNT(*) FROM audit_log WHERE user_id = 'group-a'"))
+        .isEqualTo(auditsBefore + 2);
+    assertThat(server.queryString("SELECT status FROM stripe_events WHERE id = 'evt_grp_broken'"))
+        .isEqualTo("pending");
   }
 }

@@ -85,6 +85,40 @@ public final class BillingBench implements Callable<Integer> {
       description = "changes broadcast in the fan-out run")
   int changes;
 
+  @Option(
+      names = "--runs",
+      split = ",",
+      defaultValue = "entitlements,webhooks,fanout",
+      description = "which runs to do: entitlements, webhooks, fanout (default: ${DEFAULT-VALUE})")
+  List<String> runs;
+
+  @Option(
+      names = "--server-pid",
+      description =
+          "pid of the server process when it runs on this machine: each run also reports the"
+              + " server's CPU time per operation")
+  Long serverPid;
+
+  /** The server's CPU time so far, or -1 when unknown. */
+  private long serverCpuNanos() {
+    if (serverPid == null) {
+      return -1;
+    }
+    return ProcessHandle.of(serverPid)
+        .flatMap(h -> h.info().totalCpuDuration())
+        .map(Duration::toNanos)
+        .orElse(-1L);
+  }
+
+  /** " server CPU 0.123 ms/op" for a run that started at {@code cpuBefore}, or "". */
+  private String serverCpuPerOp(long cpuBefore, long ops) {
+    long after = serverCpuNanos();
+    if (cpuBefore < 0 || after < 0 || ops == 0) {
+      return "";
+    }
+    return String.format("   server CPU %.3f ms/op", (after - cpuBefore) / 1e6 / ops);
+  }
+
   /** Callbacks run on the transport thread: the client should not be what is measured. */
   private ManagedChannel channel() {
     return NettyChannelBuilder.forTarget(target).usePlaintext().directExecutor().build();
@@ -95,13 +129,15 @@ public final class BillingBench implements Callable<Integer> {
     System.out.printf(
         "billing-bench against %s (%d cores here)%n",
         target, Runtime.getRuntime().availableProcessors());
-    for (int n : inFlight) {
-      entitlements(n);
+    if (runs.contains("entitlements")) {
+      for (int n : inFlight) {
+        entitlements(n);
+      }
     }
-    if (webhookSecret != null) {
+    if (runs.contains("webhooks") && webhookSecret != null) {
       webhooks();
     }
-    if (streams > 0) {
+    if (runs.contains("fanout") && streams > 0) {
       fanOut();
     }
     return 0;
@@ -119,6 +155,7 @@ public final class BillingBench implements Callable<Integer> {
       run(stub, requests, concurrency, Duration.ofSeconds(5), null);
       long[] latencies = new long[5_000_000];
       AtomicInteger recorded = new AtomicInteger();
+      long cpuBefore = serverCpuNanos();
       long start = System.nanoTime();
       long calls =
           run(
@@ -136,8 +173,14 @@ public final class BillingBench implements Callable<Integer> {
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
       System.out.printf(
-          "GetEntitlement  in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%n",
-          concurrency, calls / elapsed, pct(sorted, 0.50), pct(sorted, 0.99), calls, elapsed);
+          "GetEntitlement  in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%s%n",
+          concurrency,
+          calls / elapsed,
+          pct(sorted, 0.50),
+          pct(sorted, 0.99),
+          calls,
+          elapsed,
+          serverCpuPerOp(cpuBefore, calls));
     } finally {
       ch.shutdownNow();
     }
@@ -234,13 +277,30 @@ public final class BillingBench implements Callable<Integer> {
 
   private void webhooks() throws Exception {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    AtomicLong ok = new AtomicLong();
-    AtomicLong failed = new AtomicLong();
     AtomicInteger counter = new AtomicInteger();
     long runId = System.currentTimeMillis();
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    ExecutorService pool = Executors.newFixedThreadPool(webhookConcurrency);
+    postWebhooks(http, runId, counter, Duration.ofSeconds(3)); // warm-up, not measured
+    long cpuBefore = serverCpuNanos();
     long start = System.nanoTime();
+    long[] okAndFailed = postWebhooks(http, runId, counter, Duration.ofSeconds(seconds));
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    System.out.printf(
+        "Webhook ingest  %3d in flight: %,10.0f events/s   (%,d stored and applied, %d failed, %.1f s)%s%n",
+        webhookConcurrency,
+        okAndFailed[0] / elapsed,
+        okAndFailed[0],
+        okAndFailed[1],
+        elapsed,
+        serverCpuPerOp(cpuBefore, okAndFailed[0]));
+  }
+
+  /** Posts signed events from {@code webhookConcurrency} threads for a while: {ok, failed}. */
+  private long[] postWebhooks(HttpClient http, long runId, AtomicInteger counter, Duration d)
+      throws Exception {
+    AtomicLong ok = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    long end = System.nanoTime() + d.toNanos();
+    ExecutorService pool = Executors.newFixedThreadPool(webhookConcurrency);
     List<java.util.concurrent.Future<?>> workers = new ArrayList<>();
     for (int w = 0; w < webhookConcurrency; w++) {
       workers.add(
@@ -272,10 +332,7 @@ public final class BillingBench implements Callable<Integer> {
       f.get();
     }
     pool.shutdown();
-    double elapsed = (System.nanoTime() - start) / 1e9;
-    System.out.printf(
-        "Webhook ingest  %3d in flight: %,10.0f events/s   (%,d stored and applied, %d failed, %.1f s)%n",
-        webhookConcurrency, ok.get() / elapsed, ok.get(), failed.get(), elapsed);
+    return new long[] {ok.get(), failed.get()};
   }
 
   private void fanOut() throws Exception {
