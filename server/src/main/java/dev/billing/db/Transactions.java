@@ -49,7 +49,7 @@ public final class Transactions {
         try {
           uow = new UnitOfWork(session);
           result = work.run(uow);
-          uow.flushAudits();
+          uow.flushAll();
           hook.beforeCommit(uow);
           session.commit(true);
           committed = true;

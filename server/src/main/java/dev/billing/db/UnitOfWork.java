@@ -20,6 +20,7 @@ public final class UnitOfWork {
   private final List<PendingChange> pending = new ArrayList<>();
   private final List<AuditEntry> audits = new ArrayList<>();
   private final Map<Class<?>, Object> attachments = new HashMap<>();
+  private final List<Runnable> deferredWrites = new ArrayList<>();
   private List<SubscriptionChange> committed = List.of();
 
   UnitOfWork(SqlSession session) {
@@ -54,7 +55,23 @@ public final class UnitOfWork {
     audits.add(entry);
   }
 
-  void flushAudits() {
+  /**
+   * Registers writes a service holds back so that a group's rows go in one statement. They are
+   * sent, in registration order, before a savepoint is set, by {@link #flush} and before commit;
+   * each {@code flush} sends what is pending and forgets it.
+   */
+  public void deferWrites(Runnable flush) {
+    deferredWrites.add(flush);
+  }
+
+  /** Sends the held-back writes now. */
+  public void flush() {
+    deferredWrites.forEach(Runnable::run);
+  }
+
+  /** Before commit: the held-back writes, then the audit rows. */
+  void flushAll() {
+    flush();
     if (!audits.isEmpty()) {
       mapper(AuditMapper.class).insertAll(audits);
       audits.clear();
@@ -65,6 +82,7 @@ public final class UnitOfWork {
   public record Mark(java.sql.Savepoint savepoint, int changes, int audits) {}
 
   public Mark mark() {
+    flush(); // what came before the mark must survive a rollback to it
     try {
       return new Mark(session.getConnection().setSavepoint(), pending.size(), audits.size());
     } catch (java.sql.SQLException e) {
@@ -81,6 +99,7 @@ public final class UnitOfWork {
     }
     session.clearCache();
     attachments.clear();
+    deferredWrites.clear();
     pending.subList(mark.changes(), pending.size()).clear();
     audits.subList(mark.audits(), audits.size()).clear();
   }

@@ -1,5 +1,6 @@
 package dev.billing.entitlement;
 
+import java.util.Collection;
 import java.util.List;
 import org.apache.ibatis.annotations.Param;
 
@@ -20,4 +21,7 @@ public interface EntitlementMapper {
   EntitlementRow find(@Param("userId") String userId);
 
   void update(EntitlementRow row);
+
+  /** Writes these (locked, existing) rows in one statement. */
+  void updateAll(@Param("rows") Collection<EntitlementRow> rows);
 }

@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.time.Clock;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -161,11 +162,42 @@ public final class EntitlementService {
     }
   }
 
-  /** The rows this transaction has locked, as they stand now (updates replace them). */
-  private static final class HeldRows extends HashMap<String, EntitlementRow> {}
+  /**
+   * The rows this transaction has locked, as they stand now. Updates replace them here and are
+   * written together when the transaction flushes (nothing in a transaction reads these rows back
+   * from the database: {@link #lock} answers from here).
+   */
+  private static final class HeldRows extends HashMap<String, EntitlementRow> {
+    private final Map<String, EntitlementRow> dirty = new LinkedHashMap<>();
 
-  private static Map<String, EntitlementRow> held(UnitOfWork uow) {
-    return uow.attachment(HeldRows.class, HeldRows::new);
+    void flush(UnitOfWork uow) {
+      if (dirty.isEmpty()) {
+        return;
+      }
+      if (dirty.size() == 1) {
+        uow.mapper(EntitlementMapper.class).update(dirty.values().iterator().next());
+      } else {
+        uow.mapper(EntitlementMapper.class).updateAll(dirty.values());
+      }
+      dirty.clear();
+    }
+  }
+
+  private static HeldRows held(UnitOfWork uow) {
+    return uow.attachment(
+        HeldRows.class,
+        () -> {
+          HeldRows rows = new HeldRows();
+          uow.deferWrites(() -> rows.flush(uow));
+          return rows;
+        });
+  }
+
+  /** Records a locked user's new row: written when the transaction flushes. */
+  private static void write(UnitOfWork uow, EntitlementRow row) {
+    HeldRows held = held(uow);
+    held.put(row.userId(), row);
+    held.dirty.put(row.userId(), row);
   }
 
   /**
@@ -180,8 +212,7 @@ public final class EntitlementService {
       return locked;
     }
     EntitlementRow updated = decided.next(locked.creditBalance());
-    uow.mapper(EntitlementMapper.class).update(updated);
-    held(uow).put(updated.userId(), updated);
+    write(uow, updated);
     audit.record(
         uow,
         locked.userId(),
@@ -199,8 +230,7 @@ public final class EntitlementService {
   public EntitlementRow creditsChanged(
       UnitOfWork uow, EntitlementRow locked, long newBalance, Cause cause) {
     EntitlementRow updated = locked.next(newBalance);
-    uow.mapper(EntitlementMapper.class).update(updated);
-    held(uow).put(updated.userId(), updated);
+    write(uow, updated);
     emit(uow, locked, updated, ChangeKind.CHANGE_KIND_CREDITS_CHANGED, cause);
     return updated;
   }

@@ -1,5 +1,6 @@
 package dev.billing.subscription;
 
+import java.util.Collection;
 import java.util.List;
 import org.apache.ibatis.annotations.Param;
 
@@ -14,6 +15,9 @@ public interface SubscriptionMapper {
 
   /** Inserts or replaces the subscription state (the invoice columns are left alone). */
   void upsert(SubscriptionRow row);
+
+  /** {@link #upsert} for several rows in one statement. */
+  void upsertAll(@Param("rows") Collection<SubscriptionRow> rows);
 
   /** Inserts a placeholder row unless the subscription exists; returns rows added. */
   int insertPlaceholder(SubscriptionRow row);

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -65,7 +66,6 @@ public final class SubscriptionService {
     if (snap.id() == null) {
       throw new IllegalArgumentException("subscription object without an id");
     }
-    SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
     Locked locked = lockFor(uow, snap.metadataUserId(), snap.customerId(), snap.id());
     SubscriptionRow existing = locked.subscription();
     String userId = locked.userId();
@@ -129,13 +129,12 @@ public final class SubscriptionService {
       }
       if (order == Order.TIE) {
         log.info("snapshot of {} ties with the stored one; re-reading it from Stripe", snap.id());
-        subscriptions.setNeedsRefresh(snap.id(), true);
+        mapper(uow).setNeedsRefresh(snap.id(), true);
         forget(uow, snap.id(), null);
         return;
       }
     }
-    subscriptions.upsert(row);
-    remember(uow, existing, row);
+    upsert(uow, existing, row);
     String before = existing == null ? null : describe(existing);
     String after = describe(row);
     if (!Objects.equals(before, after)) {
@@ -188,7 +187,7 @@ public final class SubscriptionService {
             0,
             0,
             false);
-    int added = uow.mapper(SubscriptionMapper.class).insertPlaceholder(placeholder);
+    int added = mapper(uow).insertPlaceholder(placeholder);
     forget(uow, subscriptionId, locked.userId());
     if (added > 0) {
       audit.record(
@@ -220,29 +219,29 @@ public final class SubscriptionService {
     String userId = invoiceUserId(invoice);
     String customer = StripeJson.id(invoice, "customer");
     Locked locked = lockFor(uow, userId, customer, subscriptionId);
-    SubscriptionMapper subscriptions = uow.mapper(SubscriptionMapper.class);
     SubscriptionRow existing = locked.subscription();
     if (existing == null) {
       // The invoice came before any subscription event: keep its outcome on a placeholder.
-      subscriptions.insertPlaceholder(
-          new SubscriptionRow(
-              subscriptionId,
-              locked.userId(),
-              customer,
-              StripeStatus.INCOMPLETE.stripeName(),
-              null,
-              Catalog.FREE,
-              null,
-              null,
-              false,
-              null,
-              0,
-              SubscriptionRow.PLACEHOLDER_RANK,
-              cause.stripeEventId(),
-              false,
-              0,
-              0,
-              false));
+      mapper(uow)
+          .insertPlaceholder(
+              new SubscriptionRow(
+                  subscriptionId,
+                  locked.userId(),
+                  customer,
+                  StripeStatus.INCOMPLETE.stripeName(),
+                  null,
+                  Catalog.FREE,
+                  null,
+                  null,
+                  false,
+                  null,
+                  0,
+                  SubscriptionRow.PLACEHOLDER_RANK,
+                  cause.stripeEventId(),
+                  false,
+                  0,
+                  0,
+                  false));
       forget(uow, subscriptionId, locked.userId());
       existing = lockedSubscription(uow, subscriptionId);
     }
@@ -254,7 +253,7 @@ public final class SubscriptionService {
     if (!newer) {
       return;
     }
-    subscriptions.updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
+    mapper(uow).updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
     forget(uow, subscriptionId, null);
     if (existing.invoiceFailed() != !paid) {
       audit.record(
@@ -350,7 +349,7 @@ public final class SubscriptionService {
     }
     entitlements.lockAll(uow, users);
     users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
-    for (SubscriptionRow r : uow.mapper(SubscriptionMapper.class).lockByUsers(users)) {
+    for (SubscriptionRow r : mapper(uow).lockByUsers(users)) {
       p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
       p.byId.put(r.stripeSubscriptionId(), r);
     }
@@ -370,23 +369,67 @@ public final class SubscriptionService {
 
     /** Users known to have a customers row (inserting another would be ignored). */
     final Set<String> usersWithCustomer = new HashSet<>();
+
+    /** Upserts held back to be written together (rows of prefetched users only). */
+    final Map<String, SubscriptionRow> dirty = new LinkedHashMap<>();
+
+    void flush(UnitOfWork uow) {
+      if (dirty.isEmpty()) {
+        return;
+      }
+      SubscriptionMapper m = uow.mapper(SubscriptionMapper.class);
+      if (dirty.size() == 1) {
+        m.upsert(dirty.values().iterator().next());
+      } else {
+        m.upsertAll(dirty.values());
+      }
+      dirty.clear();
+    }
   }
 
   private static Prefetched prefetched(UnitOfWork uow) {
-    return uow.attachment(Prefetched.class, Prefetched::new);
+    return uow.attachment(
+        Prefetched.class,
+        () -> {
+          Prefetched p = new Prefetched();
+          uow.deferWrites(() -> p.flush(uow));
+          return p;
+        });
+  }
+
+  /**
+   * The mapper for a statement of its own: the held-back upserts go first, so the statement sees
+   * (and orders after) them.
+   */
+  private static SubscriptionMapper mapper(UnitOfWork uow) {
+    prefetched(uow).flush(uow);
+    return uow.mapper(SubscriptionMapper.class);
+  }
+
+  /**
+   * Stores a subscription's new state. A row of a prefetched user (whose subscriptions this
+   * transaction holds) is written with the group's other rows when the transaction flushes.
+   */
+  private static void upsert(UnitOfWork uow, SubscriptionRow previous, SubscriptionRow row) {
+    Prefetched p = prefetched(uow);
+    boolean sameUser = previous == null || Objects.equals(previous.userId(), row.userId());
+    if (sameUser && row.userId() != null && p.byUser.containsKey(row.userId())) {
+      p.dirty.put(row.stripeSubscriptionId(), row);
+    } else {
+      mapper(uow).upsert(row);
+    }
+    remember(uow, previous, row);
   }
 
   /** The subscription, locked: from the prefetch when it holds it, else from the database. */
   private static SubscriptionRow lockedSubscription(UnitOfWork uow, String id) {
     SubscriptionRow row = prefetched(uow).byId.get(id);
-    return row != null ? row : uow.mapper(SubscriptionMapper.class).findForUpdate(id);
+    return row != null ? row : mapper(uow).findForUpdate(id);
   }
 
   private static List<SubscriptionRow> subscriptionsOf(UnitOfWork uow, String userId) {
     TreeMap<String, SubscriptionRow> rows = prefetched(uow).byUser.get(userId);
-    return rows != null
-        ? new ArrayList<>(rows.values())
-        : uow.mapper(SubscriptionMapper.class).findByUser(userId);
+    return rows != null ? new ArrayList<>(rows.values()) : mapper(uow).findByUser(userId);
   }
 
   /** After an upsert: the stored row is now exactly {@code row}. */

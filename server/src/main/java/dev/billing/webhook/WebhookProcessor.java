@@ -229,22 +229,43 @@ public final class WebhookProcessor implements AutoCloseable {
                 outcomes.put(p, Outcome.DUPLICATE);
               } else {
                 applier.apply(uow, p.event());
+                if (isolate) {
+                  uow.flush(); // its held-back writes fail here, with it, if they fail
+                }
                 outcomes.put(p, Outcome.APPLIED);
               }
             } catch (RuntimeException e) {
-              if (Transactions.isRetryable(e)
-                  || Transactions.translate(e) instanceof BillingException.Unavailable) {
-                throw e; // the whole group is retried, or answered 503
-              }
               if (!isolate) {
-                throw new IsolateFailures();
+                throw isolateUnlessFatal(e);
               }
+              throwIfFatal(e);
               uow.rollbackTo(mark);
               failures.put(p, e);
             }
           }
+          if (!isolate) {
+            try {
+              uow.flush(); // the group's held-back writes, inside the group's error handling
+            } catch (RuntimeException e) {
+              throw isolateUnlessFatal(e);
+            }
+          }
           return null;
         });
+  }
+
+  /** Conflicts retry the whole group; an unreachable database answers 503 for all of it. */
+  private static void throwIfFatal(RuntimeException e) {
+    if (Transactions.isRetryable(e)
+        || Transactions.translate(e) instanceof BillingException.Unavailable) {
+      throw e;
+    }
+  }
+
+  /** An event's own failure: redo the group one event at a time, to set that event aside. */
+  private static RuntimeException isolateUnlessFatal(RuntimeException e) {
+    throwIfFatal(e);
+    return new IsolateFailures();
   }
 
   /** A group's payloads go in one statement up to this size (well below max_allowed_packet). */
