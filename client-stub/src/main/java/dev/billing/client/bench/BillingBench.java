@@ -64,6 +64,14 @@ public final class BillingBench implements Callable<Integer> {
   int seconds;
 
   @Option(
+      names = "--warmup",
+      defaultValue = "5",
+      description =
+          "unmeasured seconds before each throughput run (the server's JIT needs a minute or more"
+              + " on a slow machine to reach steady state)")
+  int warmup;
+
+  @Option(
       names = "--in-flight",
       split = ",",
       defaultValue = "16,64",
@@ -152,7 +160,7 @@ public final class BillingBench implements Callable<Integer> {
         requests[i] = GetEntitlementRequest.newBuilder().setUserId("bench-user-" + i).build();
       }
       // Warm up: every user once (fills the server's snapshot), then a short run.
-      run(stub, requests, concurrency, Duration.ofSeconds(5), null);
+      run(stub, requests, concurrency, Duration.ofSeconds(warmup), null);
       long[] latencies = new long[5_000_000];
       AtomicInteger recorded = new AtomicInteger();
       long cpuBefore = serverCpuNanos();
@@ -279,7 +287,7 @@ public final class BillingBench implements Callable<Integer> {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     AtomicInteger counter = new AtomicInteger();
     long runId = System.currentTimeMillis();
-    postWebhooks(http, runId, counter, Duration.ofSeconds(3)); // warm-up, not measured
+    postWebhooks(http, runId, counter, Duration.ofSeconds(warmup)); // not measured
     long cpuBefore = serverCpuNanos();
     long start = System.nanoTime();
     long[] okAndFailed = postWebhooks(http, runId, counter, Duration.ofSeconds(seconds));
