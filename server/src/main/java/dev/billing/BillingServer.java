@@ -7,7 +7,6 @@ import dev.billing.checkout.CheckoutService;
 import dev.billing.checkout.UrlPolicy;
 import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.StripeConfig;
-import dev.billing.config.ConfigException;
 import dev.billing.credits.CreditMapper;
 import dev.billing.credits.CreditService;
 import dev.billing.customer.CustomerMapper;
@@ -20,6 +19,7 @@ import dev.billing.grpc.AuthInterceptor;
 import dev.billing.grpc.BillingGrpcService;
 import dev.billing.grpc.GrpcServer;
 import dev.billing.grpc.HotPathExecutors;
+import dev.billing.grpc.TokenReloader;
 import dev.billing.grpc.TokenStore;
 import dev.billing.http.HttpServer;
 import dev.billing.payment.PaymentMapper;
@@ -99,14 +99,9 @@ public final class BillingServer implements AutoCloseable {
     JvmGcMetrics gc = new JvmGcMetrics();
     gc.bindTo(meters);
 
-    TokenStore tokens = TokenStore.load(config.tokensFile());
-    if (tokens.acceptsDevToken()
-        && config.stripe().secretKey() != null
-        && config.stripe().secretKey().startsWith("sk_live_")) {
-      throw new ConfigException(
-          "refusing to start: BILLING_TOKENS_FILE accepts the development token while a live Stripe key"
-              + " (sk_live_...) is configured. Remove the development token from the tokens file.");
-    }
+    boolean liveKey =
+        config.stripe().secretKey() != null && config.stripe().secretKey().startsWith("sk_live_");
+    TokenStore tokens = TokenStore.load(config.tokensFile(), liveKey);
     database = Database.open(config.database(), MAPPERS);
     Transactions tx = new Transactions(database.sessionFactory());
     AuditLog audit = new AuditLog(tx);
@@ -189,6 +184,7 @@ public final class BillingServer implements AutoCloseable {
             database,
             meters);
 
+    TokenReloader tokenReloader = new TokenReloader(tokens, config.tokensReload(), meters);
     feed.start();
     webhooks.start();
     maintenance.start(config.maintenanceInterval());
@@ -199,6 +195,7 @@ public final class BillingServer implements AutoCloseable {
       emulator.setWebhookEndpoint("http://localhost:" + http.port() + "/webhooks/stripe");
     }
     // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
+    closeOrder.add(tokenReloader);
     closeOrder.add(feed);
     closeOrder.add(grpc);
     closeOrder.add(http);

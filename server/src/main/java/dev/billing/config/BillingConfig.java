@@ -25,6 +25,7 @@ public record BillingConfig(
     Duration shutdownGrace,
     Duration maintenanceInterval,
     Path tokensFile,
+    Duration tokensReload,
     TlsConfig tls) {
 
   /**
@@ -225,6 +226,7 @@ public record BillingConfig(
                             + " `<service-name> <scope>[,<scope>...] <sha256-hex-of-token>` (scopes:"
                             + " entitlements:read, checkout:write, credits:write, stream:read, admin)."
                             + " `make run` creates a development one.")),
+        env.getDuration("BILLING_TOKENS_RELOAD", Duration.ofSeconds(5)),
         tls(env));
   }
 

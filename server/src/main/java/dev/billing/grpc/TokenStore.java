@@ -8,17 +8,27 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Bearer tokens of the calling services, from {@code BILLING_TOKENS_FILE}: one per line, {@code
  * <service-name> <scope>[,<scope>...] <sha256-hex-of-token>}; {@code #} starts a comment. Only
  * hashes are stored; a presented token is hashed and compared with every entry in constant time.
+ *
+ * <p>A store loaded from a file re-reads it when {@link #reloadIfChanged} sees new contents, so
+ * tokens are added, rotated and revoked without a restart. A file that no longer parses (or that
+ * would let the development token in next to a live Stripe key) is refused and the previous tokens
+ * stay in force.
  */
 public final class TokenStore {
+  private static final Logger log = LoggerFactory.getLogger(TokenStore.class);
+
   /** The development token `make run` installs; refused together with a live Stripe key. */
   public static final String DEV_TOKEN = "billing-dev-token";
 
@@ -29,20 +39,82 @@ public final class TokenStore {
     }
   }
 
-  private final List<Caller> callers;
+  private final Path file;
+  private final boolean refuseDevToken;
+  private volatile List<Caller> callers;
+  private volatile byte[] loadedContents;
 
   public TokenStore(List<Caller> callers) {
-    this.callers = List.copyOf(callers);
+    this(null, false, callers, null);
   }
 
-  public static TokenStore load(Path file) {
-    List<String> lines;
+  private TokenStore(
+      Path file, boolean refuseDevToken, List<Caller> callers, byte[] loadedContents) {
+    this.file = file;
+    this.refuseDevToken = refuseDevToken;
+    this.callers = List.copyOf(callers);
+    this.loadedContents = loadedContents;
+  }
+
+  /**
+   * Reads the tokens file.
+   *
+   * @param refuseDevToken true when a live Stripe key is configured: a file that accepts the
+   *     development token is an error
+   */
+  public static TokenStore load(Path file, boolean refuseDevToken) {
+    byte[] contents = read(file);
+    TokenStore store = new TokenStore(file, refuseDevToken, parse(file, contents), contents);
+    store.checkDevToken(store.callers);
+    return store;
+  }
+
+  /**
+   * Re-reads the file if its contents changed; returns true when new tokens took effect. A file
+   * that cannot be read or parsed is refused (logged) and the current tokens stay.
+   */
+  public boolean reloadIfChanged() {
+    if (file == null) {
+      return false;
+    }
     try {
-      lines = Files.readAllLines(file);
+      byte[] contents = read(file);
+      if (Arrays.equals(contents, loadedContents)) {
+        return false;
+      }
+      List<Caller> next = parse(file, contents);
+      checkDevToken(next);
+      callers = List.copyOf(next);
+      loadedContents = contents;
+      log.info("BILLING_TOKENS_FILE reloaded: {} calling services", next.size());
+      return true;
+    } catch (ConfigException e) {
+      log.error(
+          "BILLING_TOKENS_FILE changed but is refused; the previous tokens stay: {}",
+          e.getMessage());
+      throw e;
+    }
+  }
+
+  private void checkDevToken(List<Caller> candidate) {
+    if (refuseDevToken && find(candidate, sha256(DEV_TOKEN)) != null) {
+      throw new ConfigException(
+          "BILLING_TOKENS_FILE accepts the development token while a live Stripe key (sk_live_...)"
+              + " is configured. Remove the development token from the tokens file.");
+    }
+  }
+
+  private static byte[] read(Path file) {
+    try {
+      return Files.readAllBytes(file);
     } catch (IOException e) {
       throw new ConfigException(
           "BILLING_TOKENS_FILE " + file + " cannot be read: " + e.getMessage());
     }
+  }
+
+  private static List<Caller> parse(Path file, byte[] contents) {
+    List<String> lines = new String(contents, StandardCharsets.UTF_8).lines().toList();
     List<Caller> callers = new ArrayList<>();
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i).strip();
@@ -76,12 +148,15 @@ public final class TokenStore {
     if (callers.isEmpty()) {
       throw new ConfigException("BILLING_TOKENS_FILE " + file + " lists no tokens");
     }
-    return new TokenStore(callers);
+    return callers;
   }
 
   /** The caller presenting {@code token}, or null. Every entry is compared, in constant time. */
   public Caller authenticate(String token) {
-    byte[] hash = sha256(token);
+    return find(callers, sha256(token));
+  }
+
+  private static Caller find(List<Caller> callers, byte[] hash) {
     Caller found = null;
     for (Caller c : callers) {
       if (MessageDigest.isEqual(hash, c.tokenHash()) && found == null) {
@@ -89,11 +164,6 @@ public final class TokenStore {
       }
     }
     return found;
-  }
-
-  /** True when the development token is accepted by this store. */
-  public boolean acceptsDevToken() {
-    return authenticate(DEV_TOKEN) != null;
   }
 
   public static String sha256Hex(String token) {
