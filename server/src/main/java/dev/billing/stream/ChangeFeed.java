@@ -13,8 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +41,17 @@ public final class ChangeFeed implements AutoCloseable {
   private final Set<ChangeStream> streams = ConcurrentHashMap.newKeySet();
   private final Semaphore wake = new Semaphore(0);
   private final ExecutorService catchUp = Executors.newVirtualThreadPerTaskExecutor();
+
+  /**
+   * Hands a page of changes to the streams from several threads when there are many streams (each
+   * stream stays on one thread, so its order holds); the feed waits for all before it goes on.
+   */
+  private static final int STREAMS_PER_SLICE = 128;
+
+  private final int fanOutThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
+  private final ExecutorService fanOut =
+      Executors.newFixedThreadPool(
+          fanOutThreads, r -> Thread.ofPlatform().daemon().name("change-fan-out").unstarted(r));
   private final ScheduledExecutorService heartbeats =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().daemon().name("stream-heartbeat").unstarted(r));
@@ -132,13 +145,51 @@ public final class ChangeFeed implements AutoCloseable {
       for (SubscriptionChange c : changes) {
         observer.accept(c);
       }
-      for (ChangeStream s : targets) {
-        for (int i = 0; i < changes.size(); i++) {
-          s.offerLive(changes.get(i), messages.get(i));
-        }
-      }
+      fanOut(targets, changes, messages);
       if (rows.size() < PAGE_SIZE) {
         return;
+      }
+    }
+  }
+
+  private void fanOut(
+      ChangeStream[] targets,
+      List<SubscriptionChange> changes,
+      List<StreamSubscriptionChangesResponse> messages) {
+    int slices = Math.min(fanOutThreads, Math.max(1, targets.length / STREAMS_PER_SLICE));
+    if (slices == 1) {
+      offer(targets, 0, targets.length, changes, messages);
+      return;
+    }
+    List<Future<?>> others = new ArrayList<>(slices - 1);
+    int per = (targets.length + slices - 1) / slices;
+    for (int from = per; from < targets.length; from += per) {
+      int start = from;
+      int end = Math.min(targets.length, from + per);
+      others.add(fanOut.submit(() -> offer(targets, start, end, changes, messages)));
+    }
+    offer(targets, 0, per, changes, messages); // the first slice on this thread
+    for (Future<?> f : others) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (ExecutionException e) {
+        log.error("fan-out to a slice of streams failed", e.getCause());
+      }
+    }
+  }
+
+  private static void offer(
+      ChangeStream[] targets,
+      int from,
+      int to,
+      List<SubscriptionChange> changes,
+      List<StreamSubscriptionChangesResponse> messages) {
+    for (int t = from; t < to; t++) {
+      for (int i = 0; i < changes.size(); i++) {
+        targets[t].offerLive(changes.get(i), messages.get(i));
       }
     }
   }
@@ -268,5 +319,6 @@ public final class ChangeFeed implements AutoCloseable {
           Status.UNAVAILABLE.withDescription("server is shutting down; resume from your cursor"));
     }
     catchUp.shutdownNow();
+    fanOut.shutdownNow();
   }
 }

@@ -20,7 +20,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -236,28 +238,45 @@ public final class TestServer implements AutoCloseable {
    * x)}.
    */
   public long queryLong(String sql, Object... args) {
-    try (Connection c = server.database().dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
+    return query(
+        sql,
+        args,
+        rs -> {
+          rs.next();
+          return rs.getLong(1);
+        });
   }
 
   public String queryString(String sql, Object... args) {
+    return query(sql, args, rs -> rs.next() ? rs.getString(1) : null);
+  }
+
+  /** The first column of every row. */
+  public List<Long> queryLongs(String sql, Object... args) {
+    return query(
+        sql,
+        args,
+        rs -> {
+          List<Long> values = new ArrayList<>();
+          while (rs.next()) {
+            values.add(rs.getLong(1));
+          }
+          return values;
+        });
+  }
+
+  private interface Rows<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  private <T> T query(String sql, Object[] args, Rows<T> rows) {
     try (Connection c = server.database().dataSource().getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setObject(i + 1, args[i]);
       }
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getString(1) : null;
+        return rows.read(rs);
       }
     } catch (SQLException e) {
       throw new IllegalStateException(e);
