@@ -216,6 +216,7 @@ public final class BillingServer implements AutoCloseable {
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxInboundMessageSize(1 << 20)
+            .directExecutor()
             .callExecutor(new HotPathExecutors());
     BillingConfig.TlsConfig tls = config.tls();
     if (tls.enabled()) {
