@@ -74,9 +74,13 @@ class TokenReloadTest {
 
       // Rotation: b replaces a.
       write(file, line("svc-b", "entitlements:read", "token-b-0123456789"));
+      // (the counter moves just after the new tokens are in force)
       await()
           .atMost(Duration.ofSeconds(10))
-          .until(() -> getEntitlement(server, "token-b-0123456789") == Status.Code.OK);
+          .until(
+              () ->
+                  reloads(server, "applied") >= 1
+                      && getEntitlement(server, "token-b-0123456789") == Status.Code.OK);
       assertThat(getEntitlement(server, "token-a-0123456789"))
           .isEqualTo(Status.Code.UNAUTHENTICATED);
       assertThat(reloads(server, "applied")).isEqualTo(1);
