@@ -153,11 +153,8 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   /**
-   * One transaction for the whole group; an event that fails is rolled back alone and kept for
-   * retry.
-   */
-  /**
-   * Thrown inside a group's transaction when one event fails: the group is redone, isolating it.
+   * Thrown inside a group's transaction when an event fails or is a redelivery: the group is redone
+   * one event at a time, isolating it.
    */
   private static final class IsolateFailures extends RuntimeException {
     IsolateFailures() {
@@ -165,6 +162,10 @@ public final class WebhookProcessor implements AutoCloseable {
     }
   }
 
+  /**
+   * One transaction for the whole group; an event that fails is rolled back alone and kept for
+   * retry.
+   */
   private void writeGroup(List<Pending> group) {
     Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
     Map<Pending, RuntimeException> failures = new IdentityHashMap<>();
