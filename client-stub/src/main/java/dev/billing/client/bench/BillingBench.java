@@ -60,12 +60,12 @@ public final class BillingBench implements Callable<Integer> {
       description = "whsec_... the service verifies with (skips the webhook bench if unset)")
   String webhookSecret;
 
-  @Option(names = "--seconds", defaultValue = "10", description = "duration of each throughput run")
+  @Option(names = "--seconds", defaultValue = "20", description = "duration of each throughput run")
   int seconds;
 
   @Option(
       names = "--warmup",
-      defaultValue = "5",
+      defaultValue = "20",
       description =
           "unmeasured seconds before each throughput run (the server's JIT needs a minute or more"
               + " on a slow machine to reach steady state)")
