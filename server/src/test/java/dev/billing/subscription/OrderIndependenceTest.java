@@ -318,4 +318,63 @@ class OrderIndependenceTest {
     assertThat(server.queryString("SELECT status FROM stripe_events WHERE id = 'evt_grp_broken'"))
         .isEqualTo("pending");
   }
+
+  /** All orders of a list, in a fixed order. */
+  private static <T> List<List<T>> permutations(List<T> items) {
+    if (items.size() <= 1) {
+      return List.of(items);
+    }
+    List<List<T>> all = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      List<T> rest = new ArrayList<>(items);
+      T first = rest.remove(i);
+      for (List<T> tail : permutations(rest)) {
+        List<T> order = new ArrayList<>(List.of(first));
+        order.addAll(tail);
+        all.add(order);
+      }
+    }
+    return all;
+  }
+
+  /**
+   * Every one of the 720 orders of the life's core (created and activated in the same second, a
+   * failed renewal and past_due in the next, then a paid retry and an upgrade in the same second)
+   * ends in the in-order state. Eight orders (eight users) go per group.
+   */
+  @Test
+  void everyOrderOfTheCoreEndsWhereInOrderDeliveryEnds() {
+    long t = Instant.now().getEpochSecond() - 1000;
+    int[] core = {0, 1, 5, 6, 7, 8};
+    deliver(coreOf(lifeOf("core-ref", 2000, t), core));
+    String expected = state("core-ref");
+    assertThat(expected).startsWith("studio|SUBSCRIPTION_STATUS_ACTIVE|");
+
+    List<List<Integer>> orders = permutations(List.of(0, 1, 2, 3, 4, 5));
+    assertThat(orders).hasSize(720).doesNotHaveDuplicates();
+    List<String> group = new ArrayList<>();
+    for (int i = 0; i < orders.size(); i++) {
+      List<String> events = coreOf(lifeOf("core-" + i, 2001 + i, t), core);
+      for (int k : orders.get(i)) {
+        group.add(events.get(k));
+      }
+      if (group.size() == 48 || i == orders.size() - 1) {
+        assertThat(deliverAsOneGroup(group)).containsOnly(WebhookProcessor.Outcome.APPLIED);
+        group.clear();
+      }
+    }
+    for (int i = 0; i < orders.size(); i++) {
+      assertThat(state("core-" + i).replace("core-" + i, "core-ref"))
+          .as("order %s", orders.get(i))
+          .isEqualTo(expected);
+    }
+  }
+
+  private static List<String> coreOf(List<String> life, int[] indices) {
+    List<String> core = new ArrayList<>();
+    for (int i : indices) {
+      core.add(life.get(i));
+    }
+    return core;
+  }
 }
