@@ -1,11 +1,9 @@
 package dev.billing.stream;
 
 import dev.billing.db.Transactions;
+import dev.billing.util.PeriodicTask;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,9 +19,7 @@ public final class ChangeLogPruner implements AutoCloseable {
   private final Transactions tx;
   private final Duration retention;
   private final Clock clock;
-  private final ScheduledExecutorService executor =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("change-log-pruner").unstarted(r));
+  private PeriodicTask task;
 
   public ChangeLogPruner(Transactions tx, Duration retention, Clock clock) {
     this.tx = tx;
@@ -32,18 +28,7 @@ public final class ChangeLogPruner implements AutoCloseable {
   }
 
   public void start(Duration every) {
-    long ms = Math.max(100, every.toMillis());
-    executor.scheduleWithFixedDelay(
-        () -> {
-          try {
-            pruneOnce();
-          } catch (RuntimeException e) {
-            log.warn("change_log pruning failed: {}", e.getMessage());
-          }
-        },
-        ms,
-        ms,
-        TimeUnit.MILLISECONDS);
+    task = PeriodicTask.every(every, "change-log-pruner", this::pruneOnce);
   }
 
   /** Prunes everything older than the retention; returns the rows deleted. */
@@ -73,11 +58,8 @@ public final class ChangeLogPruner implements AutoCloseable {
 
   @Override
   public void close() {
-    executor.shutdownNow();
-    try {
-      executor.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (task != null) {
+      task.close();
     }
   }
 }

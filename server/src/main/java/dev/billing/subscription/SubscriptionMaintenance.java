@@ -4,12 +4,10 @@ import dev.billing.audit.Cause;
 import dev.billing.db.Transactions;
 import dev.billing.error.BillingException;
 import dev.billing.stripe.StripeGateway;
+import dev.billing.util.PeriodicTask;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,9 +29,7 @@ public final class SubscriptionMaintenance implements AutoCloseable {
   private final StripeGateway stripe;
   private final Duration grace;
   private final Clock clock;
-  private final ScheduledExecutorService executor =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("subscription-maintenance").unstarted(r));
+  private PeriodicTask task;
 
   public SubscriptionMaintenance(
       Transactions tx,
@@ -49,17 +45,14 @@ public final class SubscriptionMaintenance implements AutoCloseable {
   }
 
   public void start(Duration every) {
-    long ms = Math.max(100, every.toMillis());
-    executor.scheduleWithFixedDelay(this::runSafely, ms, ms, TimeUnit.MILLISECONDS);
-  }
-
-  private void runSafely() {
-    try {
-      endExpiredGracePeriods();
-      refreshTies();
-    } catch (RuntimeException e) {
-      log.warn("subscription maintenance failed: {}", e.getMessage());
-    }
+    task =
+        PeriodicTask.every(
+            every,
+            "subscription-maintenance",
+            () -> {
+              endExpiredGracePeriods();
+              refreshTies();
+            });
   }
 
   /** Recomputes users whose past_due grace period is over; returns how many. */
@@ -109,11 +102,8 @@ public final class SubscriptionMaintenance implements AutoCloseable {
 
   @Override
   public void close() {
-    executor.shutdownNow();
-    try {
-      executor.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (task != null) {
+      task.close();
     }
   }
 }

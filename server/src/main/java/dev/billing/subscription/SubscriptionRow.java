@@ -28,6 +28,38 @@ public record SubscriptionRow(
 
   public static final int PLACEHOLDER_RANK = -1;
 
+  /**
+   * A row for a subscription known only from a checkout session or an invoice: any real snapshot
+   * replaces it.
+   */
+  public static SubscriptionRow placeholder(
+      String id,
+      String userId,
+      String customerId,
+      String status,
+      String priceId,
+      String plan,
+      String lastEventId) {
+    return new SubscriptionRow(
+        id,
+        userId,
+        customerId,
+        status,
+        priceId,
+        plan,
+        null,
+        null,
+        false,
+        null,
+        0,
+        PLACEHOLDER_RANK,
+        lastEventId,
+        false,
+        0,
+        0,
+        false);
+  }
+
   public StripeStatus stripeStatus() {
     return StripeStatus.parseStored(status);
   }

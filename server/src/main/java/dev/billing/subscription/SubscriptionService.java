@@ -169,27 +169,15 @@ public final class SubscriptionService {
             ? StripeStatus.TRIALING.stripeName()
             : StripeStatus.ACTIVE.stripeName();
     SubscriptionRow placeholder =
-        new SubscriptionRow(
+        SubscriptionRow.placeholder(
             subscriptionId,
             locked.userId(),
             customer,
             status,
             plan.priceId(),
             plan.name(),
-            null,
-            null,
-            false,
-            null,
-            0,
-            SubscriptionRow.PLACEHOLDER_RANK,
-            cause.stripeEventId(),
-            false,
-            0,
-            0,
-            false);
-    int added = mapper(uow).insertPlaceholder(placeholder);
-    forget(uow, subscriptionId, locked.userId());
-    if (added > 0) {
+            cause.stripeEventId());
+    if (insertPlaceholder(uow, placeholder)) {
       audit.record(
           uow,
           locked.userId(),
@@ -222,27 +210,16 @@ public final class SubscriptionService {
     SubscriptionRow existing = locked.subscription();
     if (existing == null) {
       // The invoice came before any subscription event: keep its outcome on a placeholder.
-      mapper(uow)
-          .insertPlaceholder(
-              new SubscriptionRow(
-                  subscriptionId,
-                  locked.userId(),
-                  customer,
-                  StripeStatus.INCOMPLETE.stripeName(),
-                  null,
-                  Catalog.FREE,
-                  null,
-                  null,
-                  false,
-                  null,
-                  0,
-                  SubscriptionRow.PLACEHOLDER_RANK,
-                  cause.stripeEventId(),
-                  false,
-                  0,
-                  0,
-                  false));
-      forget(uow, subscriptionId, locked.userId());
+      insertPlaceholder(
+          uow,
+          SubscriptionRow.placeholder(
+              subscriptionId,
+              locked.userId(),
+              customer,
+              StripeStatus.INCOMPLETE.stripeName(),
+              null,
+              Catalog.FREE,
+              cause.stripeEventId()));
       existing = lockedSubscription(uow, subscriptionId);
     }
     int rank = paid ? INVOICE_PAID_RANK : INVOICE_FAILED_RANK;
@@ -430,6 +407,13 @@ public final class SubscriptionService {
   private static List<SubscriptionRow> subscriptionsOf(UnitOfWork uow, String userId) {
     TreeMap<String, SubscriptionRow> rows = prefetched(uow).byUser.get(userId);
     return rows != null ? new ArrayList<>(rows.values()) : mapper(uow).findByUser(userId);
+  }
+
+  /** Inserts a placeholder unless the subscription exists; true when it was added. */
+  private static boolean insertPlaceholder(UnitOfWork uow, SubscriptionRow placeholder) {
+    int added = mapper(uow).insertPlaceholder(placeholder);
+    forget(uow, placeholder.stripeSubscriptionId(), placeholder.userId());
+    return added > 0;
   }
 
   /** After an upsert: the stored row is now exactly {@code row}. */

@@ -4,6 +4,7 @@ import dev.billing.config.BillingConfig.WebhookConfig;
 import dev.billing.db.Transactions;
 import dev.billing.db.UnitOfWork;
 import dev.billing.error.BillingException;
+import dev.billing.util.PeriodicTask;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -14,9 +15,7 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -42,9 +41,7 @@ public final class WebhookProcessor implements AutoCloseable {
   private final EventApplier applier;
   private final WebhookConfig config;
   private final Clock clock;
-  private final ScheduledExecutorService worker =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("webhook-retry").unstarted(r));
+  private PeriodicTask retryWorker;
   private final Counter applied;
   private final Counter duplicates;
   private final Counter deferred;
@@ -72,8 +69,7 @@ public final class WebhookProcessor implements AutoCloseable {
 
   public void start() {
     startWriters(config.writers());
-    long scan = Math.max(10, config.retryScan().toMillis());
-    worker.scheduleWithFixedDelay(this::retryDueSafely, scan, scan, TimeUnit.MILLISECONDS);
+    retryWorker = PeriodicTask.every(config.retryScan(), "webhook-retry", this::retryDue);
   }
 
   /**
@@ -296,14 +292,6 @@ public final class WebhookProcessor implements AutoCloseable {
     return stored ? Outcome.STORED_FOR_RETRY : Outcome.DUPLICATE;
   }
 
-  private void retryDueSafely() {
-    try {
-      retryDue();
-    } catch (RuntimeException e) {
-      log.warn("webhook retry scan failed: {}", describe(e));
-    }
-  }
-
   /** Retries the pending events whose time has come; returns how many were applied. */
   public int retryDue() {
     List<String> due =
@@ -397,11 +385,8 @@ public final class WebhookProcessor implements AutoCloseable {
           .completeExceptionally(
               new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
     }
-    worker.shutdownNow();
-    try {
-      worker.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (retryWorker != null) {
+      retryWorker.close();
     }
   }
 }

@@ -38,15 +38,7 @@ class TokenReloadTest {
   }
 
   private static double reloads(TestServer server, String outcome) {
-    String prefix = "billing_tokens_reloads_total{outcome=\"" + outcome + "\"} ";
-    return server
-        .get("/metrics")
-        .body()
-        .lines()
-        .filter(l -> l.startsWith(prefix))
-        .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
-        .findFirst()
-        .orElse(0);
+    return server.metric("billing_tokens_reloads_total{outcome=\"" + outcome + "\"}");
   }
 
   /** Writes the file in one move, as a deployment tool (or a Kubernetes secret) does. */

@@ -198,15 +198,7 @@ class OrderIndependenceTest {
   }
 
   private static double groups(String path) {
-    String prefix = "billing_webhook_groups_total{path=\"" + path + "\"} ";
-    return server
-        .get("/metrics")
-        .body()
-        .lines()
-        .filter(l -> l.startsWith(prefix))
-        .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
-        .findFirst()
-        .orElse(0);
+    return server.metric("billing_webhook_groups_total{path=\"" + path + "\"}");
   }
 
   private static List<WebhookProcessor.Outcome> deliverAsOneGroup(List<String> payloads) {

@@ -237,6 +237,20 @@ public final class TestServer implements AutoCloseable {
    * A single number from the test database, e.g. {@code count("SELECT COUNT(*) FROM t WHERE a = ?",
    * x)}.
    */
+  /**
+   * A counter's value on /metrics, e.g. {@code metric("billing_x_total{path=\"y\"}")}; 0 if absent.
+   */
+  public double metric(String series) {
+    String prefix = series + " ";
+    return get("/metrics")
+        .body()
+        .lines()
+        .filter(l -> l.startsWith(prefix))
+        .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
+        .findFirst()
+        .orElse(0);
+  }
+
   public long queryLong(String sql, Object... args) {
     return query(
         sql,

@@ -5,6 +5,7 @@ import static dev.billing.stripe.emulator.Json.str;
 
 import com.google.gson.JsonObject;
 import dev.billing.config.Catalog;
+import dev.billing.util.PeriodicTask;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.server.HttpServerExchange;
@@ -20,9 +21,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,9 +37,7 @@ public final class StripeEmulator implements AutoCloseable {
   private final Undertow undertow;
   private final StripeState state;
   private final WebhookSender sender;
-  private final ScheduledExecutorService expiry =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("emulator-expiry").unstarted(r));
+  private PeriodicTask expiry;
   private final Map<String, CachedResponse> idempotency = new ConcurrentHashMap<>();
   private volatile String baseUrl;
 
@@ -109,18 +105,10 @@ public final class StripeEmulator implements AutoCloseable {
   public void start() {
     undertow.start();
     this.baseUrl = "http://localhost:" + port();
-    expiry.scheduleWithFixedDelay(this::expireDue, 1, 1, TimeUnit.SECONDS);
+    expiry = PeriodicTask.every(Duration.ofSeconds(1), "emulator-expiry", state::expireDue);
     log.warn(
         "LOCAL STRIPE EMULATOR on {}: no real payments are taken (set STRIPE_SECRET_KEY for Stripe)",
         baseUrl);
-  }
-
-  private void expireDue() {
-    try {
-      state.expireDue();
-    } catch (RuntimeException e) {
-      log.warn("emulator expiry failed: {}", e.getMessage());
-    }
   }
 
   /** Where webhooks go, e.g. {@code http://localhost:8080/webhooks/stripe}. */
@@ -148,7 +136,9 @@ public final class StripeEmulator implements AutoCloseable {
 
   @Override
   public void close() {
-    expiry.shutdownNow();
+    if (expiry != null) {
+      expiry.close();
+    }
     sender.close();
     undertow.stop();
   }
