@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.billing.audit.AuditLog;
 import dev.billing.audit.Cause;
 import dev.billing.config.Catalog;
+import dev.billing.db.HeldWrites;
 import dev.billing.db.Transactions;
 import dev.billing.db.UnitOfWork;
 import dev.billing.proto.v1.ChangeKind;
@@ -19,7 +20,6 @@ import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.time.Clock;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -168,36 +168,26 @@ public final class EntitlementService {
    * from the database: {@link #lock} answers from here).
    */
   private static final class HeldRows extends HashMap<String, EntitlementRow> {
-    private final Map<String, EntitlementRow> dirty = new LinkedHashMap<>();
+    private final HeldWrites<EntitlementRow> unwritten;
 
-    void flush(UnitOfWork uow) {
-      if (dirty.isEmpty()) {
-        return;
-      }
-      if (dirty.size() == 1) {
-        uow.mapper(EntitlementMapper.class).update(dirty.values().iterator().next());
-      } else {
-        uow.mapper(EntitlementMapper.class).updateAll(dirty.values());
-      }
-      dirty.clear();
+    HeldRows(UnitOfWork uow) {
+      unwritten =
+          new HeldWrites<>(
+              uow,
+              (u, row) -> u.mapper(EntitlementMapper.class).update(row),
+              (u, rows) -> u.mapper(EntitlementMapper.class).updateAll(rows));
     }
   }
 
   private static HeldRows held(UnitOfWork uow) {
-    return uow.attachment(
-        HeldRows.class,
-        () -> {
-          HeldRows rows = new HeldRows();
-          uow.deferWrites(() -> rows.flush(uow));
-          return rows;
-        });
+    return uow.attachment(HeldRows.class, () -> new HeldRows(uow));
   }
 
   /** Records a locked user's new row: written when the transaction flushes. */
   private static void write(UnitOfWork uow, EntitlementRow row) {
     HeldRows held = held(uow);
     held.put(row.userId(), row);
-    held.dirty.put(row.userId(), row);
+    held.unwritten.put(row.userId(), row);
   }
 
   /**

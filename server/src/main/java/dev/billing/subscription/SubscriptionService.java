@@ -6,6 +6,7 @@ import dev.billing.audit.Cause;
 import dev.billing.config.Catalog;
 import dev.billing.config.Plan;
 import dev.billing.customer.CustomerMapper;
+import dev.billing.db.HeldWrites;
 import dev.billing.db.UnitOfWork;
 import dev.billing.entitlement.EntitlementRow;
 import dev.billing.entitlement.EntitlementService;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -348,30 +348,19 @@ public final class SubscriptionService {
     final Set<String> usersWithCustomer = new HashSet<>();
 
     /** Upserts held back to be written together (rows of prefetched users only). */
-    final Map<String, SubscriptionRow> dirty = new LinkedHashMap<>();
+    final HeldWrites<SubscriptionRow> unwritten;
 
-    void flush(UnitOfWork uow) {
-      if (dirty.isEmpty()) {
-        return;
-      }
-      SubscriptionMapper m = uow.mapper(SubscriptionMapper.class);
-      if (dirty.size() == 1) {
-        m.upsert(dirty.values().iterator().next());
-      } else {
-        m.upsertAll(dirty.values());
-      }
-      dirty.clear();
+    Prefetched(UnitOfWork uow) {
+      unwritten =
+          new HeldWrites<>(
+              uow,
+              (u, row) -> u.mapper(SubscriptionMapper.class).upsert(row),
+              (u, rows) -> u.mapper(SubscriptionMapper.class).upsertAll(rows));
     }
   }
 
   private static Prefetched prefetched(UnitOfWork uow) {
-    return uow.attachment(
-        Prefetched.class,
-        () -> {
-          Prefetched p = new Prefetched();
-          uow.deferWrites(() -> p.flush(uow));
-          return p;
-        });
+    return uow.attachment(Prefetched.class, () -> new Prefetched(uow));
   }
 
   /**
@@ -379,7 +368,7 @@ public final class SubscriptionService {
    * (and orders after) them.
    */
   private static SubscriptionMapper mapper(UnitOfWork uow) {
-    prefetched(uow).flush(uow);
+    prefetched(uow).unwritten.flush(uow);
     return uow.mapper(SubscriptionMapper.class);
   }
 
@@ -391,7 +380,7 @@ public final class SubscriptionService {
     Prefetched p = prefetched(uow);
     boolean sameUser = previous == null || Objects.equals(previous.userId(), row.userId());
     if (sameUser && row.userId() != null && p.byUser.containsKey(row.userId())) {
-      p.dirty.put(row.stripeSubscriptionId(), row);
+      p.unwritten.put(row.stripeSubscriptionId(), row);
     } else {
       mapper(uow).upsert(row);
     }

@@ -70,6 +70,13 @@ class CreditsEconomyTest {
     return co;
   }
 
+  private static String referralCode(String user) {
+    return client
+        .stub()
+        .getReferralCode(GetReferralCodeRequest.newBuilder().setUserId(user).build())
+        .getCode();
+  }
+
   private static long balance(String user) {
     return client.getEntitlement(user).getCreditBalance();
   }
@@ -182,17 +189,8 @@ class CreditsEconomyTest {
   void aReferredUsersFirstPurchaseOfTenDollarsPaysBothOnce() {
     String referrer = user();
     String newcomer = user();
-    String code =
-        client
-            .stub()
-            .getReferralCode(GetReferralCodeRequest.newBuilder().setUserId(referrer).build())
-            .getCode();
-    assertThat(
-            client
-                .stub()
-                .getReferralCode(GetReferralCodeRequest.newBuilder().setUserId(referrer).build())
-                .getCode())
-        .isEqualTo(code);
+    String code = referralCode(referrer);
+    assertThat(referralCode(referrer)).isEqualTo(code);
     var applied =
         client
             .stub()
@@ -234,11 +232,7 @@ class CreditsEconomyTest {
         .isEqualTo(2);
     // A user with purchases can no longer be referred.
     String other = user();
-    String otherCode =
-        client
-            .stub()
-            .getReferralCode(GetReferralCodeRequest.newBuilder().setUserId(other).build())
-            .getCode();
+    String otherCode = referralCode(other);
     assertThat(
             GrpcErrors.codeOf(
                 () ->
@@ -256,11 +250,7 @@ class CreditsEconomyTest {
   void aReferralCodeGivenAtCheckoutCounts() {
     String referrer = user();
     String newcomer = user();
-    String code =
-        client
-            .stub()
-            .getReferralCode(GetReferralCodeRequest.newBuilder().setUserId(referrer).build())
-            .getCode();
+    String code = referralCode(referrer);
     buyCredits(newcomer, 1000, code);
     await().atMost(WAIT).until(() -> balance(newcomer) == 2000);
     await().atMost(WAIT).until(() -> balance(referrer) == 1000);
