@@ -351,14 +351,20 @@ public final class WebhookProcessor implements AutoCloseable {
 
   /** Makes a dead-lettered (or pending) event due now with a fresh attempt budget. */
   public StoredEvent replay(String eventId) {
-    boolean requeued =
-        tx.execute(uow -> uow.mapper(StripeEventMapper.class).requeue(eventId, clock.millis()) > 0);
-    if (!requeued) {
+    // Read back in the same transaction: the answer is the state the replay set, not whatever the
+    // retry worker (which may take the event up the moment this commits) has made of it since.
+    StoredEvent requeued =
+        tx.execute(
+            uow -> {
+              StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+              return inbox.requeue(eventId, clock.millis()) > 0 ? inbox.find(eventId) : null;
+            });
+    if (requeued == null) {
       throw new BillingException.NotFound(
           "EVENT_NOT_REPLAYABLE", "no dead-lettered or pending event " + eventId);
     }
     log.info("event {} requeued for replay", eventId);
-    return tx.read(s -> s.getMapper(StripeEventMapper.class).find(eventId));
+    return requeued;
   }
 
   /** Stored events with this status, oldest first, without payloads. */
