@@ -10,7 +10,7 @@ JAVA = $(JAVA_HOME)/bin/java
 JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger bench
+.PHONY: help check-jdk build test run lint clean fmt trigger bench proto-release
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
@@ -18,7 +18,7 @@ help:
 	@echo "make build  build server/target/billing-server.jar"
 	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
 	@echo "make bench  start a fresh local stack and print throughput and latency figures"
-	@echo "make lint   buf lint on proto/ and a format check"
+	@echo "make lint   format check, buf lint and buf breaking against the released proto"
 	@echo "make clean  remove build output (keeps ./data)"
 
 check-jdk:
@@ -46,9 +46,21 @@ trigger: $(SERVER_JAR)
 	@if [ -z "$(EVENT)" ]; then echo "usage: make trigger EVENT=<type> USER=<user_id>" >&2; exit 2; fi
 	$(JAVA) -cp $(SERVER_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)"
 
-lint: check-jdk
-	cd proto && npx -y @bufbuild/buf lint
+# buf at the version pinned in .ci/buf/package.json (installed once by npm ci).
+BUF := .ci/buf/node_modules/.bin/buf
+$(BUF): .ci/buf/package.json .ci/buf/package-lock.json
+	cd .ci/buf && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(BUF)
+
+# Format check (never rewrites), proto style, and no breaking change against the released API.
+lint: check-jdk $(BUF)
+	cd proto && ../$(BUF) lint
+	cd proto && ../$(BUF) breaking --against ../.ci/buf/released.binpb
 	$(MVN) spotless:check
+
+# After a release: the current proto becomes the baseline that `make lint` checks against.
+proto-release: $(BUF)
+	cd proto && ../$(BUF) build -o ../.ci/buf/released.binpb
 
 fmt: check-jdk
 	$(MVN) spotless:apply
