@@ -9,15 +9,17 @@ MVN := ./mvnw -B -q
 JAVA = $(JAVA_HOME)/bin/java
 JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
+EMULATOR_JAR := server/target/stripe-emulator.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger bench proto-release
+.PHONY: help check-jdk build test run lint clean fmt trigger bench bench-peer proto-release
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
 	@echo "make test   run all tests (nothing to install)"
-	@echo "make build  build server/target/billing-server.jar"
+	@echo "make build  build server/target/billing-server.jar and server/target/stripe-emulator.jar"
 	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
 	@echo "make bench  start a fresh local stack and print throughput and latency figures"
+	@echo "make bench-peer   webhook ingestion vs @supabase/stripe-sync-engine (../shared/bench)"
 	@echo "make lint   format check, buf lint and buf breaking against the released proto"
 	@echo "make clean  remove build output (keeps ./data)"
 
@@ -41,10 +43,18 @@ run: $(SERVER_JAR)
 bench: $(SERVER_JAR)
 	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.BenchRun $(BENCH_ARGS)
 
-# make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY)
+# make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY,
+# or stripe-emulator.jar running; STRIPE_EMULATOR_URL points at another emulator)
 trigger: $(SERVER_JAR)
 	@if [ -z "$(EVENT)" ]; then echo "usage: make trigger EVENT=<type> USER=<user_id>" >&2; exit 2; fi
-	$(JAVA) -cp $(SERVER_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)"
+	$(JAVA) -cp $(EMULATOR_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)"
+
+# Webhook ingestion against @supabase/stripe-sync-engine (../shared/bench; args: N PAIRS "C list").
+# The production jar needs a Stripe: it gets a test key and an API base nobody listens on (the
+# ingest path never calls Stripe).
+bench-peer: $(SERVER_JAR)
+	PROJECT_EXTRA_ENV="STRIPE_SECRET_KEY=sk_test_bench STRIPE_API_BASE=http://127.0.0.1:9 $(PROJECT_EXTRA_ENV)" \
+	  JAVA_HOME=$(JAVA_HOME) ../shared/bench/webhook-vs-peer.sh $(BENCH_PEER_ARGS)
 
 # buf at the version pinned in .ci/buf/package.json (installed once by npm ci).
 BUF := .ci/buf/node_modules/.bin/buf

@@ -33,7 +33,6 @@ import dev.billing.stream.ChangeLogMapper;
 import dev.billing.stream.ChangeLogPruner;
 import dev.billing.stripe.StripeGateway;
 import dev.billing.stripe.StripeJavaGateway;
-import dev.billing.stripe.emulator.StripeEmulator;
 import dev.billing.subscription.CancellationService;
 import dev.billing.subscription.SubscriptionMaintenance;
 import dev.billing.subscription.SubscriptionMapper;
@@ -86,7 +85,6 @@ public final class BillingServer implements AutoCloseable {
   private final CreditService credits;
   private final WebhookProcessor webhooks;
   private final ChangeFeed feed;
-  private final StripeEmulator emulator;
   private final SubscriptionMaintenance maintenance;
   private final ChangeLogPruner pruner;
 
@@ -130,24 +128,13 @@ public final class BillingServer implements AutoCloseable {
             tx, new EventApplier(subscriptions, payments), config.webhooks(), clock, meters);
 
     StripeConfig stripeConfig = config.stripe();
-    String apiBase = stripeConfig.apiBase();
-    if (stripeConfig.startsEmulator()) {
-      emulator =
-          new StripeEmulator(
-              stripeConfig.emulatorPort(),
-              config.catalog(),
-              stripeConfig.webhookSecrets().getFirst(),
-              clock,
-              stripeConfig.emulatorRetryBase());
-      emulator.start();
-      apiBase = emulator.apiBase();
-    } else {
-      emulator = null;
-      if (stripeConfig.emulated()) {
-        log.warn("STRIPE_SECRET_KEY is not set: Stripe calls go to {} with a test key", apiBase);
-      }
+    if (stripeConfig.emulated()) {
+      log.warn(
+          "STRIPE_SECRET_KEY is not set: Stripe calls go to {} with a test key",
+          stripeConfig.apiBase());
     }
-    StripeGateway gateway = new StripeJavaGateway(stripeConfig.effectiveSecretKey(), apiBase);
+    StripeGateway gateway =
+        new StripeJavaGateway(stripeConfig.effectiveSecretKey(), stripeConfig.apiBase());
     CheckoutService checkout =
         new CheckoutService(
             tx, gateway, config.catalog(), new UrlPolicy(config.allowedOrigins()), referrals);
@@ -191,9 +178,6 @@ public final class BillingServer implements AutoCloseable {
     pruner.start(config.stream().pruneInterval());
     grpc.start();
     http.start();
-    if (emulator != null) {
-      emulator.setWebhookEndpoint("http://localhost:" + http.port() + "/webhooks/stripe");
-    }
     // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
     closeOrder.add(tokenReloader);
     closeOrder.add(feed);
@@ -202,9 +186,6 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(webhooks);
     closeOrder.add(maintenance);
     closeOrder.add(pruner);
-    if (emulator != null) {
-      closeOrder.add(emulator);
-    }
     closeOrder.add(database);
     closeOrder.add(gc);
   }
@@ -239,8 +220,8 @@ public final class BillingServer implements AutoCloseable {
         "billing service up: gRPC on :{}, HTTP on :{}, Stripe at {}{}, {}",
         server.grpcPort(),
         server.httpPort(),
-        server.emulator != null ? server.emulator.apiBase() : config.stripe().apiBase(),
-        server.emulator != null ? " (local emulator)" : "",
+        config.stripe().apiBase(),
+        config.stripe().emulated() ? " (test key: an emulator)" : "",
         server.database);
     return server;
   }
@@ -255,11 +236,6 @@ public final class BillingServer implements AutoCloseable {
 
   public EntitlementService entitlements() {
     return entitlements;
-  }
-
-  /** The in-process Stripe emulator, or null when the service talks to Stripe. */
-  public StripeEmulator emulator() {
-    return emulator;
   }
 
   public ChangeLogPruner pruner() {

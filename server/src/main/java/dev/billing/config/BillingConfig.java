@@ -47,27 +47,19 @@ public record BillingConfig(
   }
 
   /**
-   * Stripe access. No secret key means the local Stripe emulator at {@code apiBase}.
+   * Stripe access. No secret key is allowed only with an explicit {@code apiBase} (a Stripe
+   * emulator started on its own, such as {@code stripe-emulator.jar}); the service never starts one
+   * itself.
    *
    * @param webhookSecrets one or two signing secrets ({@code whsec_...}); two during a rotation
    */
   public record StripeConfig(
-      String secretKey,
-      List<String> webhookSecrets,
-      String publishableKey,
-      String apiBase,
-      int emulatorPort,
-      Duration emulatorRetryBase) {
+      String secretKey, List<String> webhookSecrets, String publishableKey, String apiBase) {
     public boolean emulated() {
       return secretKey == null;
     }
 
-    /** True when this process starts the local emulator itself (no key, no STRIPE_API_BASE). */
-    public boolean startsEmulator() {
-      return emulatorPort >= 0;
-    }
-
-    /** The key stripe-java sends: the configured one, or a test key the emulator accepts. */
+    /** The key stripe-java sends: the configured one, or a test key an emulator accepts. */
     public String effectiveSecretKey() {
       return secretKey != null ? secretKey : "sk_test_local_emulator";
     }
@@ -97,11 +89,8 @@ public record BillingConfig(
       Duration pruneInterval,
       Duration stallTimeout) {}
 
-  /** Development-only webhook secret used with the local emulator when none is configured. */
+  /** Development-only webhook secret used with an emulator when none is configured. */
   public static final String LOCAL_WEBHOOK_SECRET = "whsec_local_development_only";
-
-  /** The local emulator's default API base. */
-  public static final String LOCAL_STRIPE_API_BASE = "http://localhost:12111";
 
   public static BillingConfig fromEnv(Env env) {
     String dbUrl =
@@ -126,7 +115,28 @@ public record BillingConfig(
             env.get("BILLING_DB_PASSWORD", ""),
             env.getInt("BILLING_DB_POOL_SIZE", 16));
 
+    Path tokensFile =
+        env.get("BILLING_TOKENS_FILE")
+            .map(Path::of)
+            .orElseThrow(
+                () ->
+                    new ConfigException(
+                        "BILLING_TOKENS_FILE is not set. Point it at a file of calling services, one per line:"
+                            + " `<service-name> <scope>[,<scope>...] <sha256-hex-of-token>` (scopes:"
+                            + " entitlements:read, checkout:write, credits:write, stream:read, admin)."
+                            + " `make run` creates a development one."));
+
     String secretKey = env.get("STRIPE_SECRET_KEY").orElse(null);
+    String apiBase = env.get("STRIPE_API_BASE").orElse(null);
+    if (secretKey == null && apiBase == null) {
+      throw new ConfigException(
+          "STRIPE_SECRET_KEY is not set. Set it to the account's secret key (sk_live_... or"
+              + " sk_test_..., from the Stripe dashboard) together with STRIPE_WEBHOOK_SECRET"
+              + " (environment or .env). To run against a local Stripe emulator instead, set"
+              + " STRIPE_API_BASE to its URL (for example STRIPE_API_BASE=http://127.0.0.1:12111 with"
+              + " `java -jar server/target/stripe-emulator.jar --port 12111 ...`); `make run` does"
+              + " this for you.");
+    }
     List<String> webhookSecrets =
         env.get("STRIPE_WEBHOOK_SECRET")
             .map(
@@ -152,26 +162,14 @@ public record BillingConfig(
     if (webhookSecrets.size() > 2) {
       throw new ConfigException("STRIPE_WEBHOOK_SECRET takes at most two secrets (old,new)");
     }
-    boolean startEmulator = secretKey == null && env.get("STRIPE_API_BASE").isEmpty();
     StripeConfig stripe =
         new StripeConfig(
             secretKey,
             webhookSecrets,
             env.get("STRIPE_PUBLISHABLE_KEY").orElse(null),
-            env.get(
-                "STRIPE_API_BASE",
-                secretKey == null ? LOCAL_STRIPE_API_BASE : "https://api.stripe.com"),
-            startEmulator ? env.getInt("STRIPE_EMULATOR_PORT", 12111) : -1,
-            env.getDuration("STRIPE_EMULATOR_RETRY_BASE", Duration.ofSeconds(1)));
+            apiBase != null ? apiBase : "https://api.stripe.com");
 
-    Catalog catalog =
-        env.get("BILLING_CATALOG")
-            .map(p -> Catalog.fromFile(Path.of(p)))
-            .orElseGet(
-                () ->
-                    Catalog.defaults(
-                        env.get("STRIPE_PRICE_PRO", "price_pro"),
-                        env.get("STRIPE_PRICE_STUDIO", "price_studio")));
+    Catalog catalog = Catalog.fromEnv(env);
 
     List<URI> origins = new ArrayList<>();
     for (String raw : env.get("FRONTEND_URL", "http://localhost:3000").split(",")) {
@@ -217,15 +215,7 @@ public record BillingConfig(
         env.getLong("BILLING_ENTITLEMENT_CACHE_SIZE", 1_000_000L),
         env.getDuration("BILLING_SHUTDOWN_GRACE", Duration.ofSeconds(10)),
         env.getDuration("BILLING_MAINTENANCE_INTERVAL", Duration.ofSeconds(10)),
-        env.get("BILLING_TOKENS_FILE")
-            .map(Path::of)
-            .orElseThrow(
-                () ->
-                    new ConfigException(
-                        "BILLING_TOKENS_FILE is not set. Point it at a file of calling services, one per line:"
-                            + " `<service-name> <scope>[,<scope>...] <sha256-hex-of-token>` (scopes:"
-                            + " entitlements:read, checkout:write, credits:write, stream:read, admin)."
-                            + " `make run` creates a development one.")),
+        tokensFile,
         env.getDuration("BILLING_TOKENS_RELOAD", Duration.ofSeconds(5)),
         tls(env));
   }

@@ -55,6 +55,20 @@ public final class Catalog {
     this.packages = pkgs;
   }
 
+  /**
+   * The catalog this environment names: the file {@code BILLING_CATALOG}, else the defaults with
+   * the {@code STRIPE_PRICE_PRO} / {@code STRIPE_PRICE_STUDIO} price ids.
+   */
+  public static Catalog fromEnv(Env env) {
+    return env.get("BILLING_CATALOG")
+        .map(p -> fromFile(Path.of(p)))
+        .orElseGet(
+            () ->
+                defaults(
+                    env.get("STRIPE_PRICE_PRO", "price_pro"),
+                    env.get("STRIPE_PRICE_STUDIO", "price_studio")));
+  }
+
   /** The product brief's catalog, with the Stripe price ids from the environment. */
   public static Catalog defaults(String proPriceId, String studioPriceId) {
     return new Catalog(

@@ -116,7 +116,10 @@ public final class Env {
     return get(name).map(v -> parseDuration(name, v)).orElse(defaultValue);
   }
 
-  static Duration parseDuration(String name, String v) {
+  /**
+   * Parses {@code 50ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 3d} or ISO-8601 ({@code PT5S}).
+   */
+  public static Duration parseDuration(String name, String v) {
     try {
       if (v.startsWith("P") || v.startsWith("p")) {
         return Duration.parse(v);

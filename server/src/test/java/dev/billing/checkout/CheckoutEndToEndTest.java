@@ -410,8 +410,7 @@ class CheckoutEndToEndTest {
             server
                 .send(
                     java.net.http.HttpRequest.newBuilder(
-                            java.net.URI.create(
-                                server.server().emulator().apiBase() + "/v1/events"))
+                            java.net.URI.create(server.emulator().apiBase() + "/v1/events"))
                         .build())
                 .statusCode())
         .isEqualTo(401);

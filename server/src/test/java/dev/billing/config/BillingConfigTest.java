@@ -16,7 +16,9 @@ class BillingConfigTest {
           "BILLING_DB_URL",
           "jdbc:mysql://db:3306/billing",
           "BILLING_TOKENS_FILE",
-          "/etc/billing/tokens");
+          "/etc/billing/tokens",
+          "STRIPE_API_BASE",
+          "http://127.0.0.1:12111");
 
   @Test
   void missingDatabaseUrlSaysHowToSetIt() {
@@ -59,8 +61,38 @@ class BillingConfigTest {
     assertThat(c.allowedOrigins())
         .extracting(Object::toString)
         .containsExactly("http://localhost:3000");
-    assertThat(c.stripe().startsEmulator()).isTrue();
-    assertThat(c.stripe().emulatorPort()).isEqualTo(12111);
+    assertThat(c.stripe().emulated()).isTrue();
+    assertThat(c.stripe().apiBase()).isEqualTo("http://127.0.0.1:12111");
+  }
+
+  @Test
+  void noStripeKeyAndNoApiBaseSaysHowToSetThem() {
+    var env =
+        Env.of(
+            Map.of(
+                "BILLING_DB_URL",
+                "jdbc:mysql://db:3306/billing",
+                "BILLING_TOKENS_FILE",
+                "/etc/billing/tokens"));
+    assertThatThrownBy(() -> BillingConfig.fromEnv(env))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("STRIPE_SECRET_KEY is not set")
+        .hasMessageContaining("STRIPE_API_BASE")
+        .hasMessageContaining("stripe-emulator.jar");
+  }
+
+  @Test
+  void aSecretKeyTalksToStripeItself() {
+    var env =
+        Env.of(
+            Map.of(
+                "BILLING_DB_URL", "jdbc:mysql://db:3306/billing",
+                "BILLING_TOKENS_FILE", "/etc/billing/tokens",
+                "STRIPE_SECRET_KEY", "sk_test_abc",
+                "STRIPE_WEBHOOK_SECRET", "whsec_abc"));
+    BillingConfig c = BillingConfig.fromEnv(env);
+    assertThat(c.stripe().emulated()).isFalse();
+    assertThat(c.stripe().apiBase()).isEqualTo("https://api.stripe.com");
   }
 
   @Test
@@ -99,7 +131,8 @@ class BillingConfigTest {
     Path file = dir.resolve(".env");
     Files.writeString(
         file,
-        "# comment\nBILLING_GRPC_PORT=7000\nexport BILLING_HTTP_PORT=\"7001\"\nBILLING_DB_URL=jdbc:mysql://x/y\nBILLING_TOKENS_FILE=/t\n");
+        "# comment\nBILLING_GRPC_PORT=7000\nexport BILLING_HTTP_PORT=\"7001\"\nBILLING_DB_URL=jdbc:mysql://x/y\nBILLING_TOKENS_FILE=/t\n"
+            + "STRIPE_API_BASE=http://127.0.0.1:12111\n");
     Env env = Env.load(file, Map.of("BILLING_GRPC_PORT", "7100"));
     BillingConfig c = BillingConfig.fromEnv(env);
     assertThat(c.grpcPort()).isEqualTo(7100);

@@ -69,7 +69,7 @@ class MultiReplicaTest {
     env.put("BILLING_GRPC_PORT", Integer.toString(bGrpc));
     env.put("BILLING_HTTP_PORT", Integer.toString(bHttp));
     // B talks to A's emulator rather than starting its own.
-    env.put("STRIPE_API_BASE", replicaA.server().emulator().apiBase());
+    env.put("STRIPE_API_BASE", replicaA.emulator().apiBase());
     replicaB = pb.start();
     HttpClient http = HttpClient.newHttpClient();
     await()

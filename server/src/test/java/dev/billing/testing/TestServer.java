@@ -4,9 +4,11 @@ import dev.billing.BillingServer;
 import dev.billing.client.BearerToken;
 import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.DatabaseConfig;
+import dev.billing.config.Catalog;
 import dev.billing.config.Env;
 import dev.billing.grpc.TokenStore;
 import dev.billing.stripe.WebhookSigner;
+import dev.billing.stripe.emulator.StripeEmulator;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +20,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -73,23 +76,60 @@ public final class TestServer implements AutoCloseable {
   }
 
   private final BillingServer server;
+  private final StripeEmulator emulator;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  private TestServer(BillingServer server) {
+  private TestServer(BillingServer server, StripeEmulator emulator) {
     this.server = server;
+    this.emulator = emulator;
   }
 
   public static TestServer start() {
     return start(TestDatabase.fresh(), Map.of());
   }
 
+  /**
+   * Starts the server with the environment of {@link #env} plus {@code overrides}. Unless the
+   * overrides name a Stripe ({@code STRIPE_API_BASE} or {@code STRIPE_SECRET_KEY}), a local Stripe
+   * emulator is started first, on a free port, and the server is pointed at it, as {@code make run}
+   * does.
+   */
   public static TestServer start(DatabaseConfig db, Map<String, String> overrides) {
+    Map<String, String> all = new HashMap<>(overrides);
+    StripeEmulator emulator = null;
+    if (!all.containsKey("STRIPE_API_BASE") && !all.containsKey("STRIPE_SECRET_KEY")) {
+      Env env = env(db, overrides);
+      emulator =
+          new StripeEmulator(
+              0,
+              Catalog.fromEnv(env),
+              env.get("STRIPE_WEBHOOK_SECRET").orElseThrow().split(",")[0].strip(),
+              Clock.systemUTC(),
+              env.getDuration("STRIPE_EMULATOR_RETRY_BASE", Duration.ofMillis(50)));
+      emulator.start();
+      all.put("STRIPE_API_BASE", emulator.apiBase());
+    }
     try {
-      return new TestServer(BillingServer.start(BillingConfig.fromEnv(env(db, overrides))));
-    } catch (IOException e) {
+      BillingServer server = BillingServer.start(BillingConfig.fromEnv(env(db, all)));
+      if (emulator != null) {
+        emulator.setWebhookEndpoint("http://localhost:" + server.httpPort() + "/webhooks/stripe");
+      }
+      return new TestServer(server, emulator);
+    } catch (IOException | RuntimeException e) {
+      if (emulator != null) {
+        emulator.close();
+      }
+      if (e instanceof RuntimeException re) {
+        throw re;
+      }
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The local Stripe emulator this server talks to, or null when the test named another. */
+  public StripeEmulator emulator() {
+    return emulator;
   }
 
   /** The environment a test server runs with: free ports, the fixture secret, fast retries. */
@@ -105,7 +145,6 @@ public final class TestServer implements AutoCloseable {
     env.put("BILLING_WEBHOOK_RETRY_BASE", "50ms");
     env.put("BILLING_WEBHOOK_RETRY_SCAN", "50ms");
     env.put("BILLING_SHUTDOWN_GRACE", "2s");
-    env.put("STRIPE_EMULATOR_PORT", "0");
     env.put("STRIPE_EMULATOR_RETRY_BASE", "50ms");
     env.put("BILLING_MAINTENANCE_INTERVAL", "200ms");
     env.putAll(overrides);
@@ -207,7 +246,7 @@ public final class TestServer implements AutoCloseable {
   /** A call to the emulator's Stripe API with a test key. */
   public HttpResponse<String> stripeApi(String method, String path, String form) {
     return send(
-        HttpRequest.newBuilder(URI.create(server.emulator().apiBase() + path))
+        HttpRequest.newBuilder(URI.create(emulator.apiBase() + path))
             .header("Authorization", "Bearer sk_test_local_emulator")
             .header("Content-Type", "application/x-www-form-urlencoded")
             .method(
@@ -308,5 +347,8 @@ public final class TestServer implements AutoCloseable {
       }
     }
     server.close();
+    if (emulator != null) {
+      emulator.close();
+    }
   }
 }

@@ -1,7 +1,9 @@
 package dev.billing.dev;
 
 import dev.billing.client.bench.BillingBench;
+import dev.billing.config.Catalog;
 import dev.billing.grpc.TokenStore;
+import dev.billing.stripe.emulator.StripeEmulator;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -9,6 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -96,6 +100,7 @@ public final class BenchRun {
         Path.of("server", "target", "bench-" + ProcessHandle.current().pid()).toAbsolutePath();
     EmbeddedMariaDb db = EmbeddedMariaDb.start(root, 0, true);
     Process server = null;
+    StripeEmulator stripe = null;
     int exit = 1;
     try {
       db.createDatabase("billing_bench");
@@ -105,6 +110,15 @@ public final class BenchRun {
       String secret = "whsec_bench_secret";
       int grpc = freePort();
       int http = freePort();
+      stripe =
+          new StripeEmulator(
+              0,
+              Catalog.defaults("price_pro", "price_studio"),
+              secret,
+              Clock.systemUTC(),
+              Duration.ofSeconds(1));
+      stripe.setWebhookEndpoint("http://localhost:" + http + "/webhooks/stripe");
+      stripe.start();
       ProcessBuilder pb =
           new ProcessBuilder(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -121,7 +135,7 @@ public final class BenchRun {
       env.put("BILLING_HTTP_PORT", Integer.toString(http));
       env.put("BILLING_TOKENS_FILE", tokens.toString());
       env.put("STRIPE_WEBHOOK_SECRET", secret);
-      env.put("STRIPE_EMULATOR_PORT", "0");
+      env.put("STRIPE_API_BASE", stripe.apiBase());
       env.put("BILLING_LOG_LEVEL", "WARN");
       server = pb.start();
       HttpClient client = HttpClient.newHttpClient();
@@ -168,6 +182,9 @@ public final class BenchRun {
       if (server != null) {
         server.destroy();
         server.waitFor(20, TimeUnit.SECONDS);
+      }
+      if (stripe != null) {
+        stripe.close();
       }
       db.close();
     }

@@ -1,19 +1,28 @@
 package dev.billing.dev;
 
+import dev.billing.config.BillingConfig;
+import dev.billing.config.Catalog;
+import dev.billing.config.Env;
 import dev.billing.grpc.TokenStore;
+import dev.billing.stripe.emulator.StripeEmulator;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code make run}: the local stack. Starts an embedded MariaDB with its files under {@code
- * ./data/mariadb} (kept across runs), then the production jar against it with {@code java -jar},
- * exactly as it runs in production. Ctrl-C (or SIGTERM) stops both, server first.
+ * ./data/mariadb} (kept across runs) and the local Stripe emulator (port {@code
+ * STRIPE_EMULATOR_PORT}, default 12111), then the production jar against both with {@code java
+ * -jar}, exactly as it runs in production, pointed at the emulator by {@code STRIPE_API_BASE}.
+ * Ctrl-C (or SIGTERM) stops everything, server first.
  *
- * <p>Set {@code BILLING_DB_URL} to use your own database instead of the embedded one.
+ * <p>Set {@code BILLING_DB_URL} to use your own database instead of the embedded one, and {@code
+ * STRIPE_SECRET_KEY} (or {@code STRIPE_API_BASE}) to use Stripe (or another emulator) instead of
+ * the local one; both are read from the environment or {@code ./.env}.
  */
 public final class LocalRun {
   private LocalRun() {}
@@ -24,12 +33,12 @@ public final class LocalRun {
       System.err.println("missing " + jar + ": run `make build` first");
       System.exit(1);
     }
-    Map<String, String> env = System.getenv();
+    Env env = Env.load();
     EmbeddedMariaDb db = null;
     List<String[]> extraEnv = new ArrayList<>();
-    if (env.getOrDefault("BILLING_DB_URL", "").isBlank()) {
+    if (env.get("BILLING_DB_URL").isEmpty()) {
       Path root = Path.of("data", "mariadb").toAbsolutePath();
-      int port = Integer.parseInt(env.getOrDefault("BILLING_DEV_DB_PORT", "0"));
+      int port = env.getInt("BILLING_DEV_DB_PORT", 0);
       System.out.println("[make run] starting embedded MariaDB 11.4 (files in " + root + ")");
       db = EmbeddedMariaDb.start(root, port, false);
       db.createDatabase("billing");
@@ -40,9 +49,29 @@ public final class LocalRun {
           "[make run] embedded MariaDB on 127.0.0.1:" + db.port() + ", database billing");
     }
 
+    StripeEmulator stripe = null;
     try {
-      runServer(jar, env, db, extraEnv);
+      if (env.get("STRIPE_SECRET_KEY").isEmpty() && env.get("STRIPE_API_BASE").isEmpty()) {
+        String secret = env.get("STRIPE_WEBHOOK_SECRET", BillingConfig.LOCAL_WEBHOOK_SECRET);
+        stripe =
+            new StripeEmulator(
+                env.getInt("STRIPE_EMULATOR_PORT", 12111),
+                Catalog.fromEnv(env),
+                secret.split(",")[0].strip(),
+                Clock.systemUTC(),
+                env.getDuration("STRIPE_EMULATOR_RETRY_BASE", Duration.ofSeconds(1)));
+        stripe.setWebhookEndpoint(
+            "http://localhost:" + env.getInt("BILLING_HTTP_PORT", 8080) + "/webhooks/stripe");
+        stripe.start();
+        extraEnv.add(new String[] {"STRIPE_API_BASE", stripe.apiBase()});
+        extraEnv.add(new String[] {"STRIPE_WEBHOOK_SECRET", secret});
+        System.out.println("[make run] local Stripe emulator on " + stripe.apiBase());
+      }
+      runServer(jar, env, db, stripe, extraEnv);
     } catch (Exception | Error e) {
+      if (stripe != null) {
+        stripe.close();
+      }
       if (db != null) {
         db.close();
       }
@@ -51,9 +80,9 @@ public final class LocalRun {
   }
 
   private static void runServer(
-      Path jar, Map<String, String> env, EmbeddedMariaDb db, List<String[]> extraEnv)
+      Path jar, Env env, EmbeddedMariaDb db, StripeEmulator stripe, List<String[]> extraEnv)
       throws Exception {
-    if (env.getOrDefault("BILLING_TOKENS_FILE", "").isBlank()) {
+    if (env.get("BILLING_TOKENS_FILE").isEmpty()) {
       Path tokens = Path.of("data", "dev-tokens").toAbsolutePath();
       Files.createDirectories(tokens.getParent());
       Files.writeString(
@@ -94,6 +123,9 @@ public final class LocalRun {
                     }
                   } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                  }
+                  if (stripe != null) {
+                    stripe.close();
                   }
                   if (database != null) {
                     database.close();
