@@ -2,8 +2,8 @@ package dev.billing.dev;
 
 import dev.billing.client.bench.BillingBench;
 import dev.billing.config.Catalog;
-import dev.billing.grpc.TokenStore;
 import dev.billing.stripe.emulator.StripeEmulator;
+import dev.billing.transport.grpc.TokenStore;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * A failure the caller can understand. Each subclass maps to one gRPC status and one HTTP status in
- * a single table ({@code dev.billing.grpc.StatusMapper}); messages never carry secrets.
+ * a single table ({@code dev.billing.transport.grpc.StatusMapper}); messages never carry secrets.
  */
 public abstract sealed class BillingException extends RuntimeException
     permits BillingException.InvalidArgument,

@@ -9,6 +9,9 @@ import com.stripe.param.RefundCreateParams;
 import com.stripe.param.SubscriptionCancelParams;
 import com.stripe.param.SubscriptionUpdateParams;
 import com.stripe.param.checkout.SessionCreateParams;
+import dev.billing.domain.gateway.CheckoutSessionResult;
+import dev.billing.domain.gateway.CheckoutSessionSpec;
+import dev.billing.domain.gateway.StripeGateway;
 
 /** {@link StripeGateway} with an instance {@link StripeClient} (never the global API key). */
 public final class StripeJavaGateway implements StripeGateway {

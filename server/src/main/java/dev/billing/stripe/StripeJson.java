@@ -2,7 +2,7 @@ package dev.billing.stripe;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import dev.billing.customer.UserIds;
+import dev.billing.domain.customer.UserIds;
 import org.slf4j.LoggerFactory;
 
 /**

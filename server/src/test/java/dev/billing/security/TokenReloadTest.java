@@ -7,11 +7,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.billing.client.BearerToken;
 import dev.billing.config.ConfigException;
-import dev.billing.grpc.TokenStore;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.GetEntitlementRequest;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
+import dev.billing.transport.grpc.TokenStore;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;

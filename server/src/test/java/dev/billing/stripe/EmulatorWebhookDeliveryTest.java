@@ -8,7 +8,6 @@ import com.sun.net.httpserver.HttpServer;
 import dev.billing.config.Catalog;
 import dev.billing.stripe.emulator.StripeEmulator;
 import dev.billing.stripe.emulator.TriggerCommand;
-import dev.billing.webhook.SignatureVerifier;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;

@@ -1,4 +1,0 @@
-package dev.billing.credits;
-
-/** The outcome of a credit mutation; {@code replayed} when the idempotency key had been used. */
-public record CreditResult(long balance, String transactionId, boolean replayed) {}

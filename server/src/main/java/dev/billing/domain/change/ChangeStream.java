@@ -1,0 +1,181 @@
+package dev.billing.domain.change;
+
+import com.google.protobuf.Timestamp;
+import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.Heartbeat;
+import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import dev.billing.proto.v1.SubscriptionChange;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Set;
+
+/**
+ * One subscriber's stream. It first replays the log from its cursor (catch-up), then receives live
+ * changes from the {@link ChangeFeed}. {@code position} is the highest seq already considered for
+ * this stream, so a change is never sent twice and none is skipped when switching from catch-up to
+ * live. Sending honours gRPC flow control: messages wait in a bounded queue until the transport is
+ * ready; a subscriber that falls too far behind is closed with RESOURCE_EXHAUSTED and resumes from
+ * its cursor.
+ */
+final class ChangeStream {
+  private final ServerCallStreamObserver<StreamSubscriptionChangesResponse> out;
+  private final Set<String> users;
+  private final Set<ChangeKind> kinds;
+  private final int bufferSize;
+  private final ArrayDeque<StreamSubscriptionChangesResponse> queue = new ArrayDeque<>();
+  private final Runnable onClose;
+
+  private long position;
+  private long lastDelivered;
+  private boolean live;
+  private boolean closed;
+  private long lastSendNanos = System.nanoTime();
+
+  ChangeStream(
+      ServerCallStreamObserver<StreamSubscriptionChangesResponse> out,
+      Set<String> users,
+      Set<ChangeKind> kinds,
+      int bufferSize,
+      long position,
+      Runnable onClose) {
+    this.out = out;
+    this.users = Set.copyOf(users);
+    this.kinds = Set.copyOf(kinds);
+    this.bufferSize = bufferSize;
+    this.position = position;
+    this.lastDelivered = position;
+    this.onClose = onClose;
+  }
+
+  synchronized long position() {
+    return position;
+  }
+
+  synchronized boolean isClosed() {
+    return closed;
+  }
+
+  synchronized void markLive() {
+    live = true;
+  }
+
+  /**
+   * A change from the live feed, with its message (built once by the feed for every stream);
+   * ignored while catching up or when already considered.
+   */
+  synchronized void offerLive(
+      SubscriptionChange change, StreamSubscriptionChangesResponse message) {
+    if (!live || closed || change.getSeq() <= position) {
+      return;
+    }
+    accept(change, message);
+  }
+
+  /**
+   * A change read during catch-up. Blocks (the catch-up thread only) while the queue is half full;
+   * a subscriber that does not drain it within {@code stallTimeoutNanos} is cut off like a slow
+   * live subscriber.
+   */
+  synchronized void offerReplay(SubscriptionChange change, long stallTimeoutNanos)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + stallTimeoutNanos;
+    while (!closed && queue.size() >= Math.max(1, bufferSize / 2)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        close(tooSlow());
+        return;
+      }
+      java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    if (closed || change.getSeq() <= position) {
+      return;
+    }
+    accept(change, StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
+  }
+
+  private void accept(SubscriptionChange change, StreamSubscriptionChangesResponse message) {
+    position = change.getSeq();
+    if (!matches(change)) {
+      return;
+    }
+    queue.add(message);
+    if (queue.size() > bufferSize) {
+      close(tooSlow());
+      return;
+    }
+    drain();
+  }
+
+  private Status tooSlow() {
+    return Status.RESOURCE_EXHAUSTED.withDescription(
+        "subscriber too slow: more than "
+            + bufferSize
+            + " changes waiting; reconnect with after_seq set to the last seq you processed"
+            + " (last sent: "
+            + lastDelivered
+            + ")");
+  }
+
+  private boolean matches(SubscriptionChange change) {
+    return (users.isEmpty() || users.contains(change.getUserId()))
+        && (kinds.isEmpty() || kinds.contains(change.getKind()));
+  }
+
+  /** Sends what the transport will take now; called on new messages and when it becomes ready. */
+  synchronized void drain() {
+    while (!closed && !queue.isEmpty() && out.isReady()) {
+      StreamSubscriptionChangesResponse next = queue.poll();
+      out.onNext(next);
+      lastSendNanos = System.nanoTime();
+      if (next.hasChange()) {
+        lastDelivered = next.getChange().getSeq();
+      }
+    }
+    notifyAll();
+  }
+
+  /** Sends a heartbeat if nothing was sent for {@code idleNanos}. */
+  synchronized void heartbeatIfIdle(long idleNanos) {
+    if (closed || !live || !queue.isEmpty() || System.nanoTime() - lastSendNanos < idleNanos) {
+      return;
+    }
+    Instant now = Instant.now();
+    queue.add(
+        StreamSubscriptionChangesResponse.newBuilder()
+            .setHeartbeat(
+                Heartbeat.newBuilder()
+                    .setLastSeq(position)
+                    .setServerTime(
+                        Timestamp.newBuilder()
+                            .setSeconds(now.getEpochSecond())
+                            .setNanos(now.getNano())))
+            .build());
+    drain();
+  }
+
+  /** Ends the stream with an error status (the client resumes from its cursor). */
+  synchronized void close(Status status) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    queue.clear();
+    notifyAll();
+    try {
+      out.onError(status.asRuntimeException());
+    } catch (RuntimeException ignored) {
+      // The call may already be cancelled by the client.
+    }
+    onClose.run();
+  }
+
+  /** The client went away. */
+  synchronized void cancelled() {
+    closed = true;
+    queue.clear();
+    notifyAll();
+    onClose.run();
+  }
+}

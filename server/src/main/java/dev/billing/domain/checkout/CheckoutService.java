@@ -1,0 +1,330 @@
+package dev.billing.domain.checkout;
+
+import dev.billing.config.Catalog;
+import dev.billing.config.CreditPackage;
+import dev.billing.config.Plan;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.gateway.CheckoutSessionResult;
+import dev.billing.domain.gateway.CheckoutSessionSpec;
+import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.domain.payment.PaymentMapper;
+import dev.billing.domain.payment.PaymentRow;
+import dev.billing.domain.payment.PaymentService;
+import dev.billing.domain.referral.ReferralService;
+import dev.billing.error.BillingException;
+import dev.billing.error.BillingException.FieldViolation;
+import dev.billing.persistence.Transactions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Checkout: plan subscriptions and credit purchases through Stripe's hosted page, and the customer
+ * portal. The server maps plan to price; a caller never names a price. The same idempotency key
+ * returns the same session (it is kept in checkout_sessions, and Stripe gets a derived key too).
+ */
+public final class CheckoutService {
+  /** Custom credit purchases: at least $1.00, at most $10,000.00. */
+  public static final long MIN_CREDIT_AMOUNT = 100;
+
+  public static final long MAX_CREDIT_AMOUNT = 1_000_000;
+  public static final int MAX_TRIAL_DAYS = 730;
+  private static final Pattern COUPON = Pattern.compile("[A-Za-z0-9_\\-]{1,64}");
+  private static final String CREDITS_CURRENCY = "usd";
+
+  private final Transactions tx;
+  private final StripeGateway stripe;
+  private final Catalog catalog;
+  private final UrlPolicy urls;
+  private final ReferralService referrals;
+
+  public CheckoutService(
+      Transactions tx,
+      StripeGateway stripe,
+      Catalog catalog,
+      UrlPolicy urls,
+      ReferralService referrals) {
+    this.tx = tx;
+    this.stripe = stripe;
+    this.catalog = catalog;
+    this.urls = urls;
+    this.referrals = referrals;
+  }
+
+  /** What a validated command buys. */
+  private record Purchase(
+      String plan,
+      String priceId,
+      String creditPackage,
+      long amount,
+      String currency,
+      long credits) {}
+
+  public CheckoutResult create(CheckoutCommand cmd) {
+    Purchase purchase = validate(cmd);
+    CheckoutSessionRow existing =
+        tx.read(
+            s -> s.getMapper(CheckoutMapper.class).findByKey(cmd.userId(), cmd.idempotencyKey()));
+    if (existing != null) {
+      return replay(existing, cmd, purchase);
+    }
+    applyReferral(cmd);
+    String customerId = customerFor(cmd.userId());
+    String successUrl =
+        cmd.successUrl().isEmpty()
+            ? urls.defaultOrigin() + "/billing/success?session_id={CHECKOUT_SESSION_ID}"
+            : cmd.successUrl();
+    String cancelUrl =
+        cmd.cancelUrl().isEmpty() ? urls.defaultOrigin() + "/billing/cancel" : cmd.cancelUrl();
+    boolean subscription = cmd.mode() == CheckoutCommand.Mode.SUBSCRIPTION;
+    String paymentId =
+        subscription
+            ? null
+            : PaymentService.paymentId("checkout", cmd.userId(), cmd.idempotencyKey());
+    Map<String, String> metadata =
+        subscription
+            ? Map.of("user_id", cmd.userId(), "plan", purchase.plan())
+            : Map.of(
+                "user_id", cmd.userId(),
+                "payment_id", paymentId,
+                "credits", Long.toString(purchase.credits()));
+    CheckoutSessionSpec spec =
+        new CheckoutSessionSpec(
+            subscription ? CheckoutSessionSpec.Mode.SUBSCRIPTION : CheckoutSessionSpec.Mode.PAYMENT,
+            customerId,
+            cmd.userId(),
+            purchase.priceId(),
+            cmd.trialDays(),
+            cmd.coupon().isEmpty() ? null : cmd.coupon(),
+            cmd.allowPromotionCodes(),
+            purchase.amount(),
+            purchase.currency(),
+            subscription ? null : purchase.credits() + " credits",
+            metadata,
+            successUrl,
+            cancelUrl);
+    String stripeKey =
+        "checkout:" + PaymentService.paymentId(cmd.userId(), cmd.idempotencyKey()).substring(4);
+    CheckoutSessionResult created;
+    try {
+      created = stripe.createCheckoutSession(spec, stripeKey);
+    } catch (BillingException.InvalidArgument e) {
+      if (e.violations().stream().noneMatch(v -> v.field().equals("customer"))) {
+        throw e;
+      }
+      // The remembered customer no longer exists at Stripe (deleted, or another account): replace
+      // it.
+      String replacement = replaceCustomer(cmd.userId(), customerId);
+      created =
+          stripe.createCheckoutSession(
+              spec.withCustomer(replacement), stripeKey + ":" + replacement);
+    }
+    CheckoutSessionResult session = created;
+    CheckoutSessionRow row =
+        new CheckoutSessionRow(
+            session.id(),
+            cmd.userId(),
+            cmd.idempotencyKey(),
+            subscription ? "subscription" : "credits",
+            purchase.plan(),
+            purchase.creditPackage(),
+            session.amountTotal() > 0
+                ? session.amountTotal()
+                : subscription ? 0 : purchase.amount(),
+            session.currency() == null ? purchase.currency() : session.currency(),
+            session.url(),
+            session.status() == null ? "open" : session.status(),
+            session.expiresAt(),
+            paymentId);
+    return tx.execute(
+        uow -> {
+          CheckoutMapper sessions = uow.mapper(CheckoutMapper.class);
+          if (sessions.insertIfAbsent(row) == 0) {
+            // A concurrent call with the same key won; Stripe's idempotency gave it the same
+            // session.
+            return CheckoutResult.of(sessions.findByKey(cmd.userId(), cmd.idempotencyKey()));
+          }
+          if (paymentId != null) {
+            uow.mapper(PaymentMapper.class)
+                .insertIfAbsent(
+                    PaymentRow.create(
+                        paymentId,
+                        cmd.userId(),
+                        PaymentRow.KIND_CREDITS,
+                        PaymentRow.PENDING,
+                        purchase.amount(),
+                        purchase.currency(),
+                        purchase.credits(),
+                        session.id(),
+                        null,
+                        null,
+                        null,
+                        cmd.idempotencyKey(),
+                        null));
+          }
+          return CheckoutResult.of(row);
+        });
+  }
+
+  /** The customer portal for a user who has a Stripe customer. */
+  public String portal(String userId, String returnUrl) {
+    if (!returnUrl.isEmpty() && !urls.isAllowed(returnUrl)) {
+      throw BillingException.InvalidArgument.of(
+          "return_url", "must be under an allowed origin (FRONTEND_URL)");
+    }
+    String customerId = tx.read(s -> s.getMapper(CustomerMapper.class).findCustomerByUser(userId));
+    if (customerId == null) {
+      throw new BillingException.NotFound(
+          "NO_CUSTOMER", "user " + userId + " has no Stripe customer yet");
+    }
+    String target = returnUrl.isEmpty() ? urls.defaultOrigin().toString() : returnUrl;
+    return stripe.createPortalSession(
+        customerId, target, "portal:" + userId + ":" + System.currentTimeMillis() / 60_000);
+  }
+
+  /** A referral code given at checkout counts if the user is new; a code nobody has is an error. */
+  private void applyReferral(CheckoutCommand cmd) {
+    if (cmd.referralCode().isEmpty()) {
+      return;
+    }
+    try {
+      referrals.apply(cmd.userId(), cmd.referralCode(), Cause.api(cmd.userId()));
+    } catch (BillingException.FailedPrecondition e) {
+      // Not a new user (or referred before): the checkout goes on without a referral.
+    }
+  }
+
+  private String replaceCustomer(String userId, String missing) {
+    String created =
+        stripe.createCustomer(userId, null, "customer:" + userId + ":replacing:" + missing);
+    return tx.execute(
+        uow -> {
+          CustomerMapper customers = uow.mapper(CustomerMapper.class);
+          customers.replace(userId, missing, created);
+          return customers.findCustomerByUser(userId);
+        });
+  }
+
+  private String customerFor(String userId) {
+    String existing = tx.read(s -> s.getMapper(CustomerMapper.class).findCustomerByUser(userId));
+    if (existing != null) {
+      return existing;
+    }
+    String created = stripe.createCustomer(userId, null, "customer:" + userId);
+    return tx.execute(
+        uow -> {
+          CustomerMapper customers = uow.mapper(CustomerMapper.class);
+          customers.insertIfAbsent(userId, created);
+          return customers.findCustomerByUser(userId);
+        });
+  }
+
+  private CheckoutResult replay(
+      CheckoutSessionRow existing, CheckoutCommand cmd, Purchase purchase) {
+    boolean same =
+        existing
+                .mode()
+                .equals(
+                    cmd.mode() == CheckoutCommand.Mode.SUBSCRIPTION ? "subscription" : "credits")
+            && Objects.equals(existing.plan(), purchase.plan())
+            && Objects.equals(existing.creditPackage(), purchase.creditPackage())
+            && (purchase.plan() != null || existing.amount() == purchase.amount());
+    if (!same) {
+      throw new BillingException.FailedPrecondition(
+          "IDEMPOTENCY_KEY_REUSED", "idempotency_key was already used for a different checkout");
+    }
+    return CheckoutResult.of(existing);
+  }
+
+  private Purchase validate(CheckoutCommand cmd) {
+    List<FieldViolation> v = new ArrayList<>();
+    if (!cmd.successUrl().isEmpty() && !urls.isAllowed(cmd.successUrl())) {
+      v.add(new FieldViolation("success_url", "must be under an allowed origin (FRONTEND_URL)"));
+    }
+    if (!cmd.cancelUrl().isEmpty() && !urls.isAllowed(cmd.cancelUrl())) {
+      v.add(new FieldViolation("cancel_url", "must be under an allowed origin (FRONTEND_URL)"));
+    }
+    Purchase purchase = null;
+    if (cmd.mode() == null) {
+      v.add(
+          new FieldViolation(
+              "mode", "must be CHECKOUT_MODE_SUBSCRIPTION or CHECKOUT_MODE_CREDITS"));
+    } else if (cmd.mode() == CheckoutCommand.Mode.SUBSCRIPTION) {
+      Plan plan = cmd.plan().isEmpty() ? null : catalog.plan(cmd.plan()).orElse(null);
+      if (plan == null || plan.isFree()) {
+        v.add(new FieldViolation("plan", "must be a paid plan of the catalog (see ListPlans)"));
+      }
+      if (cmd.trialDays() < 0 || cmd.trialDays() > MAX_TRIAL_DAYS) {
+        v.add(new FieldViolation("trial_days", "must be between 0 and " + MAX_TRIAL_DAYS));
+      }
+      if (!cmd.coupon().isEmpty() && cmd.allowPromotionCodes()) {
+        v.add(
+            new FieldViolation(
+                "coupon",
+                "cannot be combined with allow_promotion_codes (Stripe accepts one or the other)"));
+      } else if (!cmd.coupon().isEmpty() && !COUPON.matcher(cmd.coupon()).matches()) {
+        v.add(
+            new FieldViolation("coupon", "must be a Stripe coupon id (letters, digits, _ and -)"));
+      }
+      if (!cmd.creditPackage().isEmpty() || cmd.amountMinor() != 0) {
+        v.add(new FieldViolation("credit_package", "only for CHECKOUT_MODE_CREDITS"));
+      }
+      if (plan != null && !plan.isFree()) {
+        purchase =
+            new Purchase(plan.name(), plan.priceId(), null, plan.amountMinor(), plan.currency(), 0);
+      }
+    } else {
+      if (!cmd.plan().isEmpty()
+          || cmd.trialDays() != 0
+          || !cmd.coupon().isEmpty()
+          || cmd.allowPromotionCodes()) {
+        v.add(
+            new FieldViolation(
+                "plan",
+                "plan, trial_days, coupon and allow_promotion_codes are for subscriptions"));
+      }
+      String currency = cmd.currency().isEmpty() ? CREDITS_CURRENCY : cmd.currency().toLowerCase();
+      if (!cmd.creditPackage().isEmpty() && cmd.amountMinor() != 0) {
+        v.add(
+            new FieldViolation("credit_package", "give either credit_package or amount, not both"));
+      } else if (!cmd.creditPackage().isEmpty()) {
+        CreditPackage pkg = catalog.creditPackage(cmd.creditPackage()).orElse(null);
+        if (pkg == null) {
+          v.add(
+              new FieldViolation(
+                  "credit_package",
+                  "must be a credit package of the catalog (see ListCreditPackages)"));
+        } else if (!pkg.currency().equals(currency)) {
+          v.add(
+              new FieldViolation(
+                  "amount.currency", "package " + pkg.id() + " is sold in " + pkg.currency()));
+        } else {
+          purchase =
+              new Purchase(null, null, pkg.id(), pkg.amountMinor(), pkg.currency(), pkg.credits());
+        }
+      } else if (cmd.amountMinor() == 0) {
+        v.add(new FieldViolation("credit_package", "give a credit_package or an amount"));
+      } else if (cmd.amountMinor() < MIN_CREDIT_AMOUNT || cmd.amountMinor() > MAX_CREDIT_AMOUNT) {
+        v.add(
+            new FieldViolation(
+                "amount.amount_minor",
+                "must be between "
+                    + MIN_CREDIT_AMOUNT
+                    + " and "
+                    + MAX_CREDIT_AMOUNT
+                    + " minor units"));
+      } else if (!CREDITS_CURRENCY.equals(currency)) {
+        v.add(new FieldViolation("amount.currency", "credits are sold in usd (1 credit = $0.01)"));
+      } else {
+        purchase = new Purchase(null, null, null, cmd.amountMinor(), currency, cmd.amountMinor());
+      }
+    }
+    if (!v.isEmpty()) {
+      throw new BillingException.InvalidArgument(v);
+    }
+    return purchase;
+  }
+}

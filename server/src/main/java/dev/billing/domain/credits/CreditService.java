@@ -1,0 +1,164 @@
+package dev.billing.domain.credits;
+
+import dev.billing.domain.audit.AuditLog;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.error.BillingException;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The credit ledger. Every mutation is one transaction that appends a ledger row and updates the
+ * balance row, keyed by an idempotency key unique per user: a replay returns the first result. The
+ * balance never goes below zero.
+ */
+public final class CreditService {
+  /** Largest single mutation: 100 million credits ($1M). Larger is a typo, not a grant. */
+  public static final long MAX_AMOUNT = 100_000_000L;
+
+  private final Transactions tx;
+  private final EntitlementService entitlements;
+  private final AuditLog audit;
+
+  public CreditService(Transactions tx, EntitlementService entitlements, AuditLog audit) {
+    this.tx = tx;
+    this.entitlements = entitlements;
+    this.audit = audit;
+  }
+
+  /** Adds {@code amount} credits to a user. */
+  public CreditResult grant(
+      String userId, long amount, String idempotencyKey, String reason, Cause cause) {
+    return tx.execute(
+        uow -> apply(uow, userId, amount, "grant", idempotencyKey, reason, null, cause));
+  }
+
+  /**
+   * Takes {@code amount} credits; FAILED_PRECONDITION (INSUFFICIENT_CREDITS) if the balance is
+   * lower.
+   */
+  public CreditResult consume(
+      String userId, long amount, String idempotencyKey, String reason, Cause cause) {
+    return tx.execute(
+        uow -> apply(uow, userId, -amount, "consume", idempotencyKey, reason, null, cause));
+  }
+
+  /** A user's ledger, newest first, rows with id below {@code beforeId}. */
+  public List<LedgerEntry> transactions(String userId, long beforeId, int limit) {
+    return tx.read(s -> s.getMapper(CreditMapper.class).findByUser(userId, beforeId, limit));
+  }
+
+  /**
+   * Applies a signed credit change inside the caller's transaction. The user's entitlement row is
+   * locked first, so concurrent mutations of one user serialise and a replayed key is always seen.
+   */
+  public CreditResult apply(
+      UnitOfWork uow,
+      String userId,
+      long delta,
+      String kind,
+      String idempotencyKey,
+      String reason,
+      String paymentId,
+      Cause cause) {
+    return mutate(uow, userId, delta, false, kind, idempotencyKey, reason, paymentId, cause);
+  }
+
+  /**
+   * Takes back up to {@code credits} (a refund): as many as the balance holds, never below zero.
+   * The ledger row records what was actually taken.
+   */
+  public CreditResult clawBack(
+      UnitOfWork uow,
+      String userId,
+      long credits,
+      String idempotencyKey,
+      String reason,
+      String paymentId,
+      Cause cause) {
+    return mutate(uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause);
+  }
+
+  private CreditResult mutate(
+      UnitOfWork uow,
+      String userId,
+      long requested,
+      boolean upToBalance,
+      String kind,
+      String idempotencyKey,
+      String reason,
+      String paymentId,
+      Cause cause) {
+    EntitlementRow locked = entitlements.lock(uow, userId);
+    CreditMapper credits = uow.mapper(CreditMapper.class);
+    LedgerEntry previous = credits.findByKey(userId, idempotencyKey);
+    if (previous != null) {
+      if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {
+        throw new BillingException.FailedPrecondition(
+            "IDEMPOTENCY_KEY_REUSED",
+            "idempotency_key was already used for a different request ("
+                + previous.kind()
+                + " of "
+                + Math.abs(previous.delta())
+                + ")");
+      }
+      return new CreditResult(previous.balanceAfter(), previous.transactionId(), true);
+    }
+    Long current = credits.lockBalance(userId);
+    long before = current == null ? 0 : current;
+    long delta = upToBalance ? -Math.min(before, -requested) : requested;
+    long after;
+    try {
+      after = Math.addExact(before, delta);
+    } catch (ArithmeticException e) {
+      throw new BillingException.FailedPrecondition(
+          "BALANCE_OVERFLOW", "the balance would overflow");
+    }
+    if (after < 0) {
+      throw new BillingException.FailedPrecondition(
+          "INSUFFICIENT_CREDITS", "balance " + before + " is lower than " + Math.abs(delta));
+    }
+    String note = reason;
+    if (upToBalance && delta != requested) {
+      note =
+          (reason == null ? "" : reason + "; ")
+              + "only "
+              + (-delta)
+              + " of "
+              + (-requested)
+              + " credits were left";
+    }
+    String txnId = "ctx_" + UUID.randomUUID().toString().replace("-", "");
+    credits.upsertBalance(userId, after);
+    credits.insertLedger(
+        new LedgerEntry(
+            0,
+            txnId,
+            userId,
+            delta,
+            after,
+            kind,
+            idempotencyKey,
+            note,
+            cause.actor(),
+            paymentId,
+            cause.stripeEventId(),
+            0));
+    audit.record(
+        uow,
+        userId,
+        cause,
+        "credits",
+        userId,
+        "credits." + kind,
+        Long.toString(before),
+        Long.toString(after));
+    if (delta != 0) {
+      entitlements.creditsChanged(uow, locked, after, cause);
+    }
+    return new CreditResult(after, txnId, false);
+  }
+}

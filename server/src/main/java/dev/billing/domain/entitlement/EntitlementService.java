@@ -1,0 +1,274 @@
+package dev.billing.domain.entitlement;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.billing.config.Catalog;
+import dev.billing.domain.audit.AuditLog;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.change.PendingChange;
+import dev.billing.domain.subscription.StripeStatus;
+import dev.billing.domain.subscription.SubscriptionRow;
+import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.Entitlement;
+import dev.billing.proto.v1.GetEntitlementResponse;
+import dev.billing.proto.v1.SubscriptionChange;
+import dev.billing.transport.grpc.EntitlementProtoConverter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BiConsumer;
+
+/**
+ * Entitlements: served from an in-memory snapshot, written inside the transactions that change
+ * them.
+ *
+ * <p>The hot path ({@link #get}) is one cache lookup returning a prebuilt response: no database, no
+ * JSON, no allocation. The cache is kept exact by the change feed, which hands every committed
+ * change (from this replica or another) to {@link #onCommitted}; a snapshot only ever replaces an
+ * older version, so a slow cache-miss load can never overwrite a newer change.
+ */
+public final class EntitlementService {
+  private final Transactions tx;
+  private final Catalog catalog;
+  private final EntitlementCalculator calculator;
+  private final EntitlementProtoConverter converter;
+  private final AuditLog audit;
+  private final Clock clock;
+  private final Cache<String, GetEntitlementResponse> cache;
+
+  /**
+   * Loads cache misses off the caller's thread (GetEntitlement answers on the transport thread).
+   */
+  private final ExecutorService loader =
+      Executors.newFixedThreadPool(
+          8, r -> Thread.ofPlatform().daemon().name("entitlement-loader").unstarted(r));
+
+  public EntitlementService(
+      Transactions tx,
+      Catalog catalog,
+      EntitlementCalculator calculator,
+      AuditLog audit,
+      Clock clock,
+      long cacheSize,
+      MeterRegistry meters) {
+    this.tx = tx;
+    this.catalog = catalog;
+    this.calculator = calculator;
+    this.converter = new EntitlementProtoConverter(catalog);
+    this.audit = audit;
+    this.clock = clock;
+    this.cache = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
+    CaffeineCacheMetrics.monitor(meters, cache, "entitlements");
+  }
+
+  /** The user's entitlement; a user the service has never seen is on the free tier. */
+  public GetEntitlementResponse get(String userId) {
+    return cache.get(userId, this::load);
+  }
+
+  /** The cached snapshot, or null on a miss: never touches the database. */
+  public GetEntitlementResponse getIfCached(String userId) {
+    return cache.getIfPresent(userId);
+  }
+
+  /** Loads a missing snapshot on the loader pool (off the caller's thread), then calls back. */
+  public void loadAsync(String userId, BiConsumer<GetEntitlementResponse, Throwable> callback) {
+    loader.execute(
+        () -> {
+          GetEntitlementResponse r;
+          try {
+            r = get(userId);
+          } catch (RuntimeException e) {
+            callback.accept(null, e);
+            return;
+          }
+          callback.accept(r, null);
+        });
+  }
+
+  private GetEntitlementResponse load(String userId) {
+    EntitlementRow row = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));
+    return wrap(converter.toProto(row != null ? row : EntitlementRow.unknown(userId)));
+  }
+
+  /** Applies a committed change to the snapshot, unless a newer version is already there. */
+  public void onCommitted(SubscriptionChange change) {
+    Entitlement e = change.getEntitlement();
+    cache
+        .asMap()
+        .compute(
+            change.getUserId(),
+            (id, current) ->
+                current == null || current.getEntitlement().getVersion() < e.getVersion()
+                    ? wrap(e)
+                    : current);
+  }
+
+  public void onCommitted(List<SubscriptionChange> changes) {
+    changes.forEach(this::onCommitted);
+  }
+
+  private static GetEntitlementResponse wrap(Entitlement e) {
+    return GetEntitlementResponse.newBuilder().setEntitlement(e).build();
+  }
+
+  /**
+   * Locks the user's entitlement row for the rest of the transaction, creating it for a new user.
+   * Every transaction that changes a user takes this lock first, so changes to one user serialise
+   * and lock order is the same everywhere (user, then the change-log sequence).
+   */
+  public EntitlementRow lock(UnitOfWork uow, String userId) {
+    Map<String, EntitlementRow> held = held(uow);
+    EntitlementRow row = held.get(userId);
+    if (row != null) {
+      return row; // locked earlier in this transaction; the map holds its current state
+    }
+    EntitlementMapper m = uow.mapper(EntitlementMapper.class);
+    row = m.lock(userId); // a known user: one statement
+    if (row == null) {
+      m.ensureRow(userId); // a new user: create the row, exclusively locked
+      row = m.lock(userId);
+    }
+    held.put(userId, row);
+    return row;
+  }
+
+  /**
+   * Locks several users at once, in key order (so groups that overlap cannot deadlock on them),
+   * creating the rows of new users: two statements for a whole webhook group instead of one or
+   * three per event. Later {@link #lock} calls for these users cost nothing.
+   */
+  public void lockAll(UnitOfWork uow, Collection<String> userIds) {
+    Map<String, EntitlementRow> held = held(uow);
+    List<String> wanted =
+        userIds.stream().filter(u -> !held.containsKey(u)).distinct().sorted().toList();
+    if (wanted.isEmpty()) {
+      return;
+    }
+    EntitlementMapper m = uow.mapper(EntitlementMapper.class);
+    m.lockAll(wanted).forEach(r -> held.put(r.userId(), r));
+    List<String> missing = wanted.stream().filter(u -> !held.containsKey(u)).toList();
+    if (!missing.isEmpty()) {
+      m.ensureRows(missing);
+      m.lockAll(missing).forEach(r -> held.put(r.userId(), r));
+    }
+  }
+
+  /**
+   * The rows this transaction has locked, as they stand now. Updates replace them here and are
+   * written together when the transaction flushes (nothing in a transaction reads these rows back
+   * from the database: {@link #lock} answers from here).
+   */
+  private static final class HeldRows extends HashMap<String, EntitlementRow> {
+    private final HeldWrites<EntitlementRow> unwritten;
+
+    HeldRows(UnitOfWork uow) {
+      unwritten =
+          new HeldWrites<>(
+              uow,
+              (u, row) -> u.mapper(EntitlementMapper.class).update(row),
+              (u, rows) -> u.mapper(EntitlementMapper.class).updateAll(rows));
+    }
+  }
+
+  private static HeldRows held(UnitOfWork uow) {
+    return uow.attachment(HeldRows.class, () -> new HeldRows(uow));
+  }
+
+  /** Records a locked user's new row: written when the transaction flushes. */
+  private static void write(UnitOfWork uow, EntitlementRow row) {
+    HeldRows held = held(uow);
+    held.put(row.userId(), row);
+    held.unwritten.put(row.userId(), row);
+  }
+
+  /**
+   * Recomputes a locked user's entitlement from their subscriptions and, if it changed, bumps the
+   * version, writes it, audits it and queues the change for the stream.
+   */
+  public EntitlementRow recompute(
+      UnitOfWork uow, EntitlementRow locked, List<SubscriptionRow> subscriptions, Cause cause) {
+    long now = clock.instant().getEpochSecond();
+    EntitlementRow decided = locked.withDecision(calculator.decide(subscriptions, now));
+    if (decided.sameStateAs(locked)) {
+      return locked;
+    }
+    EntitlementRow updated = decided.next(locked.creditBalance());
+    write(uow, updated);
+    audit.record(
+        uow,
+        locked.userId(),
+        cause,
+        "entitlement",
+        locked.userId(),
+        "entitlement.changed",
+        locked.toString(),
+        updated.toString());
+    emit(uow, locked, updated, kindOf(locked, updated), cause);
+    return updated;
+  }
+
+  /** Records a new credit balance for a locked user: a new version and a CREDITS_CHANGED change. */
+  public EntitlementRow creditsChanged(
+      UnitOfWork uow, EntitlementRow locked, long newBalance, Cause cause) {
+    EntitlementRow updated = locked.next(newBalance);
+    write(uow, updated);
+    emit(uow, locked, updated, ChangeKind.CHANGE_KIND_CREDITS_CHANGED, cause);
+    return updated;
+  }
+
+  private void emit(
+      UnitOfWork uow, EntitlementRow before, EntitlementRow after, ChangeKind kind, Cause cause) {
+    uow.recordChange(
+        new PendingChange(
+            after.userId(),
+            kind,
+            converter.toProto(after),
+            catalog.planOrFree(before.tier()).name(),
+            StripeStatus.parseStored(before.status()).proto(),
+            cause.stripeEventId(),
+            clock.millis()));
+  }
+
+  ChangeKind kindOf(EntitlementRow before, EntitlementRow after) {
+    int beforeRank = catalog.planOrFree(before.tier()).rank();
+    int afterRank = catalog.planOrFree(after.tier()).rank();
+    boolean wasFree = before.tier().equals(Catalog.FREE);
+    boolean isFree = after.tier().equals(Catalog.FREE);
+    StripeStatus afterStatus = StripeStatus.parseStored(after.status());
+    if (wasFree && !isFree) {
+      return afterStatus == StripeStatus.TRIALING
+          ? ChangeKind.CHANGE_KIND_TRIAL_STARTED
+          : ChangeKind.CHANGE_KIND_SUBSCRIPTION_STARTED;
+    }
+    if (!wasFree && isFree) {
+      return ChangeKind.CHANGE_KIND_SUBSCRIPTION_ENDED;
+    }
+    if (afterRank > beforeRank) {
+      return ChangeKind.CHANGE_KIND_UPGRADED;
+    }
+    if (afterRank < beforeRank) {
+      return ChangeKind.CHANGE_KIND_DOWNGRADED;
+    }
+    if (!before.paymentProblem() && after.paymentProblem()) {
+      return ChangeKind.CHANGE_KIND_PAYMENT_FAILED;
+    }
+    if (before.paymentProblem() && !after.paymentProblem()) {
+      return ChangeKind.CHANGE_KIND_PAYMENT_RECOVERED;
+    }
+    if (StripeStatus.parseStored(before.status()) == StripeStatus.TRIALING
+        && afterStatus == StripeStatus.ACTIVE) {
+      return ChangeKind.CHANGE_KIND_SUBSCRIPTION_STARTED;
+    }
+    return ChangeKind.CHANGE_KIND_SUBSCRIPTION_UPDATED;
+  }
+}

@@ -1,0 +1,28 @@
+package dev.billing.domain.gateway;
+
+import dev.billing.stripe.StripeErrors;
+
+/**
+ * Every call this service makes to Stripe. Implemented with stripe-java against api.stripe.com or
+ * the local emulator; every call that creates something at Stripe carries an idempotency key.
+ * Failures arrive as {@link dev.billing.error.BillingException}s (see {@link StripeErrors}).
+ */
+public interface StripeGateway {
+  /** Creates a Stripe customer for a user; returns its id ({@code cus_...}). */
+  String createCustomer(String userId, String email, String idempotencyKey);
+
+  /** Creates a hosted Checkout session. */
+  CheckoutSessionResult createCheckoutSession(CheckoutSessionSpec spec, String idempotencyKey);
+
+  /** Creates a customer portal session; returns its URL. */
+  String createPortalSession(String customerId, String returnUrl, String idempotencyKey);
+
+  /** Cancels a subscription now, or sets it to end at the end of its period. */
+  void cancelSubscription(String subscriptionId, boolean atPeriodEnd, String idempotencyKey);
+
+  /** The subscription as Stripe has it now, as Stripe's JSON. */
+  com.google.gson.JsonObject retrieveSubscription(String subscriptionId);
+
+  /** Refunds a payment, fully ({@code amount == null}) or partly; returns the refund id. */
+  String createRefund(String paymentIntentId, Long amount, String idempotencyKey);
+}

@@ -1,0 +1,400 @@
+package dev.billing.domain.inbox;
+
+import dev.billing.config.BillingConfig.WebhookConfig;
+import dev.billing.error.BillingException;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import dev.billing.stripe.event.EventApplier;
+import dev.billing.stripe.event.StripeEvent;
+import dev.billing.util.PeriodicTask;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inbox. An event is stored, applied and marked processed in ONE transaction, so it takes
+ * effect exactly once: the event id is the inbox's primary key, and a redelivery finds it there.
+ * When applying fails, the event is still stored (pending) and acknowledged; a background worker
+ * retries it with exponential backoff and dead-letters it after {@code maxAttempts}.
+ */
+public final class WebhookProcessor implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WebhookProcessor.class);
+
+  /** What happened to a delivery. */
+  public enum Outcome {
+    APPLIED,
+    DUPLICATE,
+    STORED_FOR_RETRY
+  }
+
+  private final Transactions tx;
+  private final EventApplier applier;
+  private final WebhookConfig config;
+  private final Clock clock;
+  private PeriodicTask retryWorker;
+  private final Counter applied;
+  private final Counter duplicates;
+  private final Counter deferred;
+  private final Counter dead;
+  private final Counter batchedGroups;
+  private final Counter isolatedGroups;
+
+  public WebhookProcessor(
+      Transactions tx,
+      EventApplier applier,
+      WebhookConfig config,
+      Clock clock,
+      MeterRegistry meters) {
+    this.tx = tx;
+    this.applier = applier;
+    this.config = config;
+    this.clock = clock;
+    this.applied = meters.counter("billing_webhook_events_total", "outcome", "applied");
+    this.duplicates = meters.counter("billing_webhook_events_total", "outcome", "duplicate");
+    this.deferred = meters.counter("billing_webhook_events_total", "outcome", "deferred");
+    this.dead = meters.counter("billing_webhook_events_total", "outcome", "dead");
+    this.batchedGroups = meters.counter("billing_webhook_groups_total", "path", "batched");
+    this.isolatedGroups = meters.counter("billing_webhook_groups_total", "path", "isolated");
+  }
+
+  public void start() {
+    startWriters(config.writers());
+    retryWorker = PeriodicTask.every(config.retryScan(), "webhook-retry", this::retryDue);
+  }
+
+  /**
+   * Stores and applies a verified event. Throws {@link BillingException.Unavailable} when the
+   * database cannot store it (the caller answers 503 so Stripe retries).
+   *
+   * <p>Concurrent deliveries are grouped: a few writer threads each take whatever events are
+   * waiting and apply them in one transaction (one savepoint per event), so one commit, one
+   * change-log reservation and one log flush cover many events. The caller gets its answer once the
+   * group has committed.
+   */
+  public Outcome ingest(StripeEvent event) {
+    if (!running) {
+      throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
+    }
+    Pending p = new Pending(event, new CompletableFuture<>());
+    if (!queue.offer(p)) {
+      throw new BillingException.Unavailable(
+          "OVERLOADED", "too many webhooks waiting; retry", null);
+    }
+    try {
+      return p.result().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (TimeoutException e) {
+      throw new BillingException.Unavailable(
+          "TIMEOUT", "the event was not stored in time; retry", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BillingException.Unavailable("INTERRUPTED", "interrupted", e);
+    }
+  }
+
+  /**
+   * Applies these events as one group, in the calling thread, the way a writer applies deliveries
+   * that arrive together; returns each event's outcome, in order.
+   */
+  public List<Outcome> ingestGroup(List<StripeEvent> events) {
+    List<Pending> group =
+        events.stream().map(e -> new Pending(e, new CompletableFuture<Outcome>())).toList();
+    writeGroup(group);
+    return group.stream().map(p -> p.result().join()).toList();
+  }
+
+  private record Pending(StripeEvent event, CompletableFuture<Outcome> result) {}
+
+  private static final int MAX_GROUP = 64;
+  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
+  private final List<Thread> writers = new ArrayList<>();
+  private volatile boolean running = true;
+
+  private void startWriters(int count) {
+    for (int i = 0; i < count; i++) {
+      writers.add(Thread.ofPlatform().daemon().name("webhook-writer-" + i).start(this::writeLoop));
+    }
+  }
+
+  private void writeLoop() {
+    while (running) {
+      List<Pending> group = new ArrayList<>();
+      try {
+        group.add(queue.take());
+      } catch (InterruptedException e) {
+        return;
+      }
+      queue.drainTo(group, MAX_GROUP - 1);
+      try {
+        writeGroup(group);
+      } catch (RuntimeException e) {
+        log.error("webhook group failed unexpectedly: {}", describe(e));
+        group.forEach(p -> p.result().completeExceptionally(Transactions.translate(e)));
+      }
+    }
+  }
+
+  /**
+   * Thrown inside a group's transaction when an event fails or is a redelivery: the group is redone
+   * one event at a time, isolating it.
+   */
+  private static final class IsolateFailures extends RuntimeException {
+    IsolateFailures() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * One transaction for the whole group; an event that fails is rolled back alone and kept for
+   * retry.
+   */
+  private void writeGroup(List<Pending> group) {
+    Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
+    Map<Pending, RuntimeException> failures = new IdentityHashMap<>();
+    try {
+      try {
+        apply(group, false, outcomes, failures);
+        if (batchable(group)) {
+          batchedGroups.increment();
+        }
+      } catch (IsolateFailures e) {
+        // Rare: redo the group with a savepoint per event, so only the failing ones are set aside.
+        isolatedGroups.increment();
+        apply(group, true, outcomes, failures);
+      }
+    } catch (BillingException.Unavailable e) {
+      group.forEach(p -> p.result().completeExceptionally(e));
+      return;
+    }
+    for (Pending p : group) {
+      Outcome o = outcomes.get(p);
+      if (o != null) {
+        (o == Outcome.APPLIED ? applied : duplicates).increment();
+        p.result().complete(o);
+      }
+    }
+    failures.forEach(
+        (p, e) -> {
+          try {
+            p.result().complete(storeForRetry(p.event(), e));
+          } catch (RuntimeException storeFailure) {
+            p.result().completeExceptionally(Transactions.translate(storeFailure));
+          }
+        });
+  }
+
+  private void apply(
+      List<Pending> group,
+      boolean isolate,
+      Map<Pending, Outcome> outcomes,
+      Map<Pending, RuntimeException> failures) {
+    tx.execute(
+        uow -> {
+          outcomes.clear();
+          failures.clear();
+          StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+          // The common case: one insert stores the whole group and a few statements lock what its
+          // events touch. A duplicate in the group (the insert stores fewer rows) sends the group
+          // down the careful path, one event at a time.
+          boolean batched = !isolate && batchable(group);
+          if (batched) {
+            List<StripeEvent> events = group.stream().map(Pending::event).toList();
+            if (inbox.insertAllProcessedIfAbsent(events) != events.size()) {
+              throw new IsolateFailures();
+            }
+            applier.prefetch(uow, events);
+          }
+          for (Pending p : group) {
+            UnitOfWork.Mark mark = isolate ? uow.mark() : null;
+            try {
+              if (!batched
+                  && inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
+                outcomes.put(p, Outcome.DUPLICATE);
+              } else {
+                applier.apply(uow, p.event());
+                if (isolate) {
+                  uow.flush(); // its held-back writes fail here, with it, if they fail
+                }
+                outcomes.put(p, Outcome.APPLIED);
+              }
+            } catch (RuntimeException e) {
+              if (!isolate) {
+                throw isolateUnlessFatal(e);
+              }
+              throwIfFatal(e);
+              uow.rollbackTo(mark);
+              failures.put(p, e);
+            }
+          }
+          if (!isolate) {
+            try {
+              uow.flush(); // the group's held-back writes, inside the group's error handling
+            } catch (RuntimeException e) {
+              throw isolateUnlessFatal(e);
+            }
+          }
+          return null;
+        });
+  }
+
+  /** Conflicts retry the whole group; an unreachable database answers 503 for all of it. */
+  private static void throwIfFatal(RuntimeException e) {
+    if (Transactions.isRetryable(e)
+        || Transactions.translate(e) instanceof BillingException.Unavailable) {
+      throw e;
+    }
+  }
+
+  /** An event's own failure: redo the group one event at a time, to set that event aside. */
+  private static RuntimeException isolateUnlessFatal(RuntimeException e) {
+    throwIfFatal(e);
+    return new IsolateFailures();
+  }
+
+  /** A group's payloads go in one statement up to this size (well below max_allowed_packet). */
+  private static final long MAX_BATCH_CHARS = 1 << 20;
+
+  /** Whether a group's events are stored with one insert and prefetched together. */
+  private static boolean batchable(List<Pending> group) {
+    long chars = 0;
+    for (Pending p : group) {
+      chars += p.event().payload().length();
+    }
+    return group.size() > 1 && chars <= MAX_BATCH_CHARS;
+  }
+
+  private Outcome storeForRetry(StripeEvent event, RuntimeException e) {
+    String error = describe(e);
+    log.warn(
+        "event {} ({}) failed to apply, stored for retry: {}", event.id(), event.type(), error);
+    long next = clock.millis() + config.retryBase().toMillis();
+    boolean stored =
+        tx.execute(
+            uow ->
+                uow.mapper(StripeEventMapper.class)
+                        .insertIfAbsent(event, StoredEvent.PENDING, 1, error, next)
+                    > 0);
+    deferred.increment();
+    return stored ? Outcome.STORED_FOR_RETRY : Outcome.DUPLICATE;
+  }
+
+  /** Retries the pending events whose time has come; returns how many were applied. */
+  public int retryDue() {
+    List<String> due =
+        tx.read(s -> s.getMapper(StripeEventMapper.class).findDue(clock.millis(), 50));
+    int done = 0;
+    for (String id : due) {
+      if (retry(id)) {
+        done++;
+      }
+    }
+    return done;
+  }
+
+  private boolean retry(String id) {
+    StoredEvent[] seen = new StoredEvent[1];
+    try {
+      return tx.execute(
+          uow -> {
+            StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+            StoredEvent stored = inbox.lockPending(id);
+            seen[0] = stored;
+            if (stored == null) {
+              return false;
+            }
+            applier.apply(uow, StripeEvent.parse(stored.payload()));
+            inbox.markProcessed(id);
+            applied.increment();
+            return true;
+          });
+    } catch (BillingException.Unavailable e) {
+      throw e;
+    } catch (RuntimeException e) {
+      StoredEvent stored = seen[0];
+      int attempts = (stored == null ? 0 : stored.attempts()) + 1;
+      boolean giveUp = attempts >= config.maxAttempts();
+      long delay = config.retryBase().toMillis() << Math.min(attempts - 1, 16);
+      tx.execute(
+          uow -> {
+            uow.mapper(StripeEventMapper.class)
+                .markFailed(
+                    id,
+                    giveUp ? StoredEvent.DEAD : StoredEvent.PENDING,
+                    attempts,
+                    describe(e),
+                    giveUp ? null : clock.millis() + delay);
+            return null;
+          });
+      if (giveUp) {
+        dead.increment();
+        log.error("event {} dead-lettered after {} attempts: {}", id, attempts, describe(e));
+      } else {
+        log.warn("event {} attempt {} failed, next in {} ms: {}", id, attempts, delay, describe(e));
+      }
+      return false;
+    }
+  }
+
+  /** Makes a dead-lettered (or pending) event due now with a fresh attempt budget. */
+  public StoredEvent replay(String eventId) {
+    // Read back in the same transaction: the answer is the state the replay set, not whatever the
+    // retry worker (which may take the event up the moment this commits) has made of it since.
+    StoredEvent requeued =
+        tx.execute(
+            uow -> {
+              StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+              return inbox.requeue(eventId, clock.millis()) > 0 ? inbox.find(eventId) : null;
+            });
+    if (requeued == null) {
+      throw new BillingException.NotFound(
+          "EVENT_NOT_REPLAYABLE", "no dead-lettered or pending event " + eventId);
+    }
+    log.info("event {} requeued for replay", eventId);
+    return requeued;
+  }
+
+  /** Stored events with this status, oldest first, without payloads. */
+  public List<StoredEvent> events(String status, int offset, int limit) {
+    return tx.read(s -> s.getMapper(StripeEventMapper.class).findByStatus(status, offset, limit));
+  }
+
+  private static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String msg = root.getClass().getSimpleName() + ": " + root.getMessage();
+    return msg.length() > 1000 ? msg.substring(0, 1000) : msg;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    writers.forEach(Thread::interrupt);
+    Pending left;
+    while ((left = queue.poll()) != null) {
+      left.result()
+          .completeExceptionally(
+              new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
+    }
+    if (retryWorker != null) {
+      retryWorker.close();
+    }
+  }
+}

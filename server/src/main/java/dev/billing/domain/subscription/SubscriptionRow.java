@@ -1,0 +1,72 @@
+package dev.billing.domain.subscription;
+
+/**
+ * A stored subscription. {@code stateCreated} (the Stripe event's {@code created}) and {@code
+ * stateRank} (the status's lifecycle stage) order competing snapshots; a placeholder row (created
+ * from a checkout session or an invoice before any subscription event) has rank {@link
+ * #PLACEHOLDER_RANK} so any real snapshot replaces it. The invoice fields track the latest invoice
+ * outcome the same way.
+ */
+public record SubscriptionRow(
+    String stripeSubscriptionId,
+    String userId,
+    String stripeCustomerId,
+    String status,
+    String priceId,
+    String plan,
+    Long currentPeriodEnd,
+    Long trialEnd,
+    boolean cancelAtPeriodEnd,
+    Long pastDueSince,
+    long stateCreated,
+    int stateRank,
+    String lastEventId,
+    boolean invoiceFailed,
+    long invoiceStateCreated,
+    int invoiceStateRank,
+    boolean needsRefresh) {
+
+  public static final int PLACEHOLDER_RANK = -1;
+
+  /**
+   * A row for a subscription known only from a checkout session or an invoice: any real snapshot
+   * replaces it.
+   */
+  public static SubscriptionRow placeholder(
+      String id,
+      String userId,
+      String customerId,
+      String status,
+      String priceId,
+      String plan,
+      String lastEventId) {
+    return new SubscriptionRow(
+        id,
+        userId,
+        customerId,
+        status,
+        priceId,
+        plan,
+        null,
+        null,
+        false,
+        null,
+        0,
+        PLACEHOLDER_RANK,
+        lastEventId,
+        false,
+        0,
+        0,
+        false);
+  }
+
+  public StripeStatus stripeStatus() {
+    return StripeStatus.parseStored(status);
+  }
+
+  /** True while the user should fix their payment method because of this subscription. */
+  public boolean hasPaymentProblem() {
+    StripeStatus s = stripeStatus();
+    return s.isPaymentProblem() || (invoiceFailed && !s.isTerminal());
+  }
+}

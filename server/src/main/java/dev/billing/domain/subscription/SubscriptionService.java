@@ -1,0 +1,481 @@
+package dev.billing.domain.subscription;
+
+import com.google.gson.JsonObject;
+import dev.billing.config.Catalog;
+import dev.billing.config.Plan;
+import dev.billing.domain.audit.AuditLog;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.UnitOfWork;
+import dev.billing.stripe.StripeJson;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies Stripe subscription and invoice state. Stripe does not deliver events in order and stamps
+ * many of them with the same second, so a snapshot replaces the stored one only if it is newer: a
+ * later event {@code created}; in the same second a later lifecycle stage; then a later period end.
+ * A canceled subscription never comes back. Two snapshots that still tie but differ are settled by
+ * re-reading the subscription from Stripe off the webhook path ({@code needs_refresh}).
+ *
+ * <p>All methods run inside the caller's transaction and lock the user first (see {@link
+ * EntitlementService#lock}).
+ */
+public final class SubscriptionService {
+  private static final Logger log = LoggerFactory.getLogger(SubscriptionService.class);
+  private static final int INVOICE_FAILED_RANK = 1;
+  private static final int INVOICE_PAID_RANK = 2;
+
+  private final Catalog catalog;
+  private final EntitlementService entitlements;
+  private final AuditLog audit;
+
+  public SubscriptionService(Catalog catalog, EntitlementService entitlements, AuditLog audit) {
+    this.catalog = catalog;
+    this.entitlements = entitlements;
+    this.audit = audit;
+  }
+
+  /**
+   * Stores a subscription as of a Stripe event (or as just read from Stripe) and recomputes its
+   * user's entitlement.
+   *
+   * @param deleted true for customer.subscription.deleted (over, whatever the payload's status)
+   * @param authoritative true for a snapshot read from Stripe: it settles ties instead of raising
+   *     one
+   */
+  public void apply(
+      UnitOfWork uow,
+      SubscriptionSnapshot snap,
+      long eventCreated,
+      boolean deleted,
+      boolean authoritative,
+      Cause cause) {
+    if (snap.id() == null) {
+      throw new IllegalArgumentException("subscription object without an id");
+    }
+    Locked locked = lockFor(uow, snap.metadataUserId(), snap.customerId(), snap.id());
+    SubscriptionRow existing = locked.subscription();
+    String userId = locked.userId();
+
+    StripeStatus status = deleted ? StripeStatus.CANCELED : StripeStatus.fromStripe(snap.status());
+    if (status == null) {
+      log.warn(
+          "subscription {} has unknown status '{}'; treating it as no access",
+          snap.id(),
+          snap.status());
+      status = StripeStatus.NONE;
+    }
+    Plan plan =
+        catalog
+            .planForPrice(snap.priceId())
+            .orElseGet(
+                () -> {
+                  log.warn(
+                      "subscription {} has price {} which is not in the catalog; treating it as free",
+                      snap.id(),
+                      snap.priceId());
+                  return catalog.free();
+                });
+    Long pastDueSince = null;
+    if (status == StripeStatus.PAST_DUE) {
+      pastDueSince =
+          existing != null && existing.pastDueSince() != null
+              ? existing.pastDueSince()
+              : eventCreated;
+    }
+    SubscriptionRow row =
+        new SubscriptionRow(
+            snap.id(),
+            userId,
+            snap.customerId() != null
+                ? snap.customerId()
+                : existing != null ? existing.stripeCustomerId() : null,
+            status.stripeName(),
+            snap.priceId(),
+            plan.name(),
+            snap.currentPeriodEnd(),
+            snap.trialEnd(),
+            snap.cancelAtPeriodEnd() && !deleted,
+            pastDueSince,
+            eventCreated,
+            status.lifecycle(),
+            cause.stripeEventId(),
+            existing != null && existing.invoiceFailed(),
+            existing == null ? 0 : existing.invoiceStateCreated(),
+            existing == null ? 0 : existing.invoiceStateRank(),
+            false);
+    if (existing != null && !authoritative) {
+      Order order = compare(row, existing);
+      if (order == Order.OLDER) {
+        log.debug(
+            "ignoring stale snapshot of {} (event {}, stored {})",
+            snap.id(),
+            eventCreated,
+            existing.stateCreated());
+        return;
+      }
+      if (order == Order.TIE) {
+        log.info("snapshot of {} ties with the stored one; re-reading it from Stripe", snap.id());
+        mapper(uow).setNeedsRefresh(snap.id(), true);
+        forget(uow, snap.id(), null);
+        return;
+      }
+    }
+    upsert(uow, existing, row);
+    String before = existing == null ? null : describe(existing);
+    String after = describe(row);
+    if (!Objects.equals(before, after)) {
+      audit.record(
+          uow, userId, cause, "subscription", snap.id(), "subscription.updated", before, after);
+    }
+    recompute(uow, locked, snap.id(), snap.customerId(), cause);
+  }
+
+  /**
+   * checkout.session.completed for a subscription: remembers the subscription as a placeholder
+   * (active, or trialing when nothing was paid) so the user is upgraded even if the subscription
+   * events are late or lost. Any real subscription snapshot replaces the placeholder.
+   */
+  public void applyCheckout(UnitOfWork uow, JsonObject session, Cause cause) {
+    String subscriptionId = StripeJson.id(session, "subscription");
+    if (subscriptionId == null) {
+      return;
+    }
+    String userId = StripeJson.declaredUserId(session);
+    String customer = StripeJson.id(session, "customer");
+    Locked locked = lockFor(uow, userId, customer, subscriptionId);
+    if (locked.subscription() != null || locked.userId() == null) {
+      return;
+    }
+    Plan plan =
+        catalog
+            .plan(String.valueOf(StripeJson.string(session, "metadata.plan")))
+            .orElse(catalog.free());
+    String status =
+        "no_payment_required".equals(StripeJson.string(session, "payment_status"))
+            ? StripeStatus.TRIALING.stripeName()
+            : StripeStatus.ACTIVE.stripeName();
+    SubscriptionRow placeholder =
+        SubscriptionRow.placeholder(
+            subscriptionId,
+            locked.userId(),
+            customer,
+            status,
+            plan.priceId(),
+            plan.name(),
+            cause.stripeEventId());
+    if (insertPlaceholder(uow, placeholder)) {
+      audit.record(
+          uow,
+          locked.userId(),
+          cause,
+          "subscription",
+          subscriptionId,
+          "subscription.checkout_completed",
+          null,
+          describe(placeholder));
+      recompute(uow, locked, subscriptionId, customer, cause);
+    }
+  }
+
+  /**
+   * invoice.paid / invoice.payment_failed: a failed invoice flags a payment problem (the stream
+   * announces it) until a later invoice is paid. Ordered by event time like snapshots.
+   */
+  public void applyInvoice(
+      UnitOfWork uow, JsonObject invoice, long eventCreated, boolean paid, Cause cause) {
+    String subscriptionId = StripeJson.string(invoice, "parent.subscription_details.subscription");
+    if (subscriptionId == null) {
+      subscriptionId = StripeJson.id(invoice, "subscription");
+    }
+    if (subscriptionId == null) {
+      return; // a one-off invoice: nothing to do with entitlements
+    }
+    String userId = invoiceUserId(invoice);
+    String customer = StripeJson.id(invoice, "customer");
+    Locked locked = lockFor(uow, userId, customer, subscriptionId);
+    SubscriptionRow existing = locked.subscription();
+    if (existing == null) {
+      // The invoice came before any subscription event: keep its outcome on a placeholder.
+      insertPlaceholder(
+          uow,
+          SubscriptionRow.placeholder(
+              subscriptionId,
+              locked.userId(),
+              customer,
+              StripeStatus.INCOMPLETE.stripeName(),
+              null,
+              Catalog.FREE,
+              cause.stripeEventId()));
+      existing = lockedSubscription(uow, subscriptionId);
+    }
+    int rank = paid ? INVOICE_PAID_RANK : INVOICE_FAILED_RANK;
+    boolean newer =
+        eventCreated > existing.invoiceStateCreated()
+            || (eventCreated == existing.invoiceStateCreated()
+                && rank >= existing.invoiceStateRank());
+    if (!newer) {
+      return;
+    }
+    mapper(uow).updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
+    forget(uow, subscriptionId, null);
+    if (existing.invoiceFailed() != !paid) {
+      audit.record(
+          uow,
+          locked.userId(),
+          cause,
+          "subscription",
+          subscriptionId,
+          paid ? "invoice.paid" : "invoice.payment_failed",
+          "invoice_failed=" + existing.invoiceFailed(),
+          "invoice_failed=" + !paid);
+    }
+    recompute(uow, locked, subscriptionId, customer, cause);
+  }
+
+  /** The user a subscription invoice names in its subscription's metadata, if any. */
+  public static String invoiceUserId(JsonObject invoice) {
+    String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
+    return userId != null
+        ? userId
+        : StripeJson.userId(invoice, "subscription_details.metadata.user_id");
+  }
+
+  /**
+   * Re-evaluates a user's entitlement now (for time-based changes such as a grace period ending).
+   */
+  public void reevaluate(UnitOfWork uow, String userId, Cause cause) {
+    EntitlementRow row = entitlements.lock(uow, userId);
+    entitlements.recompute(uow, row, subscriptionsOf(uow, userId), cause);
+  }
+
+  private void recompute(
+      UnitOfWork uow, Locked locked, String subscriptionId, String customer, Cause cause) {
+    if (locked.userId() == null) {
+      log.warn(
+          "subscription {} (customer {}) has no user: no metadata.user_id and no known customer;"
+              + " stored, entitlement unchanged",
+          subscriptionId,
+          customer);
+      return;
+    }
+    entitlements.recompute(uow, locked.entitlement(), subscriptionsOf(uow, locked.userId()), cause);
+  }
+
+  /** The user (locked), their entitlement row, and the subscription row (locked, may be null). */
+  private record Locked(String userId, EntitlementRow entitlement, SubscriptionRow subscription) {}
+
+  /**
+   * Finds the subscription's user (metadata, else the customer mapping, else the stored row) and
+   * takes the locks in the usual order: the user, then the subscription.
+   */
+  private Locked lockFor(
+      UnitOfWork uow, String metadataUserId, String customerId, String subscriptionId) {
+    CustomerMapper customers = uow.mapper(CustomerMapper.class);
+    Prefetched prefetched = prefetched(uow);
+    String userId = metadataUserId;
+    if (userId == null && customerId != null) {
+      userId = customers.findUserByCustomer(customerId);
+    }
+    EntitlementRow entitlement = null;
+    if (userId != null) {
+      entitlement = entitlements.lock(uow, userId);
+      if (customerId != null
+          && !prefetched.usersWithCustomer.contains(userId)
+          && customers.insertIfAbsent(userId, customerId) > 0) {
+        prefetched.usersWithCustomer.add(userId);
+      }
+    }
+    SubscriptionRow existing = lockedSubscription(uow, subscriptionId);
+    if (userId == null && existing != null && existing.userId() != null) {
+      userId = existing.userId();
+      entitlement = entitlements.lock(uow, userId);
+    }
+    return new Locked(userId, entitlement, existing);
+  }
+
+  /**
+   * Locks, up front and in a few statements, what a group of events for these users will touch:
+   * their entitlement rows (in key order), all their subscriptions, and whether each has a Stripe
+   * customer. The events' own statements then find these in the transaction instead of reading them
+   * one by one.
+   */
+  public void prefetch(UnitOfWork uow, Collection<String> userIds) {
+    Prefetched p = prefetched(uow);
+    List<String> users =
+        userIds.stream()
+            .filter(u -> u != null && !p.byUser.containsKey(u))
+            .distinct()
+            .sorted()
+            .toList();
+    if (users.isEmpty()) {
+      return;
+    }
+    entitlements.lockAll(uow, users);
+    users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
+    for (SubscriptionRow r : mapper(uow).lockByUsers(users)) {
+      p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
+      p.byId.put(r.stripeSubscriptionId(), r);
+    }
+    p.usersWithCustomer.addAll(uow.mapper(CustomerMapper.class).findUsersWithCustomer(users));
+  }
+
+  /**
+   * The subscriptions of prefetched users as they stand in this transaction; every write here
+   * updates or drops the affected entries, so a read never sees a stale row.
+   */
+  private static final class Prefetched {
+    /** Subscriptions of the users in {@link #byUser}, by id. */
+    final Map<String, SubscriptionRow> byId = new HashMap<>();
+
+    /** Complete subscription lists (sorted by id), for prefetched users. */
+    final Map<String, TreeMap<String, SubscriptionRow>> byUser = new HashMap<>();
+
+    /** Users known to have a customers row (inserting another would be ignored). */
+    final Set<String> usersWithCustomer = new HashSet<>();
+
+    /** Upserts held back to be written together (rows of prefetched users only). */
+    final HeldWrites<SubscriptionRow> unwritten;
+
+    Prefetched(UnitOfWork uow) {
+      unwritten =
+          new HeldWrites<>(
+              uow,
+              (u, row) -> u.mapper(SubscriptionMapper.class).upsert(row),
+              (u, rows) -> u.mapper(SubscriptionMapper.class).upsertAll(rows));
+    }
+  }
+
+  private static Prefetched prefetched(UnitOfWork uow) {
+    return uow.attachment(Prefetched.class, () -> new Prefetched(uow));
+  }
+
+  /**
+   * The mapper for a statement of its own: the held-back upserts go first, so the statement sees
+   * (and orders after) them.
+   */
+  private static SubscriptionMapper mapper(UnitOfWork uow) {
+    prefetched(uow).unwritten.flush(uow);
+    return uow.mapper(SubscriptionMapper.class);
+  }
+
+  /**
+   * Stores a subscription's new state. A row of a prefetched user (whose subscriptions this
+   * transaction holds) is written with the group's other rows when the transaction flushes.
+   */
+  private static void upsert(UnitOfWork uow, SubscriptionRow previous, SubscriptionRow row) {
+    Prefetched p = prefetched(uow);
+    boolean sameUser = previous == null || Objects.equals(previous.userId(), row.userId());
+    if (sameUser && row.userId() != null && p.byUser.containsKey(row.userId())) {
+      p.unwritten.put(row.stripeSubscriptionId(), row);
+    } else {
+      mapper(uow).upsert(row);
+    }
+    remember(uow, previous, row);
+  }
+
+  /** The subscription, locked: from the prefetch when it holds it, else from the database. */
+  private static SubscriptionRow lockedSubscription(UnitOfWork uow, String id) {
+    SubscriptionRow row = prefetched(uow).byId.get(id);
+    return row != null ? row : mapper(uow).findForUpdate(id);
+  }
+
+  private static List<SubscriptionRow> subscriptionsOf(UnitOfWork uow, String userId) {
+    TreeMap<String, SubscriptionRow> rows = prefetched(uow).byUser.get(userId);
+    return rows != null ? new ArrayList<>(rows.values()) : mapper(uow).findByUser(userId);
+  }
+
+  /** Inserts a placeholder unless the subscription exists; true when it was added. */
+  private static boolean insertPlaceholder(UnitOfWork uow, SubscriptionRow placeholder) {
+    int added = mapper(uow).insertPlaceholder(placeholder);
+    forget(uow, placeholder.stripeSubscriptionId(), placeholder.userId());
+    return added > 0;
+  }
+
+  /** After an upsert: the stored row is now exactly {@code row}. */
+  private static void remember(UnitOfWork uow, SubscriptionRow previous, SubscriptionRow row) {
+    Prefetched p = prefetched(uow);
+    String id = row.stripeSubscriptionId();
+    if (previous != null && !Objects.equals(previous.userId(), row.userId())) {
+      forget(uow, id, null);
+    }
+    TreeMap<String, SubscriptionRow> list =
+        row.userId() == null ? null : p.byUser.get(row.userId());
+    if (list != null) {
+      list.put(id, row);
+      p.byId.put(id, row);
+    } else {
+      p.byId.remove(id);
+    }
+  }
+
+  /**
+   * After any other write to a subscription (of {@code userId}, when it may be a new row): read it,
+   * and its user's list, from the database from now on.
+   */
+  private static void forget(UnitOfWork uow, String id, String userId) {
+    Prefetched p = prefetched(uow);
+    p.byId.remove(id);
+    if (userId != null) {
+      p.byUser.remove(userId);
+    }
+    p.byUser.values().removeIf(rows -> rows.containsKey(id));
+  }
+
+  /** How a snapshot compares with the stored one. */
+  enum Order {
+    NEWER,
+    OLDER,
+    SAME,
+    TIE
+  }
+
+  static Order compare(SubscriptionRow incoming, SubscriptionRow stored) {
+    StripeStatus in = incoming.stripeStatus();
+    if (stored.stripeStatus().isTerminal()
+        && !in.isTerminal()
+        && stored.stateRank() != SubscriptionRow.PLACEHOLDER_RANK) {
+      return Order.OLDER;
+    }
+    if (incoming.stateCreated() != stored.stateCreated()) {
+      return incoming.stateCreated() > stored.stateCreated() ? Order.NEWER : Order.OLDER;
+    }
+    if (incoming.stateRank() != stored.stateRank()) {
+      return incoming.stateRank() > stored.stateRank() ? Order.NEWER : Order.OLDER;
+    }
+    long inEnd = incoming.currentPeriodEnd() == null ? 0 : incoming.currentPeriodEnd();
+    long storedEnd = stored.currentPeriodEnd() == null ? 0 : stored.currentPeriodEnd();
+    if (inEnd != storedEnd) {
+      return inEnd > storedEnd ? Order.NEWER : Order.OLDER;
+    }
+    return describe(incoming).equals(describe(stored)) ? Order.SAME : Order.TIE;
+  }
+
+  private static String describe(SubscriptionRow r) {
+    return "status="
+        + r.status()
+        + " plan="
+        + r.plan()
+        + " price="
+        + r.priceId()
+        + " period_end="
+        + r.currentPeriodEnd()
+        + " trial_end="
+        + r.trialEnd()
+        + " cancel_at_period_end="
+        + r.cancelAtPeriodEnd();
+  }
+}

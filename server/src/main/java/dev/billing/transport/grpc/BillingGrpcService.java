@@ -1,0 +1,542 @@
+package dev.billing.transport.grpc;
+
+import dev.billing.config.Catalog;
+import dev.billing.domain.audit.AuditEntry;
+import dev.billing.domain.audit.AuditLog;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.change.ChangeFeed;
+import dev.billing.domain.checkout.CheckoutService;
+import dev.billing.domain.credits.CreditResult;
+import dev.billing.domain.credits.CreditService;
+import dev.billing.domain.credits.LedgerEntry;
+import dev.billing.domain.customer.UserIds;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.inbox.StoredEvent;
+import dev.billing.domain.inbox.WebhookProcessor;
+import dev.billing.domain.payment.PaymentOperations;
+import dev.billing.domain.payment.PaymentRow;
+import dev.billing.domain.referral.ReferralService;
+import dev.billing.domain.subscription.CancellationService;
+import dev.billing.proto.v1.ApplyReferralCodeRequest;
+import dev.billing.proto.v1.ApplyReferralCodeResponse;
+import dev.billing.proto.v1.BillingServiceGrpc;
+import dev.billing.proto.v1.CancelMode;
+import dev.billing.proto.v1.CancelSubscriptionRequest;
+import dev.billing.proto.v1.CancelSubscriptionResponse;
+import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.CheckoutMode;
+import dev.billing.proto.v1.ConsumeCreditsRequest;
+import dev.billing.proto.v1.ConsumeCreditsResponse;
+import dev.billing.proto.v1.CreateCheckoutRequest;
+import dev.billing.proto.v1.CreateCheckoutResponse;
+import dev.billing.proto.v1.CreatePortalSessionRequest;
+import dev.billing.proto.v1.CreatePortalSessionResponse;
+import dev.billing.proto.v1.GetEntitlementRequest;
+import dev.billing.proto.v1.GetEntitlementResponse;
+import dev.billing.proto.v1.GetPaymentRequest;
+import dev.billing.proto.v1.GetPaymentResponse;
+import dev.billing.proto.v1.GetReferralCodeRequest;
+import dev.billing.proto.v1.GetReferralCodeResponse;
+import dev.billing.proto.v1.GrantCreditsRequest;
+import dev.billing.proto.v1.GrantCreditsResponse;
+import dev.billing.proto.v1.ListAuditEntriesRequest;
+import dev.billing.proto.v1.ListAuditEntriesResponse;
+import dev.billing.proto.v1.ListCreditPackagesRequest;
+import dev.billing.proto.v1.ListCreditPackagesResponse;
+import dev.billing.proto.v1.ListCreditTransactionsRequest;
+import dev.billing.proto.v1.ListCreditTransactionsResponse;
+import dev.billing.proto.v1.ListPaymentsRequest;
+import dev.billing.proto.v1.ListPaymentsResponse;
+import dev.billing.proto.v1.ListPlansRequest;
+import dev.billing.proto.v1.ListPlansResponse;
+import dev.billing.proto.v1.ListWebhookEventsRequest;
+import dev.billing.proto.v1.ListWebhookEventsResponse;
+import dev.billing.proto.v1.RefundPaymentRequest;
+import dev.billing.proto.v1.RefundPaymentResponse;
+import dev.billing.proto.v1.ReplayWebhookEventRequest;
+import dev.billing.proto.v1.ReplayWebhookEventResponse;
+import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
+import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/** billing.v1.BillingService: validates, converts and delegates to the domain services. */
+public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceImplBase {
+  private static final int MAX_STREAM_USER_FILTER = 1000;
+  private static final Pattern PAYMENT_ID = Pattern.compile("pay_[0-9a-f]{24}");
+  private static final Pattern SUBSCRIPTION_ID = Pattern.compile("sub_[A-Za-z0-9_]{1,250}");
+  private static final Pattern EVENT_ID = Pattern.compile("evt_[A-Za-z0-9_]{1,250}");
+  private static final Pattern REFERRAL_CODE = Pattern.compile("[A-Za-z0-9]{4,32}");
+
+  /** The domain services behind the API. */
+  public record Services(
+      EntitlementService entitlements,
+      CreditService credits,
+      ChangeFeed feed,
+      CheckoutService checkout,
+      PaymentOperations payments,
+      CancellationService cancellations,
+      ReferralService referrals,
+      AuditLog audit,
+      WebhookProcessor webhooks,
+      Catalog catalog) {}
+
+  private final Services s;
+  private final ListPlansResponse plans;
+  private final ListCreditPackagesResponse creditPackages;
+
+  public BillingGrpcService(Services services) {
+    this.s = services;
+    this.plans = CheckoutProtoConverter.plans(services.catalog());
+    this.creditPackages = CheckoutProtoConverter.creditPackages(services.catalog());
+  }
+
+  /** Runs a unary call: the one place where exceptions become statuses. */
+  private static <T> void unary(String method, StreamObserver<T> responses, Supplier<T> call) {
+    T response;
+    try {
+      response = call.get();
+    } catch (RuntimeException e) {
+      responses.onError(StatusMapper.toStatus(e, method));
+      return;
+    }
+    responses.onNext(response);
+    responses.onCompleted();
+  }
+
+  private static Cause caller() {
+    return Cause.api(CallerContext.caller());
+  }
+
+  @Override
+  public void getEntitlement(
+      GetEntitlementRequest request, StreamObserver<GetEntitlementResponse> responses) {
+    // The hot path, on the transport thread: no validator allocation unless the id is bad, and a
+    // cache hit is answered here; a miss is loaded off this thread.
+    String userId = request.getUserId();
+    if (!UserIds.isValid(userId)) {
+      unary(
+          "GetEntitlement",
+          responses,
+          () -> {
+            new RequestValidator().userId("user_id", userId).validate();
+            return null;
+          });
+      return;
+    }
+    GetEntitlementResponse hit = s.entitlements().getIfCached(userId);
+    if (hit != null) {
+      responses.onNext(hit);
+      responses.onCompleted();
+      return;
+    }
+    s.entitlements()
+        .loadAsync(
+            userId,
+            (loaded, error) -> {
+              if (error != null) {
+                responses.onError(StatusMapper.toStatus(error, "GetEntitlement"));
+              } else {
+                responses.onNext(loaded);
+                responses.onCompleted();
+              }
+            });
+  }
+
+  /** The credit mutation behind GrantCredits and ConsumeCredits. */
+  @FunctionalInterface
+  private interface CreditMutation {
+    CreditResult apply(
+        String userId, long amount, String idempotencyKey, String reason, Cause cause);
+  }
+
+  private static CreditResult mutateCredits(
+      String userId, long amount, String idempotencyKey, String reason, CreditMutation mutation) {
+    new RequestValidator()
+        .userId("user_id", userId)
+        .amount("amount", amount, CreditService.MAX_AMOUNT)
+        .idempotencyKey("idempotency_key", idempotencyKey)
+        .maxLength("reason", reason, 512)
+        .validate();
+    return mutation.apply(userId, amount, idempotencyKey, emptyToNull(reason), caller());
+  }
+
+  @Override
+  public void grantCredits(
+      GrantCreditsRequest request, StreamObserver<GrantCreditsResponse> responses) {
+    unary(
+        "GrantCredits",
+        responses,
+        () -> {
+          CreditResult r =
+              mutateCredits(
+                  request.getUserId(),
+                  request.getAmount(),
+                  request.getIdempotencyKey(),
+                  request.getReason(),
+                  s.credits()::grant);
+          return GrantCreditsResponse.newBuilder()
+              .setBalance(r.balance())
+              .setTransactionId(r.transactionId())
+              .setReplayed(r.replayed())
+              .build();
+        });
+  }
+
+  @Override
+  public void consumeCredits(
+      ConsumeCreditsRequest request, StreamObserver<ConsumeCreditsResponse> responses) {
+    unary(
+        "ConsumeCredits",
+        responses,
+        () -> {
+          CreditResult r =
+              mutateCredits(
+                  request.getUserId(),
+                  request.getAmount(),
+                  request.getIdempotencyKey(),
+                  request.getReason(),
+                  s.credits()::consume);
+          return ConsumeCreditsResponse.newBuilder()
+              .setBalance(r.balance())
+              .setTransactionId(r.transactionId())
+              .setReplayed(r.replayed())
+              .build();
+        });
+  }
+
+  @Override
+  public void listCreditTransactions(
+      ListCreditTransactionsRequest request,
+      StreamObserver<ListCreditTransactionsResponse> responses) {
+    unary(
+        "ListCreditTransactions",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          PageTokens.Page<LedgerEntry> page =
+              PageTokens.newestFirst(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (before, limit) -> s.credits().transactions(request.getUserId(), before, limit),
+                  LedgerEntry::id);
+          ListCreditTransactionsResponse.Builder b =
+              ListCreditTransactionsResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(e -> b.addTransactions(CreditProtoConverter.toProto(e)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void listPayments(
+      ListPaymentsRequest request, StreamObserver<ListPaymentsResponse> responses) {
+    unary(
+        "ListPayments",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          PageTokens.Page<PaymentRow> page =
+              PageTokens.byOffset(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (offset, limit) -> s.payments().list(request.getUserId(), offset, limit));
+          ListPaymentsResponse.Builder b =
+              ListPaymentsResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(p -> b.addPayments(PaymentProtoConverter.toProto(p)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void getPayment(GetPaymentRequest request, StreamObserver<GetPaymentResponse> responses) {
+    unary(
+        "GetPayment",
+        responses,
+        () -> {
+          new RequestValidator()
+              .check(
+                  PAYMENT_ID.matcher(request.getPaymentId()).matches(),
+                  "payment_id",
+                  "must be a payment id (pay_...)")
+              .validate();
+          return GetPaymentResponse.newBuilder()
+              .setPayment(PaymentProtoConverter.toProto(s.payments().get(request.getPaymentId())))
+              .build();
+        });
+  }
+
+  @Override
+  public void refundPayment(
+      RefundPaymentRequest request, StreamObserver<RefundPaymentResponse> responses) {
+    unary(
+        "RefundPayment",
+        responses,
+        () -> {
+          RequestValidator v =
+              new RequestValidator()
+                  .check(
+                      PAYMENT_ID.matcher(request.getPaymentId()).matches(),
+                      "payment_id",
+                      "must be a payment id (pay_...)")
+                  .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+                  .maxLength("reason", request.getReason(), 512);
+          if (request.hasAmountMinor()) {
+            v.amount("amount_minor", request.getAmountMinor(), 100_000_000L);
+          }
+          v.validate();
+          PaymentOperations.Refund r =
+              s.payments()
+                  .refund(
+                      request.getPaymentId(),
+                      request.hasAmountMinor() ? request.getAmountMinor() : null,
+                      request.getIdempotencyKey(),
+                      request.getReason(),
+                      caller());
+          return RefundPaymentResponse.newBuilder()
+              .setRefundId(r.refundId())
+              .setPayment(PaymentProtoConverter.toProto(r.payment()))
+              .build();
+        });
+  }
+
+  @Override
+  public void cancelSubscription(
+      CancelSubscriptionRequest request, StreamObserver<CancelSubscriptionResponse> responses) {
+    unary(
+        "CancelSubscription",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(
+                  request.getSubscriptionId().isEmpty()
+                      || SUBSCRIPTION_ID.matcher(request.getSubscriptionId()).matches(),
+                  "subscription_id",
+                  "must be a Stripe subscription id (sub_...)")
+              .check(
+                  request.getMode() == CancelMode.CANCEL_MODE_AT_PERIOD_END
+                      || request.getMode() == CancelMode.CANCEL_MODE_IMMEDIATELY,
+                  "mode",
+                  "must be CANCEL_MODE_AT_PERIOD_END or CANCEL_MODE_IMMEDIATELY")
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .validate();
+          String id =
+              s.cancellations()
+                  .cancel(
+                      request.getUserId(),
+                      emptyToNull(request.getSubscriptionId()),
+                      request.getMode() == CancelMode.CANCEL_MODE_AT_PERIOD_END,
+                      request.getIdempotencyKey(),
+                      caller());
+          return CancelSubscriptionResponse.newBuilder().setSubscriptionId(id).build();
+        });
+  }
+
+  @Override
+  public void listAuditEntries(
+      ListAuditEntriesRequest request, StreamObserver<ListAuditEntriesResponse> responses) {
+    unary(
+        "ListAuditEntries",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          PageTokens.Page<AuditEntry> page =
+              PageTokens.newestFirst(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (before, limit) -> s.audit().entries(request.getUserId(), before, limit),
+                  AuditEntry::id);
+          ListAuditEntriesResponse.Builder b =
+              ListAuditEntriesResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(e -> b.addEntries(AuditProtoConverter.toProto(e)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void getReferralCode(
+      GetReferralCodeRequest request, StreamObserver<GetReferralCodeResponse> responses) {
+    unary(
+        "GetReferralCode",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          return GetReferralCodeResponse.newBuilder()
+              .setCode(s.referrals().codeFor(request.getUserId()))
+              .build();
+        });
+  }
+
+  @Override
+  public void applyReferralCode(
+      ApplyReferralCodeRequest request, StreamObserver<ApplyReferralCodeResponse> responses) {
+    unary(
+        "ApplyReferralCode",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(
+                  REFERRAL_CODE.matcher(request.getCode()).matches(),
+                  "code",
+                  "must be a referral code (4-32 letters and digits)")
+              .validate();
+          ReferralService.Applied a =
+              s.referrals().apply(request.getUserId(), request.getCode(), caller());
+          return ApplyReferralCodeResponse.newBuilder()
+              .setReferrerUserId(a.referrerId())
+              .setReplayed(a.replayed())
+              .build();
+        });
+  }
+
+  @Override
+  public void streamSubscriptionChanges(
+      StreamSubscriptionChangesRequest request,
+      StreamObserver<StreamSubscriptionChangesResponse> responses) {
+    try {
+      RequestValidator v = new RequestValidator();
+      v.check(
+          !request.hasAfterSeq() || request.getAfterSeq() >= 0,
+          "after_seq",
+          "must not be negative");
+      v.check(
+          request.getUserIdsCount() <= MAX_STREAM_USER_FILTER,
+          "user_ids",
+          "at most " + MAX_STREAM_USER_FILTER + " users per stream");
+      for (int i = 0; i < request.getUserIdsCount(); i++) {
+        v.userId("user_ids[" + i + "]", request.getUserIds(i));
+      }
+      for (int i = 0; i < request.getKindsCount(); i++) {
+        v.check(
+            request.getKinds(i) != ChangeKind.UNRECOGNIZED,
+            "kinds[" + i + "]",
+            "is not a known ChangeKind");
+      }
+      v.validate();
+      Set<ChangeKind> kinds = EnumSet.noneOf(ChangeKind.class);
+      request.getKindsList().stream()
+          .filter(k -> k != ChangeKind.CHANGE_KIND_UNSPECIFIED)
+          .forEach(kinds::add);
+      s.feed()
+          .subscribe(
+              request.hasAfterSeq() ? request.getAfterSeq() : null,
+              new HashSet<>(request.getUserIdsList()),
+              kinds,
+              (ServerCallStreamObserver<StreamSubscriptionChangesResponse>) responses);
+    } catch (RuntimeException e) {
+      responses.onError(StatusMapper.toStatus(e, "StreamSubscriptionChanges"));
+    }
+  }
+
+  @Override
+  public void createCheckout(
+      CreateCheckoutRequest request, StreamObserver<CreateCheckoutResponse> responses) {
+    unary(
+        "CreateCheckout",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .check(
+                  request.getMode() != CheckoutMode.UNRECOGNIZED,
+                  "mode",
+                  "is not a known CheckoutMode")
+              .maxLength("plan", request.getPlan(), 64)
+              .maxLength("credit_package", request.getCreditPackage(), 64)
+              .maxLength("coupon", request.getCoupon(), 64)
+              .maxLength("success_url", request.getSuccessUrl(), 2048)
+              .maxLength("cancel_url", request.getCancelUrl(), 2048)
+              .check(
+                  request.getReferralCode().isEmpty()
+                      || REFERRAL_CODE.matcher(request.getReferralCode()).matches(),
+                  "referral_code",
+                  "must be a referral code (4-32 letters and digits)")
+              .validate();
+          return CheckoutProtoConverter.toResponse(
+              s.checkout().create(CheckoutProtoConverter.toCommand(request)));
+        });
+  }
+
+  @Override
+  public void createPortalSession(
+      CreatePortalSessionRequest request, StreamObserver<CreatePortalSessionResponse> responses) {
+    unary(
+        "CreatePortalSession",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .maxLength("return_url", request.getReturnUrl(), 2048)
+              .validate();
+          return CreatePortalSessionResponse.newBuilder()
+              .setUrl(s.checkout().portal(request.getUserId(), request.getReturnUrl()))
+              .build();
+        });
+  }
+
+  @Override
+  public void listWebhookEvents(
+      ListWebhookEventsRequest request, StreamObserver<ListWebhookEventsResponse> responses) {
+    unary(
+        "ListWebhookEvents",
+        responses,
+        () -> {
+          String status = WebhookProtoConverter.stored(request.getStatus());
+          new RequestValidator()
+              .check(status != null, "status", "must be PENDING, PROCESSED or DEAD")
+              .validate();
+          PageTokens.Page<StoredEvent> page =
+              PageTokens.byOffset(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (offset, limit) -> s.webhooks().events(status, offset, limit));
+          ListWebhookEventsResponse.Builder b =
+              ListWebhookEventsResponse.newBuilder().setNextPageToken(page.nextToken());
+          page.rows().forEach(e -> b.addEvents(WebhookProtoConverter.toProto(e)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void replayWebhookEvent(
+      ReplayWebhookEventRequest request, StreamObserver<ReplayWebhookEventResponse> responses) {
+    unary(
+        "ReplayWebhookEvent",
+        responses,
+        () -> {
+          new RequestValidator()
+              .check(
+                  EVENT_ID.matcher(request.getEventId()).matches(),
+                  "event_id",
+                  "must be a Stripe event id (evt_...)")
+              .validate();
+          return ReplayWebhookEventResponse.newBuilder()
+              .setEvent(WebhookProtoConverter.toProto(s.webhooks().replay(request.getEventId())))
+              .build();
+        });
+  }
+
+  @Override
+  public void listPlans(ListPlansRequest request, StreamObserver<ListPlansResponse> responses) {
+    responses.onNext(plans);
+    responses.onCompleted();
+  }
+
+  @Override
+  public void listCreditPackages(
+      ListCreditPackagesRequest request, StreamObserver<ListCreditPackagesResponse> responses) {
+    responses.onNext(creditPackages);
+    responses.onCompleted();
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
+  }
+}

@@ -1,0 +1,85 @@
+package dev.billing.transport.http;
+
+import dev.billing.persistence.Database;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.undertow.Handlers;
+import io.undertow.Undertow;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+import java.net.InetSocketAddress;
+
+/**
+ * The embedded Undertow server: {@code POST /webhooks/stripe}, {@code GET /healthz} (200 only when
+ * the database answers) and {@code GET /metrics} (Prometheus text).
+ */
+public final class HttpServer implements AutoCloseable {
+  private final Undertow undertow;
+
+  public HttpServer(
+      int port, HttpHandler webhook, Database database, PrometheusMeterRegistry metrics) {
+    HttpHandler routes =
+        Handlers.path()
+            .addExactPath("/webhooks/stripe", webhook)
+            .addExactPath("/healthz", getOnly(exchange -> health(exchange, database)))
+            .addExactPath(
+                "/metrics",
+                getOnly(
+                    exchange -> {
+                      exchange
+                          .getResponseHeaders()
+                          .put(Headers.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                      exchange.getResponseSender().send(metrics.scrape());
+                    }));
+    this.undertow =
+        Undertow.builder()
+            .addHttpListener(port, "0.0.0.0")
+            .setHandler(routes)
+            .setWorkerThreads(Math.max(8, Runtime.getRuntime().availableProcessors() * 8))
+            .build();
+  }
+
+  private static HttpHandler getOnly(HttpHandler next) {
+    return exchange -> {
+      if (exchange.isInIoThread()) {
+        exchange.dispatch((HttpHandler) ex -> guard(ex, next));
+        return;
+      }
+      guard(exchange, next);
+    };
+  }
+
+  private static void guard(HttpServerExchange exchange, HttpHandler next) throws Exception {
+    if (!Methods.GET.equals(exchange.getRequestMethod())
+        && !Methods.HEAD.equals(exchange.getRequestMethod())) {
+      exchange.setStatusCode(405);
+      exchange.getResponseHeaders().put(Headers.ALLOW, "GET");
+      exchange.getResponseSender().send("method not allowed\n");
+      return;
+    }
+    next.handleRequest(exchange);
+  }
+
+  private static void health(HttpServerExchange exchange, Database database) {
+    boolean up = database.isHealthy();
+    exchange.setStatusCode(up ? 200 : 503);
+    exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+    exchange
+        .getResponseSender()
+        .send(up ? "{\"status\":\"ok\"}" : "{\"status\":\"database unavailable\"}");
+  }
+
+  public void start() {
+    undertow.start();
+  }
+
+  public int port() {
+    return ((InetSocketAddress) undertow.getListenerInfo().getFirst().getAddress()).getPort();
+  }
+
+  @Override
+  public void close() {
+    undertow.stop();
+  }
+}

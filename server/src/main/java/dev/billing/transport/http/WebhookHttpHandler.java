@@ -1,0 +1,123 @@
+package dev.billing.transport.http;
+
+import com.google.gson.JsonObject;
+import com.stripe.exception.SignatureVerificationException;
+import dev.billing.domain.inbox.WebhookProcessor;
+import dev.billing.error.BillingException;
+import dev.billing.stripe.SignatureVerifier;
+import dev.billing.stripe.event.StripeEvent;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.RequestTooBigException;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /webhooks/stripe}: verify the signature on the raw bytes, store, apply, answer. 2xx
+ * only once the event is durably stored; 400 for anything Stripe did not sign; 503 when the
+ * database cannot take it, so Stripe retries.
+ */
+public final class WebhookHttpHandler implements HttpHandler {
+  private static final Logger log = LoggerFactory.getLogger(WebhookHttpHandler.class);
+  private static final HttpString STRIPE_SIGNATURE = new HttpString("Stripe-Signature");
+
+  /** Stripe's events are far smaller; anything bigger is not from Stripe. */
+  public static final long MAX_BODY_BYTES = 1024 * 1024;
+
+  private final SignatureVerifier verifier;
+  private final WebhookProcessor processor;
+
+  public WebhookHttpHandler(SignatureVerifier verifier, WebhookProcessor processor) {
+    this.verifier = verifier;
+    this.processor = processor;
+  }
+
+  @Override
+  public void handleRequest(HttpServerExchange exchange) throws Exception {
+    if (exchange.isInIoThread()) {
+      exchange.dispatch(this);
+      return;
+    }
+    if (!Methods.POST.equals(exchange.getRequestMethod())) {
+      exchange.getResponseHeaders().put(Headers.ALLOW, "POST");
+      respond(exchange, 405, "method_not_allowed", "use POST");
+      return;
+    }
+    String contentType = exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+    if (contentType == null
+        || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      respond(exchange, 415, "unsupported_media_type", "Stripe events are application/json");
+      return;
+    }
+    exchange.setMaxEntitySize(MAX_BODY_BYTES);
+    exchange.startBlocking();
+    byte[] body;
+    try {
+      body = exchange.getInputStream().readAllBytes();
+    } catch (RequestTooBigException e) {
+      respond(exchange, 413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes");
+      return;
+    } catch (IOException e) {
+      if (e.getCause() instanceof RequestTooBigException) {
+        respond(
+            exchange, 413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes");
+        return;
+      }
+      throw e;
+    }
+    String header = exchange.getRequestHeaders().getFirst(STRIPE_SIGNATURE);
+    if (header == null || header.isBlank()) {
+      respond(exchange, 400, "missing_signature", "the Stripe-Signature header is required");
+      return;
+    }
+    String payload = new String(body, StandardCharsets.UTF_8);
+    try {
+      verifier.verify(payload, header);
+    } catch (SignatureVerificationException e) {
+      log.warn("rejected webhook: signature verification failed ({})", e.getMessage());
+      respond(exchange, 400, "invalid_signature", "the signature does not verify");
+      return;
+    }
+    StripeEvent event;
+    try {
+      event = StripeEvent.parse(payload);
+    } catch (BillingException.InvalidArgument e) {
+      log.warn("rejected signed webhook with an invalid body: {}", e.getMessage());
+      respond(exchange, 400, "invalid_event", e.getMessage());
+      return;
+    }
+    try {
+      WebhookProcessor.Outcome outcome = processor.ingest(event);
+      log.debug("event {} {} -> {}", event.id(), event.type(), outcome);
+      JsonObject answer = new JsonObject();
+      answer.addProperty("received", true);
+      answer.addProperty("id", event.id());
+      answer.addProperty("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT));
+      respondJson(exchange, 200, answer.toString());
+    } catch (BillingException.Unavailable e) {
+      log.warn("database unavailable, asking Stripe to retry event {}", event.id());
+      respond(exchange, 503, "unavailable", "storage unavailable, retry later");
+    }
+  }
+
+  private static void respond(
+      HttpServerExchange exchange, int status, String code, String message) {
+    JsonObject error = new JsonObject();
+    error.addProperty("code", code);
+    error.addProperty("message", message);
+    JsonObject body = new JsonObject();
+    body.add("error", error);
+    respondJson(exchange, status, body.toString());
+  }
+
+  private static void respondJson(HttpServerExchange exchange, int status, String json) {
+    exchange.setStatusCode(status);
+    exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+    exchange.getResponseSender().send(json);
+  }
+}

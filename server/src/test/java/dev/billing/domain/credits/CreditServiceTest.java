@@ -1,0 +1,110 @@
+package dev.billing.domain.credits;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.billing.domain.audit.Cause;
+import dev.billing.error.BillingException;
+import dev.billing.testing.TestServer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class CreditServiceTest {
+  private static TestServer server;
+  private static CreditService credits;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+    credits = server.server().credits();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static String user() {
+    return "u_" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  @Test
+  void aGrantAppendsToTheLedgerAndUpdatesTheBalanceTogether() {
+    String user = user();
+    CreditResult first = credits.grant(user, 500, "k1", "welcome", Cause.api("support"));
+    CreditResult second = credits.grant(user, 250, "k2", null, Cause.api("support"));
+    assertThat(first.balance()).isEqualTo(500);
+    assertThat(second.balance()).isEqualTo(750);
+    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
+        .isEqualTo(750);
+    assertThat(server.queryLong("SELECT SUM(delta) FROM credit_ledger WHERE user_id = ?", user))
+        .isEqualTo(750);
+    assertThat(
+            server.queryString(
+                "SELECT actor FROM credit_ledger WHERE transaction_id = ?", first.transactionId()))
+        .isEqualTo("support");
+    assertThat(server.server().entitlements().get(user).getEntitlement().getCreditBalance())
+        .isEqualTo(750);
+    assertThat(server.server().entitlements().get(user).getEntitlement().getVersion()).isEqualTo(2);
+  }
+
+  @Test
+  void theSameKeyTwiceGrantsOnceAndReturnsTheFirstResult() {
+    String user = user();
+    CreditResult first = credits.grant(user, 300, "same", "r", Cause.api("svc"));
+    credits.grant(user, 5, "other", "r", Cause.api("svc"));
+    CreditResult replay = credits.grant(user, 300, "same", "r", Cause.api("svc"));
+    assertThat(replay.replayed()).isTrue();
+    assertThat(replay.transactionId()).isEqualTo(first.transactionId());
+    assertThat(replay.balance()).isEqualTo(300);
+    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
+        .isEqualTo(305);
+    assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void reusingAKeyForADifferentAmountIsRefused() {
+    String user = user();
+    credits.grant(user, 10, "key", null, Cause.api("svc"));
+    assertThatThrownBy(() -> credits.grant(user, 11, "key", null, Cause.api("svc")))
+        .isInstanceOf(BillingException.FailedPrecondition.class)
+        .hasMessageContaining("idempotency_key");
+  }
+
+  @Test
+  void concurrentGrantsWithRepeatedKeysApplyEachKeyOnce() throws Exception {
+    String user = user();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Callable<CreditResult>> work = new ArrayList<>();
+    for (int i = 0; i < 80; i++) {
+      int key = i % 20;
+      work.add(() -> credits.grant(user, key + 1, "k" + key, null, Cause.api("svc")));
+    }
+    List<Future<CreditResult>> results = pool.invokeAll(work);
+    pool.shutdown();
+    for (Future<CreditResult> f : results) {
+      f.get();
+    }
+    long expected = 20 * 21 / 2;
+    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
+        .isEqualTo(expected);
+    assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))
+        .isEqualTo(20);
+    assertThat(server.queryLong("SELECT SUM(delta) FROM credit_ledger WHERE user_id = ?", user))
+        .isEqualTo(expected);
+    // Every grant bumped the version once and appended one change, in order.
+    assertThat(server.queryLong("SELECT COUNT(*) FROM change_log WHERE user_id = ?", user))
+        .isEqualTo(20);
+    assertThat(server.queryLong("SELECT MAX(version) FROM change_log WHERE user_id = ?", user))
+        .isEqualTo(20);
+  }
+}
