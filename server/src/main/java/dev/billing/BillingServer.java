@@ -10,14 +10,17 @@ import dev.billing.domain.change.ChangeLogMapper;
 import dev.billing.domain.change.ChangeLogPruner;
 import dev.billing.domain.checkout.CheckoutMapper;
 import dev.billing.domain.checkout.CheckoutService;
+import dev.billing.domain.checkout.CheckoutSessions;
 import dev.billing.domain.checkout.UrlPolicy;
 import dev.billing.domain.credits.CreditMapper;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementMapper;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.domain.inbox.EventApplier;
 import dev.billing.domain.inbox.StripeEventMapper;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.domain.payment.PaymentMapper;
@@ -33,13 +36,16 @@ import dev.billing.persistence.Database;
 import dev.billing.persistence.Transactions;
 import dev.billing.stripe.SignatureVerifier;
 import dev.billing.stripe.StripeJavaGateway;
-import dev.billing.stripe.event.EventApplier;
+import dev.billing.stripe.event.StripeEventParser;
 import dev.billing.transport.grpc.AuthInterceptor;
 import dev.billing.transport.grpc.BillingGrpcService;
+import dev.billing.transport.grpc.EntitlementProtoConverter;
+import dev.billing.transport.grpc.EntitlementSnapshots;
 import dev.billing.transport.grpc.GrpcServer;
 import dev.billing.transport.grpc.HotPathExecutors;
 import dev.billing.transport.grpc.TokenReloader;
 import dev.billing.transport.grpc.TokenStore;
+import dev.billing.transport.grpc.stream.StreamHub;
 import dev.billing.transport.http.HttpServer;
 import dev.billing.transport.http.WebhookHttpHandler;
 import io.grpc.ServerBuilder;
@@ -81,10 +87,11 @@ public final class BillingServer implements AutoCloseable {
   private final GrpcServer grpc;
   private final HttpServer http;
   private final Database database;
-  private final EntitlementService entitlements;
+  private final EntitlementSnapshots entitlements;
   private final CreditService credits;
   private final WebhookProcessor webhooks;
   private final ChangeFeed feed;
+  private final StreamHub streams;
   private final SubscriptionMaintenance maintenance;
   private final ChangeLogPruner pruner;
 
@@ -103,29 +110,27 @@ public final class BillingServer implements AutoCloseable {
     database = Database.open(config.database(), MAPPERS);
     Transactions tx = new Transactions(database.sessionFactory());
     AuditLog audit = new AuditLog(tx);
-    entitlements =
+    EntitlementService entitlementRules =
         new EntitlementService(
             tx,
             config.catalog(),
             new EntitlementCalculator(config.catalog(), config.pastDueGrace()),
             audit,
-            clock,
-            config.entitlementCacheSize(),
-            meters);
-    ChangeLog changeLog = new ChangeLog();
-    tx.setCommitHook(changeLog);
-    feed = new ChangeFeed(tx, config.stream(), entitlements::onCommitted, meters);
+            clock);
+    EntitlementProtoConverter converter = new EntitlementProtoConverter(config.catalog());
+    entitlements =
+        new EntitlementSnapshots(
+            entitlementRules, converter, config.entitlementCacheSize(), meters);
+    ChangeLog changeLog = new ChangeLog(converter);
+    // Audit rows first; the change-log reservation is the transaction's last statement.
+    tx.addCommitHook(audit);
+    tx.addCommitHook(changeLog);
+    feed = new ChangeFeed(tx, changeLog, config.stream());
+    streams = new StreamHub(feed, config.stream(), converter::toProto, meters);
+    feed.addListener(entitlements); // the snapshots see each change before the streams do
+    feed.addListener(streams);
     changeLog.addListener(entitlements::onCommitted);
     changeLog.addListener(changes -> feed.wakeUp());
-
-    SubscriptionService subscriptions =
-        new SubscriptionService(config.catalog(), entitlements, audit);
-    credits = new CreditService(tx, entitlements, audit);
-    ReferralService referrals = new ReferralService(tx, entitlements, credits, audit);
-    PaymentService payments = new PaymentService(credits, referrals, audit);
-    webhooks =
-        new WebhookProcessor(
-            tx, new EventApplier(subscriptions, payments), config.webhooks(), clock, meters);
 
     StripeConfig stripeConfig = config.stripe();
     if (stripeConfig.emulated()) {
@@ -135,9 +140,29 @@ public final class BillingServer implements AutoCloseable {
     }
     StripeGateway gateway =
         new StripeJavaGateway(stripeConfig.effectiveSecretKey(), stripeConfig.apiBase());
+    CustomerService customers = new CustomerService(tx, gateway);
+    SubscriptionService subscriptions =
+        new SubscriptionService(config.catalog(), entitlementRules, audit, customers);
+    credits = new CreditService(tx, entitlementRules, audit);
+    ReferralService referrals = new ReferralService(tx, entitlementRules, credits, audit);
+    PaymentService payments = new PaymentService(credits, referrals, audit, customers);
+    webhooks =
+        new WebhookProcessor(
+            tx,
+            new EventApplier(subscriptions, payments, customers, new CheckoutSessions()),
+            StripeEventParser::parse,
+            config.webhooks(),
+            clock,
+            meters);
+
     CheckoutService checkout =
         new CheckoutService(
-            tx, gateway, config.catalog(), new UrlPolicy(config.allowedOrigins()), referrals);
+            tx,
+            gateway,
+            config.catalog(),
+            new UrlPolicy(config.allowedOrigins()),
+            referrals,
+            customers);
     pruner = new ChangeLogPruner(tx, config.stream().retention(), clock);
     maintenance =
         new SubscriptionMaintenance(tx, subscriptions, gateway, config.pastDueGrace(), clock);
@@ -149,7 +174,7 @@ public final class BillingServer implements AutoCloseable {
                 new BillingGrpcService.Services(
                     entitlements,
                     credits,
-                    feed,
+                    streams,
                     checkout,
                     new PaymentOperations(tx, gateway, audit),
                     new CancellationService(tx, gateway, audit),
@@ -180,6 +205,7 @@ public final class BillingServer implements AutoCloseable {
     http.start();
     // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
     closeOrder.add(tokenReloader);
+    closeOrder.add(streams);
     closeOrder.add(feed);
     closeOrder.add(grpc);
     closeOrder.add(http);
@@ -234,7 +260,7 @@ public final class BillingServer implements AutoCloseable {
     return http.port();
   }
 
-  public EntitlementService entitlements() {
+  public EntitlementSnapshots entitlements() {
     return entitlements;
   }
 

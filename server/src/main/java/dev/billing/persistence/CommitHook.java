@@ -1,19 +1,10 @@
 package dev.billing.persistence;
 
-/** Work every transaction does at its edges: append the change log last, publish after commit. */
+/** Work every transaction does at its edges: write its journals last, publish after commit. */
 public interface CommitHook {
-  /** Runs inside the transaction as its very last statements. */
+  /** Runs inside the transaction, after the held-back writes, as its last statements. */
   void beforeCommit(UnitOfWork uow);
 
   /** Runs after a successful commit; must not throw. */
-  void afterCommit(UnitOfWork uow);
-
-  CommitHook NONE =
-      new CommitHook() {
-        @Override
-        public void beforeCommit(UnitOfWork uow) {}
-
-        @Override
-        public void afterCommit(UnitOfWork uow) {}
-      };
+  default void afterCommit(UnitOfWork uow) {}
 }

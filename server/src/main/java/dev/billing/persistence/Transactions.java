@@ -7,6 +7,8 @@ import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransactionRollbackException;
 import java.sql.SQLTransientConnectionException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.ibatis.session.SqlSession;
@@ -24,14 +26,15 @@ public final class Transactions {
   private static final int MAX_ATTEMPTS = 10;
 
   private final SqlSessionFactory factory;
-  private volatile CommitHook hook = CommitHook.NONE;
+  private final List<CommitHook> hooks = new CopyOnWriteArrayList<>();
 
   public Transactions(SqlSessionFactory factory) {
     this.factory = factory;
   }
 
-  public void setCommitHook(CommitHook hook) {
-    this.hook = hook;
+  /** Adds a hook every transaction runs, in the order added, before and after it commits. */
+  public void addCommitHook(CommitHook hook) {
+    hooks.add(hook);
   }
 
   /** The body of a transaction. It may run more than once when the database asks for a retry. */
@@ -49,8 +52,10 @@ public final class Transactions {
         try {
           uow = new UnitOfWork(session);
           result = work.run(uow);
-          uow.flushAll();
-          hook.beforeCommit(uow);
+          uow.flush();
+          for (CommitHook hook : hooks) {
+            hook.beforeCommit(uow);
+          }
           session.commit(true);
           committed = true;
         } finally {
@@ -66,7 +71,9 @@ public final class Transactions {
         }
         throw translate(e);
       }
-      hook.afterCommit(uow);
+      for (CommitHook hook : hooks) {
+        hook.afterCommit(uow);
+      }
       return result;
     }
   }

@@ -1,27 +1,24 @@
 package dev.billing.persistence;
 
-import dev.billing.domain.audit.AuditEntry;
-import dev.billing.domain.audit.AuditMapper;
-import dev.billing.domain.change.PendingChange;
-import dev.billing.proto.v1.SubscriptionChange;
+import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.ibatis.session.SqlSession;
 
 /**
- * One database transaction in progress: its mappers, and the entitlement changes it will append to
- * the change log just before it commits.
+ * One database transaction in progress: its mappers, the rows the domain keeps beside it, and the
+ * journals of what it will write as it commits (audit rows, change-log entries).
  */
 public final class UnitOfWork {
   private final SqlSession session;
-  private final List<PendingChange> pending = new ArrayList<>();
-  private final List<AuditEntry> audits = new ArrayList<>();
+  private final Map<Class<?>, List<?>> journals = new LinkedHashMap<>();
   private final Map<Class<?>, Object> attachments = new HashMap<>();
   private final List<Runnable> deferredWrites = new ArrayList<>();
-  private List<SubscriptionChange> committed = List.of();
 
   UnitOfWork(SqlSession session) {
     this.session = session;
@@ -41,18 +38,13 @@ public final class UnitOfWork {
   }
 
   /**
-   * Queues a change; it gets its sequence number and change_log row as this transaction commits.
+   * The transaction's journal of {@code type} entries: appended during the transaction, written by
+   * a {@link CommitHook} as it commits, trimmed back on a savepoint rollback (unlike attachments,
+   * what came before the savepoint stays).
    */
-  public void recordChange(PendingChange change) {
-    pending.add(change);
-  }
-
-  /**
-   * Queues an audit row; all of a transaction's rows are written in one statement before it
-   * commits.
-   */
-  public void recordAudit(AuditEntry entry) {
-    audits.add(entry);
+  @SuppressWarnings("unchecked")
+  public <T> List<T> journal(Class<T> type) {
+    return (List<T>) journals.computeIfAbsent(type, k -> new ArrayList<>());
   }
 
   /**
@@ -69,51 +61,32 @@ public final class UnitOfWork {
     deferredWrites.forEach(Runnable::run);
   }
 
-  /** Before commit: the held-back writes, then the audit rows. */
-  void flushAll() {
-    flush();
-    if (!audits.isEmpty()) {
-      mapper(AuditMapper.class).insertAll(audits);
-      audits.clear();
-    }
-  }
-
   /** A point to roll back to without losing the rest of the transaction. */
-  public record Mark(java.sql.Savepoint savepoint, int changes, int audits) {}
+  public record Mark(Savepoint savepoint, Map<Class<?>, Integer> journalSizes) {}
 
   public Mark mark() {
     flush(); // what came before the mark must survive a rollback to it
+    Map<Class<?>, Integer> sizes = new HashMap<>();
+    journals.forEach((type, list) -> sizes.put(type, list.size()));
     try {
-      return new Mark(session.getConnection().setSavepoint(), pending.size(), audits.size());
-    } catch (java.sql.SQLException e) {
+      return new Mark(session.getConnection().setSavepoint(), sizes);
+    } catch (SQLException e) {
       throw new IllegalStateException("cannot set a savepoint", e);
     }
   }
 
-  /** Undoes everything since {@code mark}: its statements and the changes it queued. */
+  /** Undoes everything since {@code mark}: its statements and what it journaled. */
   public void rollbackTo(Mark mark) {
     try {
       session.getConnection().rollback(mark.savepoint());
-    } catch (java.sql.SQLException e) {
+    } catch (SQLException e) {
       throw new IllegalStateException("cannot roll back to a savepoint", e);
     }
     session.clearCache();
     attachments.clear();
     deferredWrites.clear();
-    pending.subList(mark.changes(), pending.size()).clear();
-    audits.subList(mark.audits(), audits.size()).clear();
-  }
-
-  public List<PendingChange> pendingChanges() {
-    return List.copyOf(pending);
-  }
-
-  /** The changes as appended to the change log, with their sequence numbers (after commit). */
-  public List<SubscriptionChange> committedChanges() {
-    return committed;
-  }
-
-  public void setCommittedChanges(List<SubscriptionChange> changes) {
-    this.committed = List.copyOf(changes);
+    journals.forEach(
+        (type, list) ->
+            list.subList(mark.journalSizes().getOrDefault(type, 0), list.size()).clear());
   }
 }

@@ -9,9 +9,11 @@ import com.stripe.param.RefundCreateParams;
 import com.stripe.param.SubscriptionCancelParams;
 import com.stripe.param.SubscriptionUpdateParams;
 import com.stripe.param.checkout.SessionCreateParams;
+import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.stripe.event.StripeEventParser;
 
 /** {@link StripeGateway} with an instance {@link StripeClient} (never the global API key). */
 public final class StripeJavaGateway implements StripeGateway {
@@ -168,9 +170,10 @@ public final class StripeJavaGateway implements StripeGateway {
   }
 
   @Override
-  public com.google.gson.JsonObject retrieveSubscription(String subscriptionId) {
+  public SubscriptionSnapshot retrieveSubscription(String subscriptionId) {
     try {
-      return client.v1().subscriptions().retrieve(subscriptionId).getRawJsonObject();
+      return StripeEventParser.subscription(
+          client.v1().subscriptions().retrieve(subscriptionId).getRawJsonObject());
     } catch (StripeException e) {
       throw StripeErrors.translate(e);
     }

@@ -1,11 +1,15 @@
 package dev.billing.domain.audit;
 
+import dev.billing.persistence.CommitHook;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.util.List;
 
-/** Writes audit rows inside the transaction that makes the change they describe, and reads them. */
-public final class AuditLog {
+/**
+ * Writes audit rows inside the transaction that makes the change they describe (all of a
+ * transaction's rows in one statement as it commits), and reads them.
+ */
+public final class AuditLog implements CommitHook {
   private final Transactions tx;
 
   public AuditLog(Transactions tx) {
@@ -21,18 +25,28 @@ public final class AuditLog {
       String action,
       String oldValue,
       String newValue) {
-    uow.recordAudit(
-        new AuditEntry(
-            0,
-            userId,
-            cause.actor(),
-            entityType,
-            entityId,
-            action,
-            oldValue,
-            newValue,
-            cause.stripeEventId(),
-            0));
+    uow.journal(AuditEntry.class)
+        .add(
+            new AuditEntry(
+                0,
+                userId,
+                cause.actor(),
+                entityType,
+                entityId,
+                action,
+                oldValue,
+                newValue,
+                cause.stripeEventId(),
+                0));
+  }
+
+  @Override
+  public void beforeCommit(UnitOfWork uow) {
+    List<AuditEntry> entries = uow.journal(AuditEntry.class);
+    if (!entries.isEmpty()) {
+      uow.mapper(AuditMapper.class).insertAll(entries);
+      entries.clear();
+    }
   }
 
   /** A user's entries, newest first, with ids below {@code beforeId}. */

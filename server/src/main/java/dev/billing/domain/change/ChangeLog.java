@@ -1,13 +1,11 @@
 package dev.billing.domain.change;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Timestamp;
-import dev.billing.domain.subscription.StripeStatus;
+import dev.billing.domain.entitlement.Change;
+import dev.billing.domain.entitlement.ChangeKind;
+import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.entitlement.PendingChange;
 import dev.billing.persistence.CommitHook;
 import dev.billing.persistence.UnitOfWork;
-import dev.billing.proto.v1.ChangeKind;
-import dev.billing.proto.v1.Entitlement;
-import dev.billing.proto.v1.SubscriptionChange;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -28,16 +26,36 @@ import org.slf4j.LoggerFactory;
 public final class ChangeLog implements CommitHook {
   private static final Logger log = LoggerFactory.getLogger(ChangeLog.class);
 
-  private final List<Consumer<List<SubscriptionChange>>> listeners = new CopyOnWriteArrayList<>();
+  /**
+   * How an entitlement snapshot is kept in a change_log row: the API's wire format, so a stream
+   * replays exactly what was sent live (the transport provides it).
+   */
+  public interface EntitlementCodec {
+    byte[] encode(EntitlementRow entitlement);
+
+    EntitlementRow decode(byte[] stored);
+  }
+
+  private final EntitlementCodec codec;
+  private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
+
+  public ChangeLog(EntitlementCodec codec) {
+    this.codec = codec;
+  }
 
   /** Called after each commit that appended changes, in the committing thread. */
-  public void addListener(Consumer<List<SubscriptionChange>> listener) {
+  public void addListener(Consumer<List<Change>> listener) {
     listeners.add(listener);
+  }
+
+  /** The changes a transaction appended, with their sequence numbers, until it commits. */
+  private static final class Appended {
+    List<Change> changes = List.of();
   }
 
   @Override
   public void beforeCommit(UnitOfWork uow) {
-    List<PendingChange> pending = uow.pendingChanges();
+    List<PendingChange> pending = uow.journal(PendingChange.class);
     if (pending.isEmpty()) {
       return;
     }
@@ -45,33 +63,34 @@ public final class ChangeLog implements CommitHook {
     mapper.reserve(pending.size());
     long seq = mapper.lastReserved() - pending.size() + 1;
     List<ChangeLogRow> rows = new ArrayList<>(pending.size());
-    List<SubscriptionChange> changes = new ArrayList<>(pending.size());
+    List<Change> changes = new ArrayList<>(pending.size());
     for (PendingChange p : pending) {
-      ChangeLogRow row =
+      Change change = p.committed(seq++);
+      rows.add(
           new ChangeLogRow(
-              seq++,
-              p.userId(),
-              p.kind().name(),
-              p.entitlement().getVersion(),
-              p.entitlement().toByteArray(),
-              p.previousTier(),
-              StripeStatus.fromProto(p.previousStatus()).stripeName(),
-              p.stripeEventId(),
-              p.occurredAtMillis());
-      rows.add(row);
-      changes.add(toProto(row, p.entitlement()));
+              change.seq(),
+              change.userId(),
+              change.kind().stored(),
+              change.entitlement().version(),
+              codec.encode(change.entitlement()),
+              change.previousTier(),
+              change.previousStatus(),
+              change.stripeEventId(),
+              change.occurredAtMillis()));
+      changes.add(change);
     }
     mapper.insertAll(rows);
-    uow.setCommittedChanges(changes);
+    pending.clear();
+    uow.attachment(Appended.class, Appended::new).changes = changes;
   }
 
   @Override
   public void afterCommit(UnitOfWork uow) {
-    List<SubscriptionChange> changes = uow.committedChanges();
+    List<Change> changes = uow.attachment(Appended.class, Appended::new).changes;
     if (changes.isEmpty()) {
       return;
     }
-    for (Consumer<List<SubscriptionChange>> l : listeners) {
+    for (Consumer<List<Change>> l : listeners) {
       try {
         l.accept(changes);
       } catch (RuntimeException e) {
@@ -80,32 +99,16 @@ public final class ChangeLog implements CommitHook {
     }
   }
 
-  /** Decodes a stored row into the message sent on the stream. */
-  public static SubscriptionChange toProto(ChangeLogRow row) {
-    try {
-      return toProto(row, Entitlement.parseFrom(row.entitlement()));
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException(
-          "change_log row " + row.seq() + " has a corrupt entitlement", e);
-    }
-  }
-
-  private static SubscriptionChange toProto(ChangeLogRow row, Entitlement entitlement) {
-    SubscriptionChange.Builder b =
-        SubscriptionChange.newBuilder()
-            .setSeq(row.seq())
-            .setUserId(row.userId())
-            .setKind(ChangeKind.valueOf(row.kind()))
-            .setEntitlement(entitlement)
-            .setPreviousTier(row.previousTier())
-            .setPreviousStatus(StripeStatus.parseStored(row.previousStatus()).proto())
-            .setOccurredAt(
-                Timestamp.newBuilder()
-                    .setSeconds(Math.floorDiv(row.occurredAtMs(), 1000))
-                    .setNanos((int) Math.floorMod(row.occurredAtMs(), 1000) * 1_000_000));
-    if (row.stripeEventId() != null) {
-      b.setStripeEventId(row.stripeEventId());
-    }
-    return b.build();
+  /** A stored row as the change it records. */
+  public Change toChange(ChangeLogRow row) {
+    return new Change(
+        row.seq(),
+        row.userId(),
+        ChangeKind.ofStored(row.kind()),
+        codec.decode(row.entitlement()),
+        row.previousTier(),
+        row.previousStatus(),
+        row.stripeEventId(),
+        row.occurredAtMs());
   }
 }

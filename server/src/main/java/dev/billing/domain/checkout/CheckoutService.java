@@ -4,7 +4,7 @@ import dev.billing.config.Catalog;
 import dev.billing.config.CreditPackage;
 import dev.billing.config.Plan;
 import dev.billing.domain.audit.Cause;
-import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
@@ -40,13 +40,16 @@ public final class CheckoutService {
   private final Catalog catalog;
   private final UrlPolicy urls;
   private final ReferralService referrals;
+  private final CustomerService customers;
 
   public CheckoutService(
       Transactions tx,
       StripeGateway stripe,
       Catalog catalog,
       UrlPolicy urls,
-      ReferralService referrals) {
+      ReferralService referrals,
+      CustomerService customers) {
+    this.customers = customers;
     this.tx = tx;
     this.stripe = stripe;
     this.catalog = catalog;
@@ -72,7 +75,7 @@ public final class CheckoutService {
       return replay(existing, cmd, purchase);
     }
     applyReferral(cmd);
-    String customerId = customerFor(cmd.userId());
+    String customerId = customers.getOrCreate(cmd.userId());
     String successUrl =
         cmd.successUrl().isEmpty()
             ? urls.defaultOrigin() + "/billing/success?session_id={CHECKOUT_SESSION_ID}"
@@ -117,7 +120,7 @@ public final class CheckoutService {
       }
       // The remembered customer no longer exists at Stripe (deleted, or another account): replace
       // it.
-      String replacement = replaceCustomer(cmd.userId(), customerId);
+      String replacement = customers.replaceMissing(cmd.userId(), customerId);
       created =
           stripe.createCheckoutSession(
               spec.withCustomer(replacement), stripeKey + ":" + replacement);
@@ -175,7 +178,7 @@ public final class CheckoutService {
       throw BillingException.InvalidArgument.of(
           "return_url", "must be under an allowed origin (FRONTEND_URL)");
     }
-    String customerId = tx.read(s -> s.getMapper(CustomerMapper.class).findCustomerByUser(userId));
+    String customerId = customers.customerOf(userId);
     if (customerId == null) {
       throw new BillingException.NotFound(
           "NO_CUSTOMER", "user " + userId + " has no Stripe customer yet");
@@ -195,31 +198,6 @@ public final class CheckoutService {
     } catch (BillingException.FailedPrecondition e) {
       // Not a new user (or referred before): the checkout goes on without a referral.
     }
-  }
-
-  private String replaceCustomer(String userId, String missing) {
-    String created =
-        stripe.createCustomer(userId, null, "customer:" + userId + ":replacing:" + missing);
-    return tx.execute(
-        uow -> {
-          CustomerMapper customers = uow.mapper(CustomerMapper.class);
-          customers.replace(userId, missing, created);
-          return customers.findCustomerByUser(userId);
-        });
-  }
-
-  private String customerFor(String userId) {
-    String existing = tx.read(s -> s.getMapper(CustomerMapper.class).findCustomerByUser(userId));
-    if (existing != null) {
-      return existing;
-    }
-    String created = stripe.createCustomer(userId, null, "customer:" + userId);
-    return tx.execute(
-        uow -> {
-          CustomerMapper customers = uow.mapper(CustomerMapper.class);
-          customers.insertIfAbsent(userId, created);
-          return customers.findCustomerByUser(userId);
-        });
   }
 
   private CheckoutResult replay(

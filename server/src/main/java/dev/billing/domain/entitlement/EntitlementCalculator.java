@@ -2,8 +2,6 @@ package dev.billing.domain.entitlement;
 
 import dev.billing.config.Catalog;
 import dev.billing.config.Plan;
-import dev.billing.domain.subscription.StripeStatus;
-import dev.billing.domain.subscription.SubscriptionRow;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -22,7 +20,7 @@ public final class EntitlementCalculator {
     this.pastDueGrace = pastDueGrace;
   }
 
-  public boolean grantsAccess(SubscriptionRow s, long nowEpochSeconds) {
+  public boolean grantsAccess(SubscriptionState s, long nowEpochSeconds) {
     StripeStatus status = s.stripeStatus();
     if (status.grantsAccess()) {
       return true;
@@ -32,13 +30,15 @@ public final class EntitlementCalculator {
         && nowEpochSeconds < s.pastDueSince() + pastDueGrace.toSeconds();
   }
 
-  public EntitlementDecision decide(List<SubscriptionRow> subscriptions, long nowEpochSeconds) {
-    boolean paymentProblem = subscriptions.stream().anyMatch(SubscriptionRow::hasPaymentProblem);
-    SubscriptionRow best =
+  public EntitlementDecision decide(
+      List<? extends SubscriptionState> subscriptions, long nowEpochSeconds) {
+    boolean paymentProblem = subscriptions.stream().anyMatch(SubscriptionState::hasPaymentProblem);
+    SubscriptionState best =
         subscriptions.stream()
             .filter(s -> grantsAccess(s, nowEpochSeconds))
             .max(
-                Comparator.comparingInt((SubscriptionRow s) -> catalog.planOrFree(s.plan()).rank())
+                Comparator.comparingInt(
+                        (SubscriptionState s) -> catalog.planOrFree(s.plan()).rank())
                     .thenComparing(s -> s.currentPeriodEnd() == null ? 0L : s.currentPeriodEnd()))
             .orElse(null);
     if (best != null) {
@@ -55,8 +55,8 @@ public final class EntitlementCalculator {
     // No access: report the most recent subscription's status so the user sees why.
     StripeStatus status =
         subscriptions.stream()
-            .max(Comparator.comparingLong(SubscriptionRow::stateCreated))
-            .map(SubscriptionRow::stripeStatus)
+            .max(Comparator.comparingLong(SubscriptionState::stateCreated))
+            .map(SubscriptionState::stripeStatus)
             .orElse(StripeStatus.NONE);
     return new EntitlementDecision(Catalog.FREE, status, null, null, null, false, paymentProblem);
   }

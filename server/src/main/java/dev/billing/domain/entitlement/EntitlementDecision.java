@@ -1,7 +1,5 @@
 package dev.billing.domain.entitlement;
 
-import dev.billing.domain.subscription.StripeStatus;
-
 /** What a user's subscriptions entitle them to, before versioning and credits. */
 public record EntitlementDecision(
     String tier,

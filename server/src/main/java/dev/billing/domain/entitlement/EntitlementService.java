@@ -1,124 +1,46 @@
 package dev.billing.domain.entitlement;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
-import dev.billing.domain.change.PendingChange;
-import dev.billing.domain.subscription.StripeStatus;
-import dev.billing.domain.subscription.SubscriptionRow;
 import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
-import dev.billing.proto.v1.ChangeKind;
-import dev.billing.proto.v1.Entitlement;
-import dev.billing.proto.v1.GetEntitlementResponse;
-import dev.billing.proto.v1.SubscriptionChange;
-import dev.billing.transport.grpc.EntitlementProtoConverter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.time.Clock;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.function.BiConsumer;
 
 /**
- * Entitlements: served from an in-memory snapshot, written inside the transactions that change
- * them.
- *
- * <p>The hot path ({@link #get}) is one cache lookup returning a prebuilt response: no database, no
- * JSON, no allocation. The cache is kept exact by the change feed, which hands every committed
- * change (from this replica or another) to {@link #onCommitted}; a snapshot only ever replaces an
- * older version, so a slow cache-miss load can never overwrite a newer change.
+ * Entitlements: the rules that turn a user's subscriptions into a tier, and the rows that hold the
+ * result, written inside the transactions that change them. Every change is journaled for the
+ * change log in the same transaction, which is what keeps the in-memory snapshots exact.
  */
 public final class EntitlementService {
   private final Transactions tx;
   private final Catalog catalog;
   private final EntitlementCalculator calculator;
-  private final EntitlementProtoConverter converter;
   private final AuditLog audit;
   private final Clock clock;
-  private final Cache<String, GetEntitlementResponse> cache;
-
-  /**
-   * Loads cache misses off the caller's thread (GetEntitlement answers on the transport thread).
-   */
-  private final ExecutorService loader =
-      Executors.newFixedThreadPool(
-          8, r -> Thread.ofPlatform().daemon().name("entitlement-loader").unstarted(r));
 
   public EntitlementService(
       Transactions tx,
       Catalog catalog,
       EntitlementCalculator calculator,
       AuditLog audit,
-      Clock clock,
-      long cacheSize,
-      MeterRegistry meters) {
+      Clock clock) {
     this.tx = tx;
     this.catalog = catalog;
     this.calculator = calculator;
-    this.converter = new EntitlementProtoConverter(catalog);
     this.audit = audit;
     this.clock = clock;
-    this.cache = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
-    CaffeineCacheMetrics.monitor(meters, cache, "entitlements");
   }
 
-  /** The user's entitlement; a user the service has never seen is on the free tier. */
-  public GetEntitlementResponse get(String userId) {
-    return cache.get(userId, this::load);
-  }
-
-  /** The cached snapshot, or null on a miss: never touches the database. */
-  public GetEntitlementResponse getIfCached(String userId) {
-    return cache.getIfPresent(userId);
-  }
-
-  /** Loads a missing snapshot on the loader pool (off the caller's thread), then calls back. */
-  public void loadAsync(String userId, BiConsumer<GetEntitlementResponse, Throwable> callback) {
-    loader.execute(
-        () -> {
-          GetEntitlementResponse r;
-          try {
-            r = get(userId);
-          } catch (RuntimeException e) {
-            callback.accept(null, e);
-            return;
-          }
-          callback.accept(r, null);
-        });
-  }
-
-  private GetEntitlementResponse load(String userId) {
+  /** The user's stored entitlement; a user the service has never seen is on the free tier. */
+  public EntitlementRow find(String userId) {
     EntitlementRow row = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));
-    return wrap(converter.toProto(row != null ? row : EntitlementRow.unknown(userId)));
-  }
-
-  /** Applies a committed change to the snapshot, unless a newer version is already there. */
-  public void onCommitted(SubscriptionChange change) {
-    Entitlement e = change.getEntitlement();
-    cache
-        .asMap()
-        .compute(
-            change.getUserId(),
-            (id, current) ->
-                current == null || current.getEntitlement().getVersion() < e.getVersion()
-                    ? wrap(e)
-                    : current);
-  }
-
-  public void onCommitted(List<SubscriptionChange> changes) {
-    changes.forEach(this::onCommitted);
-  }
-
-  private static GetEntitlementResponse wrap(Entitlement e) {
-    return GetEntitlementResponse.newBuilder().setEntitlement(e).build();
+    return row != null ? row : EntitlementRow.unknown(userId);
   }
 
   /**
@@ -196,7 +118,10 @@ public final class EntitlementService {
    * version, writes it, audits it and queues the change for the stream.
    */
   public EntitlementRow recompute(
-      UnitOfWork uow, EntitlementRow locked, List<SubscriptionRow> subscriptions, Cause cause) {
+      UnitOfWork uow,
+      EntitlementRow locked,
+      List<? extends SubscriptionState> subscriptions,
+      Cause cause) {
     long now = clock.instant().getEpochSecond();
     EntitlementRow decided = locked.withDecision(calculator.decide(subscriptions, now));
     if (decided.sameStateAs(locked)) {
@@ -222,21 +147,22 @@ public final class EntitlementService {
       UnitOfWork uow, EntitlementRow locked, long newBalance, Cause cause) {
     EntitlementRow updated = locked.next(newBalance);
     write(uow, updated);
-    emit(uow, locked, updated, ChangeKind.CHANGE_KIND_CREDITS_CHANGED, cause);
+    emit(uow, locked, updated, ChangeKind.CREDITS_CHANGED, cause);
     return updated;
   }
 
   private void emit(
       UnitOfWork uow, EntitlementRow before, EntitlementRow after, ChangeKind kind, Cause cause) {
-    uow.recordChange(
-        new PendingChange(
-            after.userId(),
-            kind,
-            converter.toProto(after),
-            catalog.planOrFree(before.tier()).name(),
-            StripeStatus.parseStored(before.status()).proto(),
-            cause.stripeEventId(),
-            clock.millis()));
+    uow.journal(PendingChange.class)
+        .add(
+            new PendingChange(
+                after.userId(),
+                kind,
+                after,
+                catalog.planOrFree(before.tier()).name(),
+                StripeStatus.parseStored(before.status()).stripeName(),
+                cause.stripeEventId(),
+                clock.millis()));
   }
 
   ChangeKind kindOf(EntitlementRow before, EntitlementRow after) {
@@ -247,28 +173,28 @@ public final class EntitlementService {
     StripeStatus afterStatus = StripeStatus.parseStored(after.status());
     if (wasFree && !isFree) {
       return afterStatus == StripeStatus.TRIALING
-          ? ChangeKind.CHANGE_KIND_TRIAL_STARTED
-          : ChangeKind.CHANGE_KIND_SUBSCRIPTION_STARTED;
+          ? ChangeKind.TRIAL_STARTED
+          : ChangeKind.SUBSCRIPTION_STARTED;
     }
     if (!wasFree && isFree) {
-      return ChangeKind.CHANGE_KIND_SUBSCRIPTION_ENDED;
+      return ChangeKind.SUBSCRIPTION_ENDED;
     }
     if (afterRank > beforeRank) {
-      return ChangeKind.CHANGE_KIND_UPGRADED;
+      return ChangeKind.UPGRADED;
     }
     if (afterRank < beforeRank) {
-      return ChangeKind.CHANGE_KIND_DOWNGRADED;
+      return ChangeKind.DOWNGRADED;
     }
     if (!before.paymentProblem() && after.paymentProblem()) {
-      return ChangeKind.CHANGE_KIND_PAYMENT_FAILED;
+      return ChangeKind.PAYMENT_FAILED;
     }
     if (before.paymentProblem() && !after.paymentProblem()) {
-      return ChangeKind.CHANGE_KIND_PAYMENT_RECOVERED;
+      return ChangeKind.PAYMENT_RECOVERED;
     }
     if (StripeStatus.parseStored(before.status()) == StripeStatus.TRIALING
         && afterStatus == StripeStatus.ACTIVE) {
-      return ChangeKind.CHANGE_KIND_SUBSCRIPTION_STARTED;
+      return ChangeKind.SUBSCRIPTION_STARTED;
     }
-    return ChangeKind.CHANGE_KIND_SUBSCRIPTION_UPDATED;
+    return ChangeKind.SUBSCRIPTION_UPDATED;
   }
 }

@@ -1,11 +1,11 @@
 package dev.billing.domain.gateway;
 
-import dev.billing.stripe.StripeErrors;
+import dev.billing.domain.command.SubscriptionSnapshot;
 
 /**
  * Every call this service makes to Stripe. Implemented with stripe-java against api.stripe.com or
  * the local emulator; every call that creates something at Stripe carries an idempotency key.
- * Failures arrive as {@link dev.billing.error.BillingException}s (see {@link StripeErrors}).
+ * Failures arrive as {@link dev.billing.error.BillingException}s.
  */
 public interface StripeGateway {
   /** Creates a Stripe customer for a user; returns its id ({@code cus_...}). */
@@ -21,7 +21,7 @@ public interface StripeGateway {
   void cancelSubscription(String subscriptionId, boolean atPeriodEnd, String idempotencyKey);
 
   /** The subscription as Stripe has it now, as Stripe's JSON. */
-  com.google.gson.JsonObject retrieveSubscription(String subscriptionId);
+  SubscriptionSnapshot retrieveSubscription(String subscriptionId);
 
   /** Refunds a payment, fully ({@code amount == null}) or partly; returns the refund id. */
   String createRefund(String paymentIntentId, Long amount, String idempotencyKey);

@@ -1,6 +1,5 @@
 package dev.billing.domain.inbox;
 
-import dev.billing.stripe.event.StripeEvent;
 import java.util.List;
 import org.apache.ibatis.annotations.Param;
 
@@ -8,7 +7,7 @@ import org.apache.ibatis.annotations.Param;
 public interface StripeEventMapper {
   /** Stores the event unless its id is already there; returns the rows inserted (0 = duplicate). */
   int insertIfAbsent(
-      @Param("e") StripeEvent event,
+      @Param("e") InboundEvent event,
       @Param("status") String status,
       @Param("attempts") int attempts,
       @Param("lastError") String lastError,
@@ -18,7 +17,7 @@ public interface StripeEventMapper {
    * Stores these events as processed, skipping ids already there; returns the rows inserted (fewer
    * than the list when some were duplicates).
    */
-  int insertAllProcessedIfAbsent(@Param("events") List<StripeEvent> events);
+  int insertAllProcessedIfAbsent(@Param("events") List<InboundEvent> events);
 
   StoredEvent find(@Param("id") String id);
 

@@ -4,8 +4,6 @@ import dev.billing.config.BillingConfig.WebhookConfig;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
-import dev.billing.stripe.event.EventApplier;
-import dev.billing.stripe.event.StripeEvent;
 import dev.billing.util.PeriodicTask;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +40,7 @@ public final class WebhookProcessor implements AutoCloseable {
 
   private final Transactions tx;
   private final EventApplier applier;
+  private final Function<String, InboundEvent> parser;
   private final WebhookConfig config;
   private final Clock clock;
   private PeriodicTask retryWorker;
@@ -54,11 +54,13 @@ public final class WebhookProcessor implements AutoCloseable {
   public WebhookProcessor(
       Transactions tx,
       EventApplier applier,
+      Function<String, InboundEvent> parser,
       WebhookConfig config,
       Clock clock,
       MeterRegistry meters) {
     this.tx = tx;
     this.applier = applier;
+    this.parser = parser;
     this.config = config;
     this.clock = clock;
     this.applied = meters.counter("billing_webhook_events_total", "outcome", "applied");
@@ -83,7 +85,7 @@ public final class WebhookProcessor implements AutoCloseable {
    * change-log reservation and one log flush cover many events. The caller gets its answer once the
    * group has committed.
    */
-  public Outcome ingest(StripeEvent event) {
+  public Outcome ingest(InboundEvent event) {
     if (!running) {
       throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
     }
@@ -112,14 +114,14 @@ public final class WebhookProcessor implements AutoCloseable {
    * Applies these events as one group, in the calling thread, the way a writer applies deliveries
    * that arrive together; returns each event's outcome, in order.
    */
-  public List<Outcome> ingestGroup(List<StripeEvent> events) {
+  public List<Outcome> ingestGroup(List<InboundEvent> events) {
     List<Pending> group =
         events.stream().map(e -> new Pending(e, new CompletableFuture<Outcome>())).toList();
     writeGroup(group);
     return group.stream().map(p -> p.result().join()).toList();
   }
 
-  private record Pending(StripeEvent event, CompletableFuture<Outcome> result) {}
+  private record Pending(InboundEvent event, CompletableFuture<Outcome> result) {}
 
   private static final int MAX_GROUP = 64;
   private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
@@ -214,7 +216,7 @@ public final class WebhookProcessor implements AutoCloseable {
           // down the careful path, one event at a time.
           boolean batched = !isolate && batchable(group);
           if (batched) {
-            List<StripeEvent> events = group.stream().map(Pending::event).toList();
+            List<InboundEvent> events = group.stream().map(Pending::event).toList();
             if (inbox.insertAllProcessedIfAbsent(events) != events.size()) {
               throw new IsolateFailures();
             }
@@ -279,7 +281,7 @@ public final class WebhookProcessor implements AutoCloseable {
     return group.size() > 1 && chars <= MAX_BATCH_CHARS;
   }
 
-  private Outcome storeForRetry(StripeEvent event, RuntimeException e) {
+  private Outcome storeForRetry(InboundEvent event, RuntimeException e) {
     String error = describe(e);
     log.warn(
         "event {} ({}) failed to apply, stored for retry: {}", event.id(), event.type(), error);
@@ -318,7 +320,7 @@ public final class WebhookProcessor implements AutoCloseable {
             if (stored == null) {
               return false;
             }
-            applier.apply(uow, StripeEvent.parse(stored.payload()));
+            applier.apply(uow, parser.apply(stored.payload()));
             inbox.markProcessed(id);
             applied.increment();
             return true;

@@ -1,13 +1,16 @@
 package dev.billing.domain.payment;
 
-import com.google.gson.JsonObject;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.command.StripeCommand.ChargeRefunded;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
+import dev.billing.domain.command.StripeCommand.CheckoutExpired;
+import dev.billing.domain.command.StripeCommand.InvoiceSettled;
+import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
 import dev.billing.domain.credits.CreditService;
-import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.persistence.UnitOfWork;
-import dev.billing.stripe.StripeJson;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -28,8 +31,11 @@ public final class PaymentService {
   private final CreditService credits;
   private final ReferralService referrals;
   private final AuditLog audit;
+  private final CustomerService customers;
 
-  public PaymentService(CreditService credits, ReferralService referrals, AuditLog audit) {
+  public PaymentService(
+      CreditService credits, ReferralService referrals, AuditLog audit, CustomerService customers) {
+    this.customers = customers;
     this.credits = credits;
     this.referrals = referrals;
     this.audit = audit;
@@ -52,16 +58,35 @@ public final class PaymentService {
   // ------------------------------------------------------------ credit purchases
 
   /** checkout.session.completed in payment mode: the purchase is paid. */
-  public void checkoutCompleted(UnitOfWork uow, JsonObject session, Cause cause) {
-    if (!"payment".equals(StripeJson.string(session, "mode"))
-        || !"paid".equals(StripeJson.string(session, "payment_status"))) {
+  public void checkoutCompleted(UnitOfWork uow, CheckoutCompleted session, Cause cause) {
+    if (!"payment".equals(session.mode()) || !"paid".equals(session.paymentStatus())) {
       return;
     }
-    String intentId = StripeJson.id(session, "payment_intent");
-    PaymentRow p = findOrCreatePurchase(uow, session, StripeJson.string(session, "id"), intentId);
+    String intentId = session.paymentIntentId();
+    PaymentRow p =
+        findOrCreatePurchase(
+            uow,
+            new PurchaseRef(
+                session.paymentId(),
+                session.userId(),
+                session.customerId(),
+                session.amountTotal(),
+                session.currency(),
+                session.credits(),
+                session.sessionId(),
+                intentId));
     if (p != null) {
-      Long total = StripeJson.longValue(session, "amount_total");
+      Long total = session.amountTotal();
       succeed(uow, p, total == null ? p.amount() : total, intentId, null, cause);
+    }
+  }
+
+  /** payment_intent.succeeded, payment_failed or canceled. */
+  public void paymentIntentSettled(UnitOfWork uow, PaymentIntentSettled intent, Cause cause) {
+    switch (intent.outcome()) {
+      case SUCCEEDED -> paymentIntentSucceeded(uow, intent, cause);
+      case FAILED -> settleUnsuccessful(uow, intent, PaymentRow.FAILED, cause);
+      case CANCELED -> settleUnsuccessful(uow, intent, PaymentRow.CANCELED, cause);
     }
   }
 
@@ -69,44 +94,39 @@ public final class PaymentService {
    * payment_intent.succeeded: completes a credit purchase (subscription invoices are handled by
    * invoice.paid).
    */
-  public void paymentIntentSucceeded(UnitOfWork uow, JsonObject intent, Cause cause) {
-    if (StripeJson.string(intent, "metadata.payment_id") == null) {
+  private void paymentIntentSucceeded(UnitOfWork uow, PaymentIntentSettled intent, Cause cause) {
+    if (intent.paymentId() == null) {
       return;
     }
-    String intentId = StripeJson.string(intent, "id");
-    PaymentRow p = findOrCreatePurchase(uow, intent, null, intentId);
+    String intentId = intent.intentId();
+    PaymentRow p =
+        findOrCreatePurchase(
+            uow,
+            new PurchaseRef(
+                intent.paymentId(),
+                intent.userId(),
+                intent.customerId(),
+                intent.amount(),
+                intent.currency(),
+                intent.credits(),
+                null,
+                intentId));
     if (p != null) {
-      Long received = StripeJson.longValue(intent, "amount_received");
+      Long received = intent.amountReceived();
       succeed(
           uow,
           p,
           received == null ? p.amount() : received,
           intentId,
-          StripeJson.id(intent, "latest_charge"),
+          intent.latestChargeId(),
           cause);
     }
   }
 
-  /** payment_intent.payment_failed: the payment failed, with Stripe's decline code. */
-  public void paymentIntentFailed(UnitOfWork uow, JsonObject intent, Cause cause) {
-    String code = StripeJson.string(intent, "last_payment_error.decline_code");
-    if (code == null) {
-      code = StripeJson.string(intent, "last_payment_error.code");
-    }
-    settleUnsuccessful(
-        uow, intent, PaymentRow.FAILED, code == null ? "payment_failed" : code, cause);
-  }
-
-  /** payment_intent.canceled. */
-  public void paymentIntentCanceled(UnitOfWork uow, JsonObject intent, Cause cause) {
-    settleUnsuccessful(
-        uow, intent, PaymentRow.CANCELED, StripeJson.string(intent, "cancellation_reason"), cause);
-  }
-
   /** checkout.session.expired: a pending purchase will never be paid. */
-  public void checkoutExpired(UnitOfWork uow, JsonObject session, Cause cause) {
+  public void checkoutExpired(UnitOfWork uow, CheckoutExpired session, Cause cause) {
     PaymentMapper payments = uow.mapper(PaymentMapper.class);
-    PaymentRow p = payments.findBySession(StripeJson.string(session, "id"));
+    PaymentRow p = session.sessionId() == null ? null : payments.findBySession(session.sessionId());
     if (p == null) {
       return;
     }
@@ -118,9 +138,18 @@ public final class PaymentService {
 
   // ------------------------------------------------------------ subscription invoices
 
+  /** invoice.paid or invoice.payment_failed. */
+  public void invoiceSettled(UnitOfWork uow, InvoiceSettled invoice, Cause cause) {
+    if (invoice.paid()) {
+      invoicePaid(uow, invoice, cause);
+    } else {
+      invoicePaymentFailed(uow, invoice, cause);
+    }
+  }
+
   /** invoice.paid: records the subscription payment (and may pay a referral bonus). */
-  public void invoicePaid(UnitOfWork uow, JsonObject invoice, Cause cause) {
-    Long paid = StripeJson.longValue(invoice, "amount_paid");
+  private void invoicePaid(UnitOfWork uow, InvoiceSettled invoice, Cause cause) {
+    Long paid = invoice.amountPaid();
     if (paid == null || paid <= 0) {
       return; // a trial's $0 invoice is not a payment
     }
@@ -134,8 +163,8 @@ public final class PaymentService {
   }
 
   /** invoice.payment_failed: records the failed subscription payment. */
-  public void invoicePaymentFailed(UnitOfWork uow, JsonObject invoice, Cause cause) {
-    Long due = StripeJson.longValue(invoice, "amount_due");
+  private void invoicePaymentFailed(UnitOfWork uow, InvoiceSettled invoice, Cause cause) {
+    Long due = invoice.amountDue();
     PaymentRow p = findOrCreateInvoicePayment(uow, invoice, due == null ? 0 : due);
     if (p != null && PaymentRow.PENDING.equals(p.status())) {
       update(
@@ -148,25 +177,26 @@ public final class PaymentService {
     }
   }
 
-  private PaymentRow findOrCreateInvoicePayment(UnitOfWork uow, JsonObject invoice, long amount) {
+  private PaymentRow findOrCreateInvoicePayment(
+      UnitOfWork uow, InvoiceSettled invoice, long amount) {
     PaymentMapper payments = uow.mapper(PaymentMapper.class);
-    String invoiceId = StripeJson.string(invoice, "id");
-    String intentId = invoiceIntent(invoice);
+    String invoiceId = invoice.invoiceId();
+    String intentId = invoice.paymentIntentId();
     String id = paymentId("invoice", invoiceId);
     PaymentRow p = payments.find(id);
     if (p == null && intentId != null) {
       p = payments.findByIntent(intentId);
     }
     if (p == null) {
-      String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
+      String userId = invoice.parentUserId();
       if (userId == null) {
-        userId = resolveUser(uow, invoice);
+        userId = resolveUser(uow, invoice.declaredUserId(), invoice.customerId());
       }
       if (userId == null) {
         log.warn("invoice {} belongs to an unknown customer; no payment recorded", invoiceId);
         return null;
       }
-      String currency = StripeJson.string(invoice, "currency");
+      String currency = invoice.currency();
       payments.insertIfAbsent(
           PaymentRow.create(
               id,
@@ -195,38 +225,29 @@ public final class PaymentService {
     return linked;
   }
 
-  private static String invoiceIntent(JsonObject invoice) {
-    String legacy = StripeJson.id(invoice, "payment_intent");
-    if (legacy != null) {
-      return legacy;
-    }
-    JsonObject first = StripeJson.firstOfList(invoice, "payments");
-    return first == null ? null : StripeJson.id(first, "payment.payment_intent");
-  }
-
   // ------------------------------------------------------------ refunds
 
   /**
    * charge.refunded: records Stripe's cumulative refunded amount and claws back the matching share
    * of the purchased credits (never below a zero balance).
    */
-  public void chargeRefunded(UnitOfWork uow, JsonObject charge, Cause cause) {
+  public void chargeRefunded(UnitOfWork uow, ChargeRefunded charge, Cause cause) {
     PaymentMapper payments = uow.mapper(PaymentMapper.class);
-    String chargeId = StripeJson.string(charge, "id");
-    String intentId = StripeJson.id(charge, "payment_intent");
+    String chargeId = charge.chargeId();
+    String intentId = charge.paymentIntentId();
     PaymentRow p = chargeId == null ? null : payments.findByCharge(chargeId);
     if (p == null && intentId != null) {
       p = payments.findByIntent(intentId);
     }
-    if (p == null && StripeJson.string(charge, "metadata.payment_id") != null) {
-      p = payments.find(StripeJson.string(charge, "metadata.payment_id"));
+    if (p == null && charge.paymentId() != null) {
+      p = payments.find(charge.paymentId());
     }
     if (p == null) {
       log.warn("charge {} was refunded but no payment of ours matches it", chargeId);
       return;
     }
     p = payments.lock(p.id());
-    Long refundedTotal = StripeJson.longValue(charge, "amount_refunded");
+    Long refundedTotal = charge.amountRefunded();
     if (refundedTotal == null || refundedTotal <= p.amountRefunded()) {
       return; // already recorded (a redelivery, or an older partial refund arriving late)
     }
@@ -256,20 +277,20 @@ public final class PaymentService {
   // ------------------------------------------------------------ shared
 
   private void settleUnsuccessful(
-      UnitOfWork uow, JsonObject intent, String status, String code, Cause cause) {
+      UnitOfWork uow, PaymentIntentSettled intent, String status, Cause cause) {
     PaymentMapper payments = uow.mapper(PaymentMapper.class);
-    String intentId = StripeJson.string(intent, "id");
-    PaymentRow p =
-        locate(payments, StripeJson.string(intent, "metadata.payment_id"), null, intentId);
+    String intentId = intent.intentId();
+    String code = intent.failureCode();
+    PaymentRow p = locate(payments, intent.paymentId(), null, intentId);
     if (p == null) {
       // A subscription's payment (no payment of ours behind it): record it for the user.
-      String userId = resolveUser(uow, intent);
+      String userId = resolveUser(uow, intent.userId(), intent.customerId());
       if (userId == null) {
         log.warn("payment intent {} failed for an unknown customer; nothing recorded", intentId);
         return;
       }
-      Long amount = StripeJson.longValue(intent, "amount");
-      String currency = StripeJson.string(intent, "currency");
+      Long amount = intent.amount();
+      String currency = intent.currency();
       PaymentRow row =
           PaymentRow.create(
               paymentId("intent", intentId),
@@ -281,7 +302,7 @@ public final class PaymentService {
               0,
               null,
               intentId,
-              StripeJson.id(intent, "latest_charge"),
+              intent.latestChargeId(),
               null,
               null,
               code);
@@ -297,8 +318,7 @@ public final class PaymentService {
     update(
         uow,
         p,
-        p.withStatus(status, code)
-            .withStripeIds(intentId, StripeJson.id(intent, "latest_charge"), null),
+        p.withStatus(status, code).withStripeIds(intentId, intent.latestChargeId(), null),
         cause);
   }
 
@@ -314,25 +334,36 @@ public final class PaymentService {
     return p;
   }
 
+  /** What a paid session or intent says of the purchase behind it. */
+  private record PurchaseRef(
+      String paymentId,
+      String userId,
+      String customerId,
+      Long amount,
+      String currency,
+      Long credits,
+      String sessionId,
+      String intentId) {}
+
   /** The purchase behind a session or intent, locked; created from the event if we never saw it. */
-  private PaymentRow findOrCreatePurchase(
-      UnitOfWork uow, JsonObject object, String sessionId, String intentId) {
+  private PaymentRow findOrCreatePurchase(UnitOfWork uow, PurchaseRef ref) {
     PaymentMapper payments = uow.mapper(PaymentMapper.class);
-    PaymentRow p =
-        locate(payments, StripeJson.string(object, "metadata.payment_id"), sessionId, intentId);
+    String sessionId = ref.sessionId();
+    String intentId = ref.intentId();
+    PaymentRow p = locate(payments, ref.paymentId(), sessionId, intentId);
     if (p == null) {
-      String userId = resolveUser(uow, object);
+      String userId = resolveUser(uow, ref.userId(), ref.customerId());
       if (userId == null) {
         log.warn(
             "paid {} has no user (metadata.user_id or known customer); nothing credited",
-            StripeJson.string(object, "id"));
+            sessionId != null ? sessionId : intentId);
         return null;
       }
-      Long amount = StripeJson.longValue(object, sessionId != null ? "amount_total" : "amount");
-      String currency = StripeJson.string(object, "currency");
-      Long creditCount = StripeJson.longValue(object, "metadata.credits");
+      Long amount = ref.amount();
+      String currency = ref.currency();
+      Long creditCount = ref.credits();
       long paid = amount == null ? 0 : amount;
-      String id = StripeJson.string(object, "metadata.payment_id");
+      String id = ref.paymentId();
       if (id == null) {
         id = paymentId("stripe", sessionId != null ? sessionId : intentId);
       }
@@ -403,12 +434,7 @@ public final class PaymentService {
     }
   }
 
-  private static String resolveUser(UnitOfWork uow, JsonObject object) {
-    String userId = StripeJson.declaredUserId(object);
-    String customer = StripeJson.id(object, "customer");
-    if (userId == null && customer != null) {
-      userId = uow.mapper(CustomerMapper.class).findUserByCustomer(customer);
-    }
-    return userId;
+  private String resolveUser(UnitOfWork uow, String declaredUserId, String customerId) {
+    return declaredUserId != null ? declaredUserId : customers.userOf(uow, customerId);
   }
 }

@@ -1,6 +1,7 @@
 package dev.billing.domain.subscription;
 
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
@@ -76,11 +77,10 @@ public final class SubscriptionMaintenance implements AutoCloseable {
     int done = 0;
     for (String id : ids) {
       try {
-        var json = stripe.retrieveSubscription(id);
+        SubscriptionSnapshot snap = stripe.retrieveSubscription(id);
         long now = clock.instant().getEpochSecond();
         tx.execute(
             uow -> {
-              SubscriptionSnapshot snap = SubscriptionSnapshot.fromJson(json);
               subscriptions.apply(uow, snap, now, "canceled".equals(snap.status()), true, CAUSE);
               return null;
             });

@@ -1,5 +1,8 @@
 package dev.billing.domain.subscription;
 
+import dev.billing.domain.entitlement.StripeStatus;
+import dev.billing.domain.entitlement.SubscriptionState;
+
 /**
  * A stored subscription. {@code stateCreated} (the Stripe event's {@code created}) and {@code
  * stateRank} (the status's lifecycle stage) order competing snapshots; a placeholder row (created
@@ -24,7 +27,8 @@ public record SubscriptionRow(
     boolean invoiceFailed,
     long invoiceStateCreated,
     int invoiceStateRank,
-    boolean needsRefresh) {
+    boolean needsRefresh)
+    implements SubscriptionState {
 
   public static final int PLACEHOLDER_RANK = -1;
 
@@ -60,11 +64,13 @@ public record SubscriptionRow(
         false);
   }
 
+  @Override
   public StripeStatus stripeStatus() {
     return StripeStatus.parseStored(status);
   }
 
   /** True while the user should fix their payment method because of this subscription. */
+  @Override
   public boolean hasPaymentProblem() {
     StripeStatus s = stripeStatus();
     return s.isPaymentProblem() || (invoiceFailed && !s.isTerminal());

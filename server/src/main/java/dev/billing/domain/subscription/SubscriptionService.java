@@ -1,16 +1,18 @@
 package dev.billing.domain.subscription;
 
-import com.google.gson.JsonObject;
 import dev.billing.config.Catalog;
 import dev.billing.config.Plan;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
-import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
+import dev.billing.domain.command.StripeCommand.InvoiceSettled;
+import dev.billing.domain.command.SubscriptionSnapshot;
+import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.entitlement.StripeStatus;
 import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.UnitOfWork;
-import dev.billing.stripe.StripeJson;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -41,8 +43,11 @@ public final class SubscriptionService {
   private final Catalog catalog;
   private final EntitlementService entitlements;
   private final AuditLog audit;
+  private final CustomerService customers;
 
-  public SubscriptionService(Catalog catalog, EntitlementService entitlements, AuditLog audit) {
+  public SubscriptionService(
+      Catalog catalog, EntitlementService entitlements, AuditLog audit, CustomerService customers) {
+    this.customers = customers;
     this.catalog = catalog;
     this.entitlements = entitlements;
     this.audit = audit;
@@ -149,23 +154,20 @@ public final class SubscriptionService {
    * (active, or trialing when nothing was paid) so the user is upgraded even if the subscription
    * events are late or lost. Any real subscription snapshot replaces the placeholder.
    */
-  public void applyCheckout(UnitOfWork uow, JsonObject session, Cause cause) {
-    String subscriptionId = StripeJson.id(session, "subscription");
+  public void applyCheckout(UnitOfWork uow, CheckoutCompleted session, Cause cause) {
+    String subscriptionId = session.subscriptionId();
     if (subscriptionId == null) {
       return;
     }
-    String userId = StripeJson.declaredUserId(session);
-    String customer = StripeJson.id(session, "customer");
+    String userId = session.userId();
+    String customer = session.customerId();
     Locked locked = lockFor(uow, userId, customer, subscriptionId);
     if (locked.subscription() != null || locked.userId() == null) {
       return;
     }
-    Plan plan =
-        catalog
-            .plan(String.valueOf(StripeJson.string(session, "metadata.plan")))
-            .orElse(catalog.free());
+    Plan plan = catalog.plan(String.valueOf(session.planName())).orElse(catalog.free());
     String status =
-        "no_payment_required".equals(StripeJson.string(session, "payment_status"))
+        "no_payment_required".equals(session.paymentStatus())
             ? StripeStatus.TRIALING.stripeName()
             : StripeStatus.ACTIVE.stripeName();
     SubscriptionRow placeholder =
@@ -195,17 +197,14 @@ public final class SubscriptionService {
    * invoice.paid / invoice.payment_failed: a failed invoice flags a payment problem (the stream
    * announces it) until a later invoice is paid. Ordered by event time like snapshots.
    */
-  public void applyInvoice(
-      UnitOfWork uow, JsonObject invoice, long eventCreated, boolean paid, Cause cause) {
-    String subscriptionId = StripeJson.string(invoice, "parent.subscription_details.subscription");
-    if (subscriptionId == null) {
-      subscriptionId = StripeJson.id(invoice, "subscription");
-    }
+  public void applyInvoice(UnitOfWork uow, InvoiceSettled invoice, long eventCreated, Cause cause) {
+    boolean paid = invoice.paid();
+    String subscriptionId = invoice.subscriptionId();
     if (subscriptionId == null) {
       return; // a one-off invoice: nothing to do with entitlements
     }
-    String userId = invoiceUserId(invoice);
-    String customer = StripeJson.id(invoice, "customer");
+    String userId = invoice.subscriptionUserId();
+    String customer = invoice.customerId();
     Locked locked = lockFor(uow, userId, customer, subscriptionId);
     SubscriptionRow existing = locked.subscription();
     if (existing == null) {
@@ -246,14 +245,6 @@ public final class SubscriptionService {
     recompute(uow, locked, subscriptionId, customer, cause);
   }
 
-  /** The user a subscription invoice names in its subscription's metadata, if any. */
-  public static String invoiceUserId(JsonObject invoice) {
-    String userId = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
-    return userId != null
-        ? userId
-        : StripeJson.userId(invoice, "subscription_details.metadata.user_id");
-  }
-
   /**
    * Re-evaluates a user's entitlement now (for time-based changes such as a grace period ending).
    */
@@ -284,18 +275,17 @@ public final class SubscriptionService {
    */
   private Locked lockFor(
       UnitOfWork uow, String metadataUserId, String customerId, String subscriptionId) {
-    CustomerMapper customers = uow.mapper(CustomerMapper.class);
     Prefetched prefetched = prefetched(uow);
     String userId = metadataUserId;
     if (userId == null && customerId != null) {
-      userId = customers.findUserByCustomer(customerId);
+      userId = customers.userOf(uow, customerId);
     }
     EntitlementRow entitlement = null;
     if (userId != null) {
       entitlement = entitlements.lock(uow, userId);
       if (customerId != null
           && !prefetched.usersWithCustomer.contains(userId)
-          && customers.insertIfAbsent(userId, customerId) > 0) {
+          && customers.remember(uow, userId, customerId)) {
         prefetched.usersWithCustomer.add(userId);
       }
     }
@@ -330,7 +320,7 @@ public final class SubscriptionService {
       p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
       p.byId.put(r.stripeSubscriptionId(), r);
     }
-    p.usersWithCustomer.addAll(uow.mapper(CustomerMapper.class).findUsersWithCustomer(users));
+    p.usersWithCustomer.addAll(customers.usersWithCustomer(uow, users));
   }
 
   /**

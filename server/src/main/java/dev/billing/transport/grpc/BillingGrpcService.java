@@ -4,13 +4,11 @@ import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditEntry;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
-import dev.billing.domain.change.ChangeFeed;
 import dev.billing.domain.checkout.CheckoutService;
 import dev.billing.domain.credits.CreditResult;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.credits.LedgerEntry;
 import dev.billing.domain.customer.UserIds;
-import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.inbox.StoredEvent;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.domain.payment.PaymentOperations;
@@ -57,6 +55,7 @@ import dev.billing.proto.v1.ReplayWebhookEventRequest;
 import dev.billing.proto.v1.ReplayWebhookEventResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import dev.billing.transport.grpc.stream.StreamHub;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.EnumSet;
@@ -75,9 +74,9 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
 
   /** The domain services behind the API. */
   public record Services(
-      EntitlementService entitlements,
+      EntitlementSnapshots entitlements,
       CreditService credits,
-      ChangeFeed feed,
+      StreamHub feed,
       CheckoutService checkout,
       PaymentOperations payments,
       CancellationService cancellations,

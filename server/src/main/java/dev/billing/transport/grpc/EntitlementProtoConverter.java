@@ -1,18 +1,62 @@
 package dev.billing.transport.grpc;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Timestamp;
 import dev.billing.config.Catalog;
 import dev.billing.config.Plan;
+import dev.billing.domain.change.ChangeLog;
+import dev.billing.domain.entitlement.Change;
 import dev.billing.domain.entitlement.EntitlementRow;
-import dev.billing.domain.subscription.StripeStatus;
+import dev.billing.domain.entitlement.StripeStatus;
+import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.Entitlement;
+import dev.billing.proto.v1.SubscriptionChange;
+import dev.billing.proto.v1.SubscriptionStatus;
+import java.util.EnumMap;
+import java.util.Map;
 
-/** Stored entitlement rows to the proto snapshot, with features and limits from the catalog. */
-public final class EntitlementProtoConverter {
+/**
+ * Entitlements and their changes to protos (features and limits from the catalog), and the
+ * change_log's stored form of an entitlement, which is the API's own {@code Entitlement} message.
+ */
+public final class EntitlementProtoConverter implements ChangeLog.EntitlementCodec {
+  private static final String STATUS_PREFIX = "SUBSCRIPTION_STATUS_";
+  private static final Map<StripeStatus, SubscriptionStatus> STATUS =
+      new EnumMap<>(StripeStatus.class);
+  private static final Map<dev.billing.domain.entitlement.ChangeKind, ChangeKind> KIND =
+      new EnumMap<>(dev.billing.domain.entitlement.ChangeKind.class);
+
+  static {
+    for (StripeStatus s : StripeStatus.values()) {
+      STATUS.put(s, SubscriptionStatus.valueOf(STATUS_PREFIX + s.name()));
+    }
+    for (var k : dev.billing.domain.entitlement.ChangeKind.values()) {
+      KIND.put(k, ChangeKind.valueOf(k.stored()));
+    }
+  }
+
   private final Catalog catalog;
 
   public EntitlementProtoConverter(Catalog catalog) {
     this.catalog = catalog;
+  }
+
+  /** A Stripe status as the API's enum. */
+  public static SubscriptionStatus status(StripeStatus status) {
+    return STATUS.get(status);
+  }
+
+  /** The API's enum as a Stripe status; NONE for UNSPECIFIED. */
+  public static StripeStatus status(SubscriptionStatus proto) {
+    String name = proto.name();
+    if (name.startsWith(STATUS_PREFIX)) {
+      try {
+        return StripeStatus.valueOf(name.substring(STATUS_PREFIX.length()));
+      } catch (IllegalArgumentException e) {
+        return StripeStatus.NONE;
+      }
+    }
+    return StripeStatus.NONE;
   }
 
   public Entitlement toProto(EntitlementRow row) {
@@ -21,7 +65,7 @@ public final class EntitlementProtoConverter {
         Entitlement.newBuilder()
             .setUserId(row.userId())
             .setTier(plan.name())
-            .setStatus(StripeStatus.parseStored(row.status()).proto())
+            .setStatus(status(StripeStatus.parseStored(row.status())))
             .addAllFeatures(plan.features())
             .putAllLimits(plan.limits())
             .setCreditBalance(row.creditBalance())
@@ -38,6 +82,52 @@ public final class EntitlementProtoConverter {
       b.setSubscriptionId(row.subscriptionId());
     }
     return b.build();
+  }
+
+  /** A committed change as the stream sends it. */
+  public SubscriptionChange toProto(Change change) {
+    SubscriptionChange.Builder b =
+        SubscriptionChange.newBuilder()
+            .setSeq(change.seq())
+            .setUserId(change.userId())
+            .setKind(KIND.get(change.kind()))
+            .setEntitlement(toProto(change.entitlement()))
+            .setPreviousTier(change.previousTier())
+            .setPreviousStatus(status(StripeStatus.parseStored(change.previousStatus())))
+            .setOccurredAt(
+                Timestamp.newBuilder()
+                    .setSeconds(Math.floorDiv(change.occurredAtMillis(), 1000))
+                    .setNanos((int) Math.floorMod(change.occurredAtMillis(), 1000) * 1_000_000));
+    if (change.stripeEventId() != null) {
+      b.setStripeEventId(change.stripeEventId());
+    }
+    return b.build();
+  }
+
+  @Override
+  public byte[] encode(EntitlementRow entitlement) {
+    return toProto(entitlement).toByteArray();
+  }
+
+  @Override
+  public EntitlementRow decode(byte[] stored) {
+    Entitlement e;
+    try {
+      e = Entitlement.parseFrom(stored);
+    } catch (InvalidProtocolBufferException ex) {
+      throw new IllegalStateException("a change_log row holds a corrupt entitlement", ex);
+    }
+    return new EntitlementRow(
+        e.getUserId(),
+        e.getTier(),
+        status(e.getStatus()).stripeName(),
+        e.getSubscriptionId().isEmpty() ? null : e.getSubscriptionId(),
+        e.hasCurrentPeriodEnd() ? e.getCurrentPeriodEnd().getSeconds() : null,
+        e.hasTrialEnd() ? e.getTrialEnd().getSeconds() : null,
+        e.getCancelAtPeriodEnd(),
+        e.getPaymentProblem(),
+        e.getVersion(),
+        e.getCreditBalance());
   }
 
   private static Timestamp seconds(long epochSeconds) {

@@ -2,10 +2,11 @@ package dev.billing.transport.http;
 
 import com.google.gson.JsonObject;
 import com.stripe.exception.SignatureVerificationException;
+import dev.billing.domain.inbox.InboundEvent;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.error.BillingException;
 import dev.billing.stripe.SignatureVerifier;
-import dev.billing.stripe.event.StripeEvent;
+import dev.billing.stripe.event.StripeEventParser;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.RequestTooBigException;
@@ -83,9 +84,9 @@ public final class WebhookHttpHandler implements HttpHandler {
       respond(exchange, 400, "invalid_signature", "the signature does not verify");
       return;
     }
-    StripeEvent event;
+    InboundEvent event;
     try {
-      event = StripeEvent.parse(payload);
+      event = StripeEventParser.parse(payload);
     } catch (BillingException.InvalidArgument e) {
       log.warn("rejected signed webhook with an invalid body: {}", e.getMessage());
       respond(exchange, 400, "invalid_event", e.getMessage());

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.billing.domain.audit.Cause;
 import dev.billing.error.BillingException;
-import dev.billing.stripe.event.StripeEvent;
+import dev.billing.stripe.event.StripeEventParser;
 import dev.billing.testing.TestServer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -73,7 +73,7 @@ class CreditConcurrencyTest {
           .server()
           .webhooks()
           .ingest(
-              StripeEvent.parse(
+              StripeEventParser.parse(
                   event("evt_cc_buy_" + u, "checkout.session.completed", t, session, V)));
     }
     CreditService credits = server.server().credits();
@@ -120,7 +120,7 @@ class CreditConcurrencyTest {
                         .server()
                         .webhooks()
                         .ingest(
-                            StripeEvent.parse(
+                            StripeEventParser.parse(
                                 refundEvent(u, total, i * 100 + random.nextInt(100))));
                   }
                 }

@@ -3,7 +3,6 @@ package dev.billing.domain.entitlement;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.billing.config.Catalog;
-import dev.billing.domain.subscription.StripeStatus;
 import dev.billing.domain.subscription.SubscriptionRow;
 import java.time.Duration;
 import java.util.List;

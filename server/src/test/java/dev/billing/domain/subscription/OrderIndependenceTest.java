@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.gson.JsonObject;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.proto.v1.Entitlement;
-import dev.billing.stripe.event.StripeEvent;
+import dev.billing.stripe.event.StripeEventParser;
 import dev.billing.testing.StripeFixtures;
 import dev.billing.testing.StripeFixtures.Sub;
 import dev.billing.testing.TestServer;
@@ -104,7 +104,7 @@ class OrderIndependenceTest {
 
   private static void deliver(List<String> payloads) {
     for (String p : payloads) {
-      server.server().webhooks().ingest(StripeEvent.parse(p));
+      server.server().webhooks().ingest(StripeEventParser.parse(p));
     }
   }
 
@@ -205,7 +205,7 @@ class OrderIndependenceTest {
     return server
         .server()
         .webhooks()
-        .ingestGroup(payloads.stream().map(StripeEvent::parse).toList());
+        .ingestGroup(payloads.stream().map(StripeEventParser::parse).toList());
   }
 
   /**

@@ -1,4 +1,4 @@
-package dev.billing.domain.change;
+package dev.billing.transport.grpc.stream;
 
 import com.google.protobuf.Timestamp;
 import dev.billing.proto.v1.ChangeKind;

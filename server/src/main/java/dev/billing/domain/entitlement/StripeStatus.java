@@ -1,6 +1,5 @@
-package dev.billing.domain.subscription;
+package dev.billing.domain.entitlement;
 
-import dev.billing.proto.v1.SubscriptionStatus;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -10,16 +9,15 @@ import java.util.Map;
  * the later stage wins; terminal statuses never go back.
  */
 public enum StripeStatus {
-  NONE("none", SubscriptionStatus.SUBSCRIPTION_STATUS_NONE, 0),
-  INCOMPLETE("incomplete", SubscriptionStatus.SUBSCRIPTION_STATUS_INCOMPLETE, 1),
-  TRIALING("trialing", SubscriptionStatus.SUBSCRIPTION_STATUS_TRIALING, 2),
-  ACTIVE("active", SubscriptionStatus.SUBSCRIPTION_STATUS_ACTIVE, 3),
-  PAST_DUE("past_due", SubscriptionStatus.SUBSCRIPTION_STATUS_PAST_DUE, 4),
-  PAUSED("paused", SubscriptionStatus.SUBSCRIPTION_STATUS_PAUSED, 4),
-  UNPAID("unpaid", SubscriptionStatus.SUBSCRIPTION_STATUS_UNPAID, 5),
-  INCOMPLETE_EXPIRED(
-      "incomplete_expired", SubscriptionStatus.SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED, 9),
-  CANCELED("canceled", SubscriptionStatus.SUBSCRIPTION_STATUS_CANCELED, 9);
+  NONE("none", 0),
+  INCOMPLETE("incomplete", 1),
+  TRIALING("trialing", 2),
+  ACTIVE("active", 3),
+  PAST_DUE("past_due", 4),
+  PAUSED("paused", 4),
+  UNPAID("unpaid", 5),
+  INCOMPLETE_EXPIRED("incomplete_expired", 9),
+  CANCELED("canceled", 9);
 
   private static final Map<String, StripeStatus> BY_NAME = new HashMap<>();
 
@@ -30,12 +28,10 @@ public enum StripeStatus {
   }
 
   private final String stripeName;
-  private final SubscriptionStatus proto;
   private final int lifecycle;
 
-  StripeStatus(String stripeName, SubscriptionStatus proto, int lifecycle) {
+  StripeStatus(String stripeName, int lifecycle) {
     this.stripeName = stripeName;
-    this.proto = proto;
     this.lifecycle = lifecycle;
   }
 
@@ -50,22 +46,8 @@ public enum StripeStatus {
     return s == null ? NONE : s;
   }
 
-  /** The status a proto value names; NONE for UNSPECIFIED. */
-  public static StripeStatus fromProto(SubscriptionStatus proto) {
-    for (StripeStatus s : values()) {
-      if (s.proto == proto) {
-        return s;
-      }
-    }
-    return NONE;
-  }
-
   public String stripeName() {
     return stripeName;
-  }
-
-  public SubscriptionStatus proto() {
-    return proto;
   }
 
   public int lifecycle() {

@@ -1,8 +1,9 @@
-package dev.billing.domain.subscription;
+package dev.billing.stripe.event;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonParser;
+import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.testing.StripeFixtures;
 import dev.billing.testing.StripeFixtures.Sub;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,7 @@ class SubscriptionSnapshotTest {
 
   @Test
   void readsTheCurrentShapeWithThePeriodOnTheItems() {
-    SubscriptionSnapshot s = SubscriptionSnapshot.fromJson(StripeFixtures.subscriptionObject(sub));
+    SubscriptionSnapshot s = StripeEventParser.subscription(StripeFixtures.subscriptionObject(sub));
     assertThat(s.currentPeriodEnd()).isEqualTo(1_800_100_000L);
     assertThat(s.priceId()).isEqualTo("price_pro");
     assertThat(s.trialEnd()).isEqualTo(1_800_000_000L);
@@ -27,7 +28,7 @@ class SubscriptionSnapshotTest {
   @Test
   void readsTheLegacyShapeWithThePeriodOnTheSubscription() {
     SubscriptionSnapshot s =
-        SubscriptionSnapshot.fromJson(StripeFixtures.subscriptionObject(sub.legacy()));
+        StripeEventParser.subscription(StripeFixtures.subscriptionObject(sub.legacy()));
     assertThat(s.currentPeriodEnd()).isEqualTo(1_800_100_000L);
     assertThat(s.priceId()).isEqualTo("price_pro");
   }
@@ -39,7 +40,7 @@ class SubscriptionSnapshotTest {
                 "{\"id\":\"sub_1\",\"status\":\"active\",\"customer\":{\"id\":\"cus_x\",\"object\":\"customer\"},"
                     + "\"metadata\":{\"userId\":\"u-9\"},\"items\":{\"data\":[]}}")
             .getAsJsonObject();
-    SubscriptionSnapshot s = SubscriptionSnapshot.fromJson(json);
+    SubscriptionSnapshot s = StripeEventParser.subscription(json);
     assertThat(s.customerId()).isEqualTo("cus_x");
     assertThat(s.metadataUserId()).isEqualTo("u-9");
     assertThat(s.priceId()).isNull();

@@ -1,0 +1,75 @@
+package dev.billing.domain.customer;
+
+import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import java.util.List;
+
+/**
+ * The customers table: which Stripe customer belongs to which user. A mapping, once made, stays
+ * (later claims of the same user or customer are ignored) unless checkout replaces a customer that
+ * Stripe no longer has.
+ */
+public final class CustomerService {
+  private final Transactions tx;
+  private final StripeGateway stripe;
+
+  public CustomerService(Transactions tx, StripeGateway stripe) {
+    this.tx = tx;
+    this.stripe = stripe;
+  }
+
+  /** The user's Stripe customer, created at Stripe (idempotently) and remembered if new. */
+  public String getOrCreate(String userId) {
+    String existing = customerOf(userId);
+    if (existing != null) {
+      return existing;
+    }
+    String created = stripe.createCustomer(userId, null, "customer:" + userId);
+    return tx.execute(
+        uow -> {
+          remember(uow, userId, created);
+          return customerOf(uow, userId);
+        });
+  }
+
+  /** Replaces a customer Stripe no longer has with a new one; answers the user's customer now. */
+  public String replaceMissing(String userId, String missing) {
+    String created =
+        stripe.createCustomer(userId, null, "customer:" + userId + ":replacing:" + missing);
+    return tx.execute(
+        uow -> {
+          uow.mapper(CustomerMapper.class).replace(userId, missing, created);
+          return customerOf(uow, userId);
+        });
+  }
+
+  /** Remembers that {@code customerId} is {@code userId}'s; true when the mapping is new. */
+  public boolean remember(UnitOfWork uow, String userId, String customerId) {
+    return userId != null
+        && customerId != null
+        && uow.mapper(CustomerMapper.class).insertIfAbsent(userId, customerId) > 0;
+  }
+
+  /** The user of a Stripe customer, or null. */
+  public String userOf(UnitOfWork uow, String customerId) {
+    return customerId == null
+        ? null
+        : uow.mapper(CustomerMapper.class).findUserByCustomer(customerId);
+  }
+
+  /** The user's Stripe customer inside a transaction, or null. */
+  public String customerOf(UnitOfWork uow, String userId) {
+    return uow.mapper(CustomerMapper.class).findCustomerByUser(userId);
+  }
+
+  /** The user's Stripe customer as committed now, or null. */
+  public String customerOf(String userId) {
+    return tx.read(s -> s.getMapper(CustomerMapper.class).findCustomerByUser(userId));
+  }
+
+  /** Those of these users that already have a Stripe customer. */
+  public List<String> usersWithCustomer(UnitOfWork uow, List<String> userIds) {
+    return uow.mapper(CustomerMapper.class).findUsersWithCustomer(userIds);
+  }
+}

@@ -1,0 +1,18 @@
+package dev.billing.domain.entitlement;
+
+/**
+ * A committed change to one user's entitlement: the stream's unit. {@code seq} is the change log's
+ * global cursor (commit order, no gaps); {@code entitlement.version()} grows per user.
+ *
+ * @param previousStatus the Stripe status name before the change
+ * @param stripeEventId the Stripe event that caused it, or null for changes made through the API
+ */
+public record Change(
+    long seq,
+    String userId,
+    ChangeKind kind,
+    EntitlementRow entitlement,
+    String previousTier,
+    String previousStatus,
+    String stripeEventId,
+    long occurredAtMillis) {}

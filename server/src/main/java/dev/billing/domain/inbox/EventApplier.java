@@ -1,0 +1,87 @@
+package dev.billing.domain.inbox;
+
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.checkout.CheckoutSessions;
+import dev.billing.domain.command.StripeCommand;
+import dev.billing.domain.command.StripeCommand.ChargeRefunded;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
+import dev.billing.domain.command.StripeCommand.CheckoutExpired;
+import dev.billing.domain.command.StripeCommand.Ignored;
+import dev.billing.domain.command.StripeCommand.InvoiceSettled;
+import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
+import dev.billing.domain.command.StripeCommand.SubscriptionChanged;
+import dev.billing.domain.customer.CustomerService;
+import dev.billing.domain.payment.PaymentService;
+import dev.billing.domain.subscription.SubscriptionService;
+import dev.billing.persistence.UnitOfWork;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Applies one event's command inside the inbox transaction, handing each part to the domain that
+ * owns it. Types without a command are stored and acknowledged, with no effect.
+ */
+public final class EventApplier {
+  private final SubscriptionService subscriptions;
+  private final PaymentService payments;
+  private final CustomerService customers;
+  private final CheckoutSessions sessions;
+
+  public EventApplier(
+      SubscriptionService subscriptions,
+      PaymentService payments,
+      CustomerService customers,
+      CheckoutSessions sessions) {
+    this.subscriptions = subscriptions;
+    this.payments = payments;
+    this.customers = customers;
+    this.sessions = sessions;
+  }
+
+  public void apply(UnitOfWork uow, InboundEvent event) {
+    Cause cause = Cause.stripe(event.id());
+    switch (event.command()) {
+      case SubscriptionChanged c ->
+          subscriptions.apply(uow, c.snapshot(), event.created(), c.deleted(), false, cause);
+      case CheckoutCompleted c -> {
+        customers.remember(uow, c.userId(), c.customerId());
+        sessions.markStatus(uow, c.sessionId(), "complete");
+        subscriptions.applyCheckout(uow, c, cause);
+        payments.checkoutCompleted(uow, c, cause);
+      }
+      case InvoiceSettled c -> {
+        subscriptions.applyInvoice(uow, c, event.created(), cause);
+        payments.invoiceSettled(uow, c, cause);
+      }
+      case ChargeRefunded c -> payments.chargeRefunded(uow, c, cause);
+      case CheckoutExpired c -> {
+        sessions.markStatus(uow, c.sessionId(), "expired");
+        payments.checkoutExpired(uow, c, cause);
+      }
+      case PaymentIntentSettled c -> payments.paymentIntentSettled(uow, c, cause);
+      case Ignored c -> {
+        // Stored for the record; nothing to change.
+      }
+    }
+  }
+
+  /**
+   * Before a group of events is applied in one transaction: locks and loads, in a few statements,
+   * the users their commands name (see {@link SubscriptionService#prefetch}).
+   */
+  public void prefetch(UnitOfWork uow, List<InboundEvent> events) {
+    List<String> users = new ArrayList<>();
+    for (InboundEvent event : events) {
+      String user = event.command().prefetchUser();
+      if (user != null) {
+        users.add(user);
+      }
+    }
+    subscriptions.prefetch(uow, users);
+  }
+
+  /** Whether an event's command changes anything (other types are only stored). */
+  static boolean hasEffect(StripeCommand command) {
+    return !(command instanceof Ignored);
+  }
+}

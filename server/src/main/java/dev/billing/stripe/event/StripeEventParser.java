@@ -1,0 +1,186 @@
+package dev.billing.stripe.event;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.billing.domain.command.StripeCommand;
+import dev.billing.domain.command.StripeCommand.ChargeRefunded;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
+import dev.billing.domain.command.StripeCommand.CheckoutExpired;
+import dev.billing.domain.command.StripeCommand.IntentOutcome;
+import dev.billing.domain.command.StripeCommand.InvoiceSettled;
+import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
+import dev.billing.domain.command.StripeCommand.SubscriptionChanged;
+import dev.billing.domain.command.SubscriptionSnapshot;
+import dev.billing.domain.inbox.InboundEvent;
+import dev.billing.error.BillingException;
+import dev.billing.stripe.StripeJson;
+
+/**
+ * The Stripe translation layer: a raw event payload, parsed once, becomes an {@link InboundEvent}
+ * carrying a typed {@link StripeCommand}. Reads both payload shapes (see {@code
+ * shared/stripe/README.md}): the period on the subscription or on its items, {@code
+ * invoice.subscription} or {@code invoice.parent.subscription_details}, {@code
+ * invoice.payment_intent} or {@code invoice.payments}.
+ */
+public final class StripeEventParser {
+  private StripeEventParser() {}
+
+  /** Parses a payload; malformed or incomplete events are an INVALID_ARGUMENT. */
+  public static InboundEvent parse(String payload) {
+    JsonObject root;
+    try {
+      var element = JsonParser.parseString(payload);
+      if (!element.isJsonObject()) {
+        throw BillingException.InvalidArgument.of("body", "the event must be a JSON object");
+      }
+      root = element.getAsJsonObject();
+    } catch (JsonParseException | IllegalStateException e) {
+      throw BillingException.InvalidArgument.of("body", "the body is not valid JSON");
+    }
+    String id = StripeJson.string(root, "id");
+    String type = StripeJson.string(root, "type");
+    Long created = StripeJson.longValue(root, "created");
+    JsonObject object = StripeJson.object(root, "data.object");
+    if (id == null || id.isBlank() || id.length() > 255) {
+      throw BillingException.InvalidArgument.of(
+          "id", "an event id (evt_...) of at most 255 characters is required");
+    }
+    if (type == null || type.isBlank() || type.length() > 128) {
+      throw BillingException.InvalidArgument.of("type", "an event type is required");
+    }
+    if (created == null) {
+      throw BillingException.InvalidArgument.of(
+          "created", "the event's created timestamp is required");
+    }
+    if (object == null) {
+      throw BillingException.InvalidArgument.of("data.object", "the event carries no object");
+    }
+    return new InboundEvent(
+        id,
+        type,
+        created,
+        StripeJson.string(root, "api_version"),
+        StripeJson.bool(root, "livemode"),
+        payload,
+        command(type, object));
+  }
+
+  /** The command an event of this type with this {@code data.object} carries. */
+  static StripeCommand command(String type, JsonObject object) {
+    return switch (type) {
+      case "customer.subscription.created",
+          "customer.subscription.updated",
+          "customer.subscription.paused",
+          "customer.subscription.resumed",
+          "customer.subscription.trial_will_end" ->
+          new SubscriptionChanged(subscription(object), false);
+      case "customer.subscription.deleted" -> new SubscriptionChanged(subscription(object), true);
+      case "checkout.session.completed" -> checkoutCompleted(object);
+      case "checkout.session.expired" -> new CheckoutExpired(StripeJson.string(object, "id"));
+      case "invoice.paid", "invoice.payment_succeeded" -> invoice(object, true);
+      case "invoice.payment_failed" -> invoice(object, false);
+      case "payment_intent.succeeded" -> intent(object, IntentOutcome.SUCCEEDED, null);
+      case "payment_intent.payment_failed" -> {
+        String code = StripeJson.string(object, "last_payment_error.decline_code");
+        if (code == null) {
+          code = StripeJson.string(object, "last_payment_error.code");
+        }
+        yield intent(object, IntentOutcome.FAILED, code == null ? "payment_failed" : code);
+      }
+      case "payment_intent.canceled" ->
+          intent(object, IntentOutcome.CANCELED, StripeJson.string(object, "cancellation_reason"));
+      case "charge.refunded" ->
+          new ChargeRefunded(
+              StripeJson.string(object, "id"),
+              StripeJson.id(object, "payment_intent"),
+              StripeJson.string(object, "metadata.payment_id"),
+              StripeJson.longValue(object, "amount_refunded"));
+      default -> new StripeCommand.Ignored();
+    };
+  }
+
+  /** A subscription object (in an event, or as retrieved from Stripe), from either shape. */
+  public static SubscriptionSnapshot subscription(JsonObject sub) {
+    JsonObject item = StripeJson.firstOfList(sub, "items");
+    String priceId = item == null ? null : StripeJson.id(item, "price");
+    if (priceId == null && item != null) {
+      priceId = StripeJson.id(item, "plan");
+    }
+    if (priceId == null) {
+      priceId = StripeJson.id(sub, "plan");
+    }
+    Long periodEnd = StripeJson.longValue(sub, "current_period_end");
+    if (periodEnd == null && item != null) {
+      periodEnd = StripeJson.longValue(item, "current_period_end");
+    }
+    return new SubscriptionSnapshot(
+        StripeJson.string(sub, "id"),
+        StripeJson.id(sub, "customer"),
+        StripeJson.string(sub, "status"),
+        priceId,
+        periodEnd,
+        StripeJson.longValue(sub, "trial_end"),
+        StripeJson.bool(sub, "cancel_at_period_end"),
+        StripeJson.metadataUserId(sub));
+  }
+
+  private static CheckoutCompleted checkoutCompleted(JsonObject session) {
+    return new CheckoutCompleted(
+        StripeJson.string(session, "id"),
+        StripeJson.string(session, "mode"),
+        StripeJson.string(session, "payment_status"),
+        StripeJson.declaredUserId(session),
+        StripeJson.id(session, "customer"),
+        StripeJson.id(session, "subscription"),
+        StripeJson.string(session, "metadata.plan"),
+        StripeJson.id(session, "payment_intent"),
+        StripeJson.longValue(session, "amount_total"),
+        StripeJson.string(session, "currency"),
+        StripeJson.string(session, "metadata.payment_id"),
+        StripeJson.longValue(session, "metadata.credits"));
+  }
+
+  private static InvoiceSettled invoice(JsonObject invoice, boolean paid) {
+    String subscriptionId = StripeJson.string(invoice, "parent.subscription_details.subscription");
+    if (subscriptionId == null) {
+      subscriptionId = StripeJson.id(invoice, "subscription");
+    }
+    String parentUser = StripeJson.userId(invoice, "parent.subscription_details.metadata.user_id");
+    String intent = StripeJson.id(invoice, "payment_intent");
+    if (intent == null) {
+      JsonObject first = StripeJson.firstOfList(invoice, "payments");
+      intent = first == null ? null : StripeJson.id(first, "payment.payment_intent");
+    }
+    return new InvoiceSettled(
+        paid,
+        StripeJson.string(invoice, "id"),
+        subscriptionId,
+        parentUser != null
+            ? parentUser
+            : StripeJson.userId(invoice, "subscription_details.metadata.user_id"),
+        parentUser,
+        StripeJson.declaredUserId(invoice),
+        StripeJson.id(invoice, "customer"),
+        intent,
+        StripeJson.longValue(invoice, "amount_paid"),
+        StripeJson.longValue(invoice, "amount_due"),
+        StripeJson.string(invoice, "currency"));
+  }
+
+  private static PaymentIntentSettled intent(
+      JsonObject intent, IntentOutcome outcome, String failureCode) {
+    return new PaymentIntentSettled(
+        outcome,
+        StripeJson.string(intent, "id"),
+        StripeJson.string(intent, "metadata.payment_id"),
+        StripeJson.declaredUserId(intent),
+        StripeJson.id(intent, "customer"),
+        StripeJson.longValue(intent, "amount"),
+        StripeJson.longValue(intent, "amount_received"),
+        StripeJson.string(intent, "currency"),
+        StripeJson.longValue(intent, "metadata.credits"),
+        StripeJson.id(intent, "latest_charge"),
+        failureCode);
+  }
+}
