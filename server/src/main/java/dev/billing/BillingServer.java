@@ -3,35 +3,35 @@ package dev.billing;
 import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.StripeConfig;
 import dev.billing.domain.audit.AuditLog;
-import dev.billing.domain.audit.AuditMapper;
+import dev.billing.domain.audit.AuditStore;
 import dev.billing.domain.change.ChangeFeed;
 import dev.billing.domain.change.ChangeLog;
-import dev.billing.domain.change.ChangeLogMapper;
 import dev.billing.domain.change.ChangeLogPruner;
-import dev.billing.domain.checkout.CheckoutMapper;
+import dev.billing.domain.change.ChangeLogStore;
 import dev.billing.domain.checkout.CheckoutService;
 import dev.billing.domain.checkout.CheckoutSessions;
+import dev.billing.domain.checkout.CheckoutStore;
 import dev.billing.domain.checkout.UrlPolicy;
-import dev.billing.domain.credits.CreditMapper;
 import dev.billing.domain.credits.CreditService;
-import dev.billing.domain.customer.CustomerMapper;
+import dev.billing.domain.credits.CreditStore;
 import dev.billing.domain.customer.CustomerService;
+import dev.billing.domain.customer.CustomerStore;
 import dev.billing.domain.entitlement.EntitlementCalculator;
-import dev.billing.domain.entitlement.EntitlementMapper;
 import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.entitlement.EntitlementStore;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.domain.inbox.EventApplier;
-import dev.billing.domain.inbox.StripeEventMapper;
+import dev.billing.domain.inbox.InboxStore;
 import dev.billing.domain.inbox.WebhookProcessor;
-import dev.billing.domain.payment.PaymentMapper;
 import dev.billing.domain.payment.PaymentOperations;
 import dev.billing.domain.payment.PaymentService;
-import dev.billing.domain.referral.ReferralMapper;
+import dev.billing.domain.payment.PaymentStore;
 import dev.billing.domain.referral.ReferralService;
+import dev.billing.domain.referral.ReferralStore;
 import dev.billing.domain.subscription.CancellationService;
 import dev.billing.domain.subscription.SubscriptionMaintenance;
-import dev.billing.domain.subscription.SubscriptionMapper;
 import dev.billing.domain.subscription.SubscriptionService;
+import dev.billing.domain.subscription.SubscriptionStore;
 import dev.billing.persistence.Database;
 import dev.billing.persistence.Transactions;
 import dev.billing.stripe.SignatureVerifier;
@@ -70,18 +70,18 @@ import org.slf4j.LoggerFactory;
 public final class BillingServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(BillingServer.class);
 
-  static final List<Class<?>> MAPPERS =
+  static final List<Class<?>> STORES =
       List.of(
-          AuditMapper.class,
-          ChangeLogMapper.class,
-          CheckoutMapper.class,
-          PaymentMapper.class,
-          ReferralMapper.class,
-          CreditMapper.class,
-          CustomerMapper.class,
-          EntitlementMapper.class,
-          StripeEventMapper.class,
-          SubscriptionMapper.class);
+          AuditStore.class,
+          ChangeLogStore.class,
+          CheckoutStore.class,
+          PaymentStore.class,
+          ReferralStore.class,
+          CreditStore.class,
+          CustomerStore.class,
+          EntitlementStore.class,
+          InboxStore.class,
+          SubscriptionStore.class);
 
   private final List<AutoCloseable> closeOrder = new ArrayList<>();
   private final GrpcServer grpc;
@@ -107,7 +107,7 @@ public final class BillingServer implements AutoCloseable {
     boolean liveKey =
         config.stripe().secretKey() != null && config.stripe().secretKey().startsWith("sk_live_");
     TokenStore tokens = TokenStore.load(config.tokensFile(), liveKey);
-    database = Database.open(config.database(), MAPPERS);
+    database = Database.open(config.database(), STORES);
     Transactions tx = new Transactions(database.sessionFactory());
     AuditLog audit = new AuditLog(tx);
     EntitlementService entitlementRules =

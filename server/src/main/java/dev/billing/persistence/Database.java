@@ -4,10 +4,14 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.DatabaseConfig;
+import java.io.IOException;
+import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import javax.sql.DataSource;
+import org.apache.ibatis.builder.xml.XMLMapperBuilder;
+import org.apache.ibatis.io.Resources;
 import org.apache.ibatis.mapping.Environment;
 import org.apache.ibatis.session.Configuration;
 import org.apache.ibatis.session.SqlSessionFactory;
@@ -29,8 +33,8 @@ public final class Database implements AutoCloseable {
     this.sessionFactory = sessionFactory;
   }
 
-  /** Connects, applies pending migrations from {@code db/migration} and registers the mappers. */
-  public static Database open(DatabaseConfig config, List<Class<?>> mappers) {
+  /** Connects, applies pending migrations from {@code db/migration} and binds the stores. */
+  public static Database open(DatabaseConfig config, List<Class<?>> stores) {
     HikariConfig hikari = new HikariConfig();
     hikari.setPoolName("billing-db");
     hikari.setJdbcUrl(withDriverDefaults(config.url()));
@@ -58,7 +62,20 @@ public final class Database implements AutoCloseable {
       mybatis.setCacheEnabled(false);
       // Every statement reads the database: no session cache can outlive a savepoint rollback.
       mybatis.setLocalCacheScope(org.apache.ibatis.session.LocalCacheScope.STATEMENT);
-      mappers.forEach(mybatis::addMapper);
+      mybatis.addInterceptor(new HeldWritesInterceptor());
+      for (Class<?> store : stores) {
+        // The SQL of each store lives here, in persistence/mappers/<Store>.xml; its namespace binds
+        // the domain's plain interface.
+        String resource = "dev/billing/persistence/mappers/" + store.getSimpleName() + ".xml";
+        try (InputStream in = Resources.getResourceAsStream(resource)) {
+          new XMLMapperBuilder(in, mybatis, resource, mybatis.getSqlFragments()).parse();
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot read " + resource, e);
+        }
+        if (!mybatis.hasMapper(store)) {
+          throw new IllegalStateException(resource + " does not bind " + store.getName());
+        }
+      }
       return new Database(ds, new SqlSessionFactoryBuilder().build(mybatis));
     } catch (RuntimeException e) {
       ds.close();

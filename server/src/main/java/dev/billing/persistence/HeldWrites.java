@@ -7,21 +7,30 @@ import java.util.function.BiConsumer;
 
 /**
  * Rows a transaction has changed but not written yet, the latest per key, sent with one statement
- * when the {@link UnitOfWork} flushes (a lone row with the single-row statement, whose SQL is
- * parsed once). Create it inside {@link UnitOfWork#attachment} so it is registered for the flush.
+ * (a lone row with the single-row statement, whose SQL is parsed once). They are sent before any
+ * other statement on the same store runs in the transaction, before a savepoint, and before commit,
+ * so nothing ever reads around them; the domain never flushes them itself. Create it inside {@link
+ * UnitOfWork#attachment} so it lives and dies with the transaction's other per-transaction state.
  */
 public final class HeldWrites<T> {
+  private final String store;
   private final Map<String, T> rows = new LinkedHashMap<>();
   private final BiConsumer<UnitOfWork, T> writeOne;
   private final BiConsumer<UnitOfWork, Collection<T>> writeAll;
 
   public HeldWrites(
       UnitOfWork uow,
+      Class<?> store,
       BiConsumer<UnitOfWork, T> writeOne,
       BiConsumer<UnitOfWork, Collection<T>> writeAll) {
+    this.store = store.getName();
     this.writeOne = writeOne;
     this.writeAll = writeAll;
-    uow.deferWrites(() -> flush(uow));
+    uow.hold(this);
+  }
+
+  String store() {
+    return store;
   }
 
   public void put(String key, T row) {
@@ -29,7 +38,7 @@ public final class HeldWrites<T> {
   }
 
   /** Writes what is held, then forgets it. */
-  public void flush(UnitOfWork uow) {
+  void flush(UnitOfWork uow) {
     if (rows.isEmpty()) {
       return;
     }

@@ -7,6 +7,8 @@ import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransactionRollbackException;
 import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
@@ -47,10 +49,12 @@ public final class Transactions {
     for (int attempt = 1; ; attempt++) {
       UnitOfWork uow;
       T result;
+      UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
       try (SqlSession session = factory.openSession(false)) {
         boolean committed = false;
         try {
           uow = new UnitOfWork(session);
+          HeldWritesInterceptor.CURRENT.set(uow);
           result = work.run(uow);
           uow.flush();
           for (CommitHook hook : hooks) {
@@ -62,6 +66,7 @@ public final class Transactions {
           if (!committed) {
             rollbackQuietly(session);
           }
+          HeldWritesInterceptor.CURRENT.set(outer);
         }
       } catch (RuntimeException e) {
         if (attempt < MAX_ATTEMPTS && isRetryable(e)) {
@@ -79,12 +84,119 @@ public final class Transactions {
   }
 
   /** A read outside any transaction (autocommit, each statement sees the latest commits). */
-  public <T> T read(Function<SqlSession, T> query) {
+  public <T> T read(Function<Stores, T> query) {
+    UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
+    HeldWritesInterceptor.CURRENT.remove();
     try (SqlSession session = factory.openSession(true)) {
-      return query.apply(session);
+      return query.apply(
+          new Stores() {
+            @Override
+            public <S> S store(Class<S> type) {
+              return session.getMapper(type);
+            }
+          });
     } catch (RuntimeException e) {
       throw translate(e);
+    } finally {
+      HeldWritesInterceptor.CURRENT.set(outer);
     }
+  }
+
+  /**
+   * The work of a group of items written in one transaction (see {@link #executeGroup}).
+   *
+   * @param <I> an item
+   * @param <R> an item's result
+   */
+  public interface GroupWork<I, R> {
+    /**
+     * Before the items of a batched group: may write for all of them at once; false sends the group
+     * down the one-item-at-a-time path instead.
+     */
+    boolean prepare(UnitOfWork uow, List<I> items);
+
+    /** One item's work; {@code batched} is true when {@code prepare} ran for it. */
+    R apply(UnitOfWork uow, I item, boolean batched);
+  }
+
+  /**
+   * What became of each item of a group, in order: its result, or the failure that set it aside
+   * (null in the other list).
+   */
+  public record GroupOutcome<R>(
+      List<R> results, List<RuntimeException> failures, boolean isolated) {}
+
+  /** Thrown inside a group's batched transaction: the group is redone one item at a time. */
+  private static final class Isolate extends RuntimeException {
+    Isolate() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * Group commit: applies the items in ONE transaction (one commit, one log flush, one pass of the
+   * commit hooks for all of them), with {@code prepare} first when {@code batched}. If an item
+   * fails, or {@code prepare} declines, the group is redone in one transaction with a savepoint per
+   * item, so only the failing items are rolled back and reported while the rest commit. Conflicts
+   * retry the whole group; an unreachable database fails all of it ({@link
+   * BillingException.Unavailable}).
+   */
+  public <I, R> GroupOutcome<R> executeGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
+    int n = items.size();
+    List<R> results = new ArrayList<>(Collections.nCopies(n, null));
+    List<RuntimeException> failures = new ArrayList<>(Collections.nCopies(n, null));
+    try {
+      execute(
+          uow -> {
+            Collections.fill(results, null);
+            if (batched && !work.prepare(uow, items)) {
+              throw new Isolate();
+            }
+            try {
+              for (int i = 0; i < n; i++) {
+                results.set(i, work.apply(uow, items.get(i), batched));
+              }
+              uow.flush(); // the held-back writes, inside the group's error handling
+            } catch (RuntimeException e) {
+              throw isolateUnlessFatal(e);
+            }
+            return null;
+          });
+      return new GroupOutcome<>(results, failures, false);
+    } catch (Isolate e) {
+      // Rare: redo the group with a savepoint per item, so only the failing ones are set aside.
+    }
+    execute(
+        uow -> {
+          Collections.fill(results, null);
+          Collections.fill(failures, null);
+          for (int i = 0; i < n; i++) {
+            UnitOfWork.Mark mark = uow.mark();
+            try {
+              R r = work.apply(uow, items.get(i), false);
+              uow.flush(); // its held-back writes fail here, with it, if they fail
+              results.set(i, r);
+            } catch (RuntimeException e) {
+              throwIfFatal(e);
+              uow.rollbackTo(mark);
+              failures.set(i, e);
+            }
+          }
+          return null;
+        });
+    return new GroupOutcome<>(results, failures, true);
+  }
+
+  /** Conflicts retry the whole group; an unreachable database answers for all of it. */
+  private static void throwIfFatal(RuntimeException e) {
+    if (isRetryable(e) || translate(e) instanceof BillingException.Unavailable) {
+      throw e;
+    }
+  }
+
+  private static RuntimeException isolateUnlessFatal(RuntimeException e) {
+    throwIfFatal(e);
+    return new Isolate();
   }
 
   private static void rollbackQuietly(SqlSession session) {

@@ -14,17 +14,19 @@ import org.apache.ibatis.session.SqlSession;
  * One database transaction in progress: its mappers, the rows the domain keeps beside it, and the
  * journals of what it will write as it commits (audit rows, change-log entries).
  */
-public final class UnitOfWork {
+public final class UnitOfWork implements Stores {
   private final SqlSession session;
   private final Map<Class<?>, List<?>> journals = new LinkedHashMap<>();
   private final Map<Class<?>, Object> attachments = new HashMap<>();
-  private final List<Runnable> deferredWrites = new ArrayList<>();
+  private final List<HeldWrites<?>> heldWrites = new ArrayList<>();
+  private boolean flushing;
 
   UnitOfWork(SqlSession session) {
     this.session = session;
   }
 
-  public <M> M mapper(Class<M> type) {
+  @Override
+  public <S> S store(Class<S> type) {
     return session.getMapper(type);
   }
 
@@ -47,18 +49,34 @@ public final class UnitOfWork {
     return (List<T>) journals.computeIfAbsent(type, k -> new ArrayList<>());
   }
 
-  /**
-   * Registers writes a service holds back so that a group's rows go in one statement. They are
-   * sent, in registration order, before a savepoint is set, by {@link #flush} and before commit;
-   * each {@code flush} sends what is pending and forgets it.
-   */
-  public void deferWrites(Runnable flush) {
-    deferredWrites.add(flush);
+  /** Registers held-back writes (see {@link HeldWrites}); they go before a savepoint and commit. */
+  void hold(HeldWrites<?> writes) {
+    heldWrites.add(writes);
   }
 
-  /** Sends the held-back writes now. */
+  /** Sends all held-back writes now. */
   public void flush() {
-    deferredWrites.forEach(Runnable::run);
+    flushBefore(null);
+  }
+
+  /**
+   * Before a statement on {@code store} (a store's class name; null for all): sends the writes held
+   * for that store, so the statement sees them and orders after them.
+   */
+  void flushBefore(String store) {
+    if (flushing || heldWrites.isEmpty()) {
+      return;
+    }
+    flushing = true;
+    try {
+      for (HeldWrites<?> w : heldWrites) {
+        if (store == null || w.store().equals(store)) {
+          w.flush(this);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
   }
 
   /** A point to roll back to without losing the rest of the transaction. */
@@ -84,7 +102,7 @@ public final class UnitOfWork {
     }
     session.clearCache();
     attachments.clear();
-    deferredWrites.clear();
+    heldWrites.clear();
     journals.forEach(
         (type, list) ->
             list.subList(mark.journalSizes().getOrDefault(type, 0), list.size()).clear());

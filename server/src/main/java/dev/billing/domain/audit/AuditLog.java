@@ -44,13 +44,13 @@ public final class AuditLog implements CommitHook {
   public void beforeCommit(UnitOfWork uow) {
     List<AuditEntry> entries = uow.journal(AuditEntry.class);
     if (!entries.isEmpty()) {
-      uow.mapper(AuditMapper.class).insertAll(entries);
+      uow.store(AuditStore.class).insertAll(entries);
       entries.clear();
     }
   }
 
   /** A user's entries, newest first, with ids below {@code beforeId}. */
   public List<AuditEntry> entries(String userId, long beforeId, int limit) {
-    return tx.read(s -> s.getMapper(AuditMapper.class).findByUser(userId, beforeId, limit));
+    return tx.read(s -> s.store(AuditStore.class).findByUser(userId, beforeId, limit));
   }
 }

@@ -55,7 +55,7 @@ public final class ChangeFeed implements AutoCloseable {
   }
 
   public void start() {
-    cursor = tx.read(s -> s.getMapper(ChangeLogMapper.class).lastCommittedSeq());
+    cursor = tx.read(s -> s.store(ChangeLogStore.class).lastCommittedSeq());
     listeners.forEach(l -> l.onStart(cursor));
     running = true;
     tailer = Thread.ofPlatform().daemon().name("change-feed").start(this::run);
@@ -124,7 +124,7 @@ public final class ChangeFeed implements AutoCloseable {
   /** Committed changes after {@code afterSeq}, in order, at most {@code limit}. */
   public List<Change> readAfter(long afterSeq, int limit) {
     List<ChangeLogRow> rows =
-        tx.read(s -> s.getMapper(ChangeLogMapper.class).readAfter(afterSeq, limit));
+        tx.read(s -> s.store(ChangeLogStore.class).readAfter(afterSeq, limit));
     List<Change> changes = new ArrayList<>(rows.size());
     for (ChangeLogRow row : rows) {
       changes.add(changeLog.toChange(row));
@@ -138,14 +138,14 @@ public final class ChangeFeed implements AutoCloseable {
   public Bounds bounds() {
     return tx.read(
         s -> {
-          ChangeLogMapper m = s.getMapper(ChangeLogMapper.class);
+          ChangeLogStore m = s.store(ChangeLogStore.class);
           return new Bounds(m.lastCommittedSeq(), m.prunedThrough());
         });
   }
 
   /** The highest seq pruned by retention (0 when nothing was pruned). */
   public long prunedThrough() {
-    return tx.read(s -> s.getMapper(ChangeLogMapper.class).prunedThrough());
+    return tx.read(s -> s.store(ChangeLogStore.class).prunedThrough());
   }
 
   @Override

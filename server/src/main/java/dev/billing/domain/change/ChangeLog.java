@@ -59,7 +59,7 @@ public final class ChangeLog implements CommitHook {
     if (pending.isEmpty()) {
       return;
     }
-    ChangeLogMapper mapper = uow.mapper(ChangeLogMapper.class);
+    ChangeLogStore mapper = uow.store(ChangeLogStore.class);
     mapper.reserve(pending.size());
     long seq = mapper.lastReserved() - pending.size() + 1;
     List<ChangeLogRow> rows = new ArrayList<>(pending.size());

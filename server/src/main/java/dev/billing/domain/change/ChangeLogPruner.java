@@ -39,7 +39,7 @@ public final class ChangeLogPruner implements AutoCloseable {
       int deleted =
           tx.execute(
               uow -> {
-                ChangeLogMapper m = uow.mapper(ChangeLogMapper.class);
+                ChangeLogStore m = uow.store(ChangeLogStore.class);
                 long from = m.prunedThrough();
                 Long through = m.lastSeqOlderThan(from, cutoff, BATCH);
                 if (through == null) {

@@ -8,9 +8,9 @@ import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
-import dev.billing.domain.payment.PaymentMapper;
 import dev.billing.domain.payment.PaymentRow;
 import dev.billing.domain.payment.PaymentService;
+import dev.billing.domain.payment.PaymentStore;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.error.BillingException;
 import dev.billing.error.BillingException.FieldViolation;
@@ -69,8 +69,7 @@ public final class CheckoutService {
   public CheckoutResult create(CheckoutCommand cmd) {
     Purchase purchase = validate(cmd);
     CheckoutSessionRow existing =
-        tx.read(
-            s -> s.getMapper(CheckoutMapper.class).findByKey(cmd.userId(), cmd.idempotencyKey()));
+        tx.read(s -> s.store(CheckoutStore.class).findByKey(cmd.userId(), cmd.idempotencyKey()));
     if (existing != null) {
       return replay(existing, cmd, purchase);
     }
@@ -144,14 +143,14 @@ public final class CheckoutService {
             paymentId);
     return tx.execute(
         uow -> {
-          CheckoutMapper sessions = uow.mapper(CheckoutMapper.class);
+          CheckoutStore sessions = uow.store(CheckoutStore.class);
           if (sessions.insertIfAbsent(row) == 0) {
             // A concurrent call with the same key won; Stripe's idempotency gave it the same
             // session.
             return CheckoutResult.of(sessions.findByKey(cmd.userId(), cmd.idempotencyKey()));
           }
           if (paymentId != null) {
-            uow.mapper(PaymentMapper.class)
+            uow.store(PaymentStore.class)
                 .insertIfAbsent(
                     PaymentRow.create(
                         paymentId,

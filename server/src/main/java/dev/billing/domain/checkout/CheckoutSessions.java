@@ -7,7 +7,7 @@ public final class CheckoutSessions {
   /** Records a session's new status; sessions this service never created are not recorded. */
   public void markStatus(UnitOfWork uow, String sessionId, String status) {
     if (sessionId != null) {
-      uow.mapper(CheckoutMapper.class).updateStatus(sessionId, status);
+      uow.store(CheckoutStore.class).updateStatus(sessionId, status);
     }
   }
 }

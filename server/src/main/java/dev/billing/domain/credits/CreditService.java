@@ -48,7 +48,7 @@ public final class CreditService {
 
   /** A user's ledger, newest first, rows with id below {@code beforeId}. */
   public List<LedgerEntry> transactions(String userId, long beforeId, int limit) {
-    return tx.read(s -> s.getMapper(CreditMapper.class).findByUser(userId, beforeId, limit));
+    return tx.read(s -> s.store(CreditStore.class).findByUser(userId, beforeId, limit));
   }
 
   /**
@@ -93,7 +93,7 @@ public final class CreditService {
       String paymentId,
       Cause cause) {
     EntitlementRow locked = entitlements.lock(uow, userId);
-    CreditMapper credits = uow.mapper(CreditMapper.class);
+    CreditStore credits = uow.store(CreditStore.class);
     LedgerEntry previous = credits.findByKey(userId, idempotencyKey);
     if (previous != null) {
       if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {

@@ -39,7 +39,7 @@ public final class CustomerService {
         stripe.createCustomer(userId, null, "customer:" + userId + ":replacing:" + missing);
     return tx.execute(
         uow -> {
-          uow.mapper(CustomerMapper.class).replace(userId, missing, created);
+          uow.store(CustomerStore.class).replace(userId, missing, created);
           return customerOf(uow, userId);
         });
   }
@@ -48,28 +48,28 @@ public final class CustomerService {
   public boolean remember(UnitOfWork uow, String userId, String customerId) {
     return userId != null
         && customerId != null
-        && uow.mapper(CustomerMapper.class).insertIfAbsent(userId, customerId) > 0;
+        && uow.store(CustomerStore.class).insertIfAbsent(userId, customerId) > 0;
   }
 
   /** The user of a Stripe customer, or null. */
   public String userOf(UnitOfWork uow, String customerId) {
     return customerId == null
         ? null
-        : uow.mapper(CustomerMapper.class).findUserByCustomer(customerId);
+        : uow.store(CustomerStore.class).findUserByCustomer(customerId);
   }
 
   /** The user's Stripe customer inside a transaction, or null. */
   public String customerOf(UnitOfWork uow, String userId) {
-    return uow.mapper(CustomerMapper.class).findCustomerByUser(userId);
+    return uow.store(CustomerStore.class).findCustomerByUser(userId);
   }
 
   /** The user's Stripe customer as committed now, or null. */
   public String customerOf(String userId) {
-    return tx.read(s -> s.getMapper(CustomerMapper.class).findCustomerByUser(userId));
+    return tx.read(s -> s.store(CustomerStore.class).findCustomerByUser(userId));
   }
 
   /** Those of these users that already have a Stripe customer. */
   public List<String> usersWithCustomer(UnitOfWork uow, List<String> userIds) {
-    return uow.mapper(CustomerMapper.class).findUsersWithCustomer(userIds);
+    return uow.store(CustomerStore.class).findUsersWithCustomer(userIds);
   }
 }

@@ -39,7 +39,7 @@ public final class EntitlementService {
 
   /** The user's stored entitlement; a user the service has never seen is on the free tier. */
   public EntitlementRow find(String userId) {
-    EntitlementRow row = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));
+    EntitlementRow row = tx.read(s -> s.store(EntitlementStore.class).find(userId));
     return row != null ? row : EntitlementRow.unknown(userId);
   }
 
@@ -54,7 +54,7 @@ public final class EntitlementService {
     if (row != null) {
       return row; // locked earlier in this transaction; the map holds its current state
     }
-    EntitlementMapper m = uow.mapper(EntitlementMapper.class);
+    EntitlementStore m = uow.store(EntitlementStore.class);
     row = m.lock(userId); // a known user: one statement
     if (row == null) {
       m.ensureRow(userId); // a new user: create the row, exclusively locked
@@ -76,7 +76,7 @@ public final class EntitlementService {
     if (wanted.isEmpty()) {
       return;
     }
-    EntitlementMapper m = uow.mapper(EntitlementMapper.class);
+    EntitlementStore m = uow.store(EntitlementStore.class);
     m.lockAll(wanted).forEach(r -> held.put(r.userId(), r));
     List<String> missing = wanted.stream().filter(u -> !held.containsKey(u)).toList();
     if (!missing.isEmpty()) {
@@ -97,8 +97,9 @@ public final class EntitlementService {
       unwritten =
           new HeldWrites<>(
               uow,
-              (u, row) -> u.mapper(EntitlementMapper.class).update(row),
-              (u, rows) -> u.mapper(EntitlementMapper.class).updateAll(rows));
+              EntitlementStore.class,
+              (u, row) -> u.store(EntitlementStore.class).update(row),
+              (u, rows) -> u.store(EntitlementStore.class).updateAll(rows));
     }
   }
 

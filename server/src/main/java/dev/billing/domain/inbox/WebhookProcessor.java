@@ -9,9 +9,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -153,121 +151,68 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   /**
-   * Thrown inside a group's transaction when an event fails or is a redelivery: the group is redone
-   * one event at a time, isolating it.
-   */
-  private static final class IsolateFailures extends RuntimeException {
-    IsolateFailures() {
-      super(null, null, false, false);
-    }
-  }
-
-  /**
-   * One transaction for the whole group; an event that fails is rolled back alone and kept for
-   * retry.
+   * One transaction for the whole group (group commit, see {@link Transactions#executeGroup}); an
+   * event that fails is rolled back alone and kept for retry.
    */
   private void writeGroup(List<Pending> group) {
-    Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
-    Map<Pending, RuntimeException> failures = new IdentityHashMap<>();
+    List<InboundEvent> events = group.stream().map(Pending::event).toList();
+    Transactions.GroupOutcome<Outcome> done;
+    boolean batched = batchable(group);
     try {
-      try {
-        apply(group, false, outcomes, failures);
-        if (batchable(group)) {
-          batchedGroups.increment();
-        }
-      } catch (IsolateFailures e) {
-        // Rare: redo the group with a savepoint per event, so only the failing ones are set aside.
-        isolatedGroups.increment();
-        apply(group, true, outcomes, failures);
-      }
+      done = tx.executeGroup(events, batched, work);
     } catch (BillingException.Unavailable e) {
       group.forEach(p -> p.result().completeExceptionally(e));
       return;
     }
-    for (Pending p : group) {
-      Outcome o = outcomes.get(p);
+    if (done.isolated()) {
+      isolatedGroups.increment();
+    } else if (batched) {
+      batchedGroups.increment();
+    }
+    for (int i = 0; i < group.size(); i++) {
+      Pending p = group.get(i);
+      Outcome o = done.results().get(i);
       if (o != null) {
         (o == Outcome.APPLIED ? applied : duplicates).increment();
         p.result().complete(o);
+        continue;
+      }
+      try {
+        p.result().complete(storeForRetry(p.event(), done.failures().get(i)));
+      } catch (RuntimeException storeFailure) {
+        p.result().completeExceptionally(Transactions.translate(storeFailure));
       }
     }
-    failures.forEach(
-        (p, e) -> {
-          try {
-            p.result().complete(storeForRetry(p.event(), e));
-          } catch (RuntimeException storeFailure) {
-            p.result().completeExceptionally(Transactions.translate(storeFailure));
-          }
-        });
   }
 
-  private void apply(
-      List<Pending> group,
-      boolean isolate,
-      Map<Pending, Outcome> outcomes,
-      Map<Pending, RuntimeException> failures) {
-    tx.execute(
-        uow -> {
-          outcomes.clear();
-          failures.clear();
-          StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
-          // The common case: one insert stores the whole group and a few statements lock what its
-          // events touch. A duplicate in the group (the insert stores fewer rows) sends the group
-          // down the careful path, one event at a time.
-          boolean batched = !isolate && batchable(group);
-          if (batched) {
-            List<InboundEvent> events = group.stream().map(Pending::event).toList();
-            if (inbox.insertAllProcessedIfAbsent(events) != events.size()) {
-              throw new IsolateFailures();
-            }
-            applier.prefetch(uow, events);
+  /**
+   * The inbox's part of a group: the common case stores the whole group with one insert and locks
+   * what its events touch in a few statements; a duplicate in the group (the insert stores fewer
+   * rows) sends the group down the careful path, one event at a time.
+   */
+  private final Transactions.GroupWork<InboundEvent, Outcome> work =
+      new Transactions.GroupWork<>() {
+        @Override
+        public boolean prepare(UnitOfWork uow, List<InboundEvent> events) {
+          if (uow.store(InboxStore.class).insertAllProcessedIfAbsent(events) != events.size()) {
+            return false;
           }
-          for (Pending p : group) {
-            UnitOfWork.Mark mark = isolate ? uow.mark() : null;
-            try {
-              if (!batched
-                  && inbox.insertIfAbsent(p.event(), StoredEvent.PROCESSED, 1, null, null) == 0) {
-                outcomes.put(p, Outcome.DUPLICATE);
-              } else {
-                applier.apply(uow, p.event());
-                if (isolate) {
-                  uow.flush(); // its held-back writes fail here, with it, if they fail
-                }
-                outcomes.put(p, Outcome.APPLIED);
-              }
-            } catch (RuntimeException e) {
-              if (!isolate) {
-                throw isolateUnlessFatal(e);
-              }
-              throwIfFatal(e);
-              uow.rollbackTo(mark);
-              failures.put(p, e);
-            }
-          }
-          if (!isolate) {
-            try {
-              uow.flush(); // the group's held-back writes, inside the group's error handling
-            } catch (RuntimeException e) {
-              throw isolateUnlessFatal(e);
-            }
-          }
-          return null;
-        });
-  }
+          applier.prefetch(uow, events);
+          return true;
+        }
 
-  /** Conflicts retry the whole group; an unreachable database answers 503 for all of it. */
-  private static void throwIfFatal(RuntimeException e) {
-    if (Transactions.isRetryable(e)
-        || Transactions.translate(e) instanceof BillingException.Unavailable) {
-      throw e;
-    }
-  }
-
-  /** An event's own failure: redo the group one event at a time, to set that event aside. */
-  private static RuntimeException isolateUnlessFatal(RuntimeException e) {
-    throwIfFatal(e);
-    return new IsolateFailures();
-  }
+        @Override
+        public Outcome apply(UnitOfWork uow, InboundEvent event, boolean batched) {
+          if (!batched
+              && uow.store(InboxStore.class)
+                      .insertIfAbsent(event, StoredEvent.PROCESSED, 1, null, null)
+                  == 0) {
+            return Outcome.DUPLICATE;
+          }
+          applier.apply(uow, event);
+          return Outcome.APPLIED;
+        }
+      };
 
   /** A group's payloads go in one statement up to this size (well below max_allowed_packet). */
   private static final long MAX_BATCH_CHARS = 1 << 20;
@@ -289,7 +234,7 @@ public final class WebhookProcessor implements AutoCloseable {
     boolean stored =
         tx.execute(
             uow ->
-                uow.mapper(StripeEventMapper.class)
+                uow.store(InboxStore.class)
                         .insertIfAbsent(event, StoredEvent.PENDING, 1, error, next)
                     > 0);
     deferred.increment();
@@ -298,8 +243,7 @@ public final class WebhookProcessor implements AutoCloseable {
 
   /** Retries the pending events whose time has come; returns how many were applied. */
   public int retryDue() {
-    List<String> due =
-        tx.read(s -> s.getMapper(StripeEventMapper.class).findDue(clock.millis(), 50));
+    List<String> due = tx.read(s -> s.store(InboxStore.class).findDue(clock.millis(), 50));
     int done = 0;
     for (String id : due) {
       if (retry(id)) {
@@ -314,7 +258,7 @@ public final class WebhookProcessor implements AutoCloseable {
     try {
       return tx.execute(
           uow -> {
-            StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+            InboxStore inbox = uow.store(InboxStore.class);
             StoredEvent stored = inbox.lockPending(id);
             seen[0] = stored;
             if (stored == null) {
@@ -334,7 +278,7 @@ public final class WebhookProcessor implements AutoCloseable {
       long delay = config.retryBase().toMillis() << Math.min(attempts - 1, 16);
       tx.execute(
           uow -> {
-            uow.mapper(StripeEventMapper.class)
+            uow.store(InboxStore.class)
                 .markFailed(
                     id,
                     giveUp ? StoredEvent.DEAD : StoredEvent.PENDING,
@@ -360,7 +304,7 @@ public final class WebhookProcessor implements AutoCloseable {
     StoredEvent requeued =
         tx.execute(
             uow -> {
-              StripeEventMapper inbox = uow.mapper(StripeEventMapper.class);
+              InboxStore inbox = uow.store(InboxStore.class);
               return inbox.requeue(eventId, clock.millis()) > 0 ? inbox.find(eventId) : null;
             });
     if (requeued == null) {
@@ -373,7 +317,7 @@ public final class WebhookProcessor implements AutoCloseable {
 
   /** Stored events with this status, oldest first, without payloads. */
   public List<StoredEvent> events(String status, int offset, int limit) {
-    return tx.read(s -> s.getMapper(StripeEventMapper.class).findByStatus(status, offset, limit));
+    return tx.read(s -> s.store(InboxStore.class).findByStatus(status, offset, limit));
   }
 
   private static String describe(Throwable e) {

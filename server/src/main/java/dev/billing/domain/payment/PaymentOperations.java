@@ -23,11 +23,11 @@ public final class PaymentOperations {
   }
 
   public List<PaymentRow> list(String userId, int offset, int limit) {
-    return tx.read(s -> s.getMapper(PaymentMapper.class).findByUser(userId, offset, limit));
+    return tx.read(s -> s.store(PaymentStore.class).findByUser(userId, offset, limit));
   }
 
   public PaymentRow get(String paymentId) {
-    PaymentRow p = tx.read(s -> s.getMapper(PaymentMapper.class).find(paymentId));
+    PaymentRow p = tx.read(s -> s.store(PaymentStore.class).find(paymentId));
     if (p == null) {
       throw new BillingException.NotFound("PAYMENT_NOT_FOUND", "no payment " + paymentId);
     }

@@ -125,7 +125,7 @@ public final class PaymentService {
 
   /** checkout.session.expired: a pending purchase will never be paid. */
   public void checkoutExpired(UnitOfWork uow, CheckoutExpired session, Cause cause) {
-    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    PaymentStore payments = uow.store(PaymentStore.class);
     PaymentRow p = session.sessionId() == null ? null : payments.findBySession(session.sessionId());
     if (p == null) {
       return;
@@ -179,7 +179,7 @@ public final class PaymentService {
 
   private PaymentRow findOrCreateInvoicePayment(
       UnitOfWork uow, InvoiceSettled invoice, long amount) {
-    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    PaymentStore payments = uow.store(PaymentStore.class);
     String invoiceId = invoice.invoiceId();
     String intentId = invoice.paymentIntentId();
     String id = paymentId("invoice", invoiceId);
@@ -232,7 +232,7 @@ public final class PaymentService {
    * of the purchased credits (never below a zero balance).
    */
   public void chargeRefunded(UnitOfWork uow, ChargeRefunded charge, Cause cause) {
-    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    PaymentStore payments = uow.store(PaymentStore.class);
     String chargeId = charge.chargeId();
     String intentId = charge.paymentIntentId();
     PaymentRow p = chargeId == null ? null : payments.findByCharge(chargeId);
@@ -278,7 +278,7 @@ public final class PaymentService {
 
   private void settleUnsuccessful(
       UnitOfWork uow, PaymentIntentSettled intent, String status, Cause cause) {
-    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    PaymentStore payments = uow.store(PaymentStore.class);
     String intentId = intent.intentId();
     String code = intent.failureCode();
     PaymentRow p = locate(payments, intent.paymentId(), null, intentId);
@@ -323,7 +323,7 @@ public final class PaymentService {
   }
 
   private static PaymentRow locate(
-      PaymentMapper payments, String paymentId, String sessionId, String intentId) {
+      PaymentStore payments, String paymentId, String sessionId, String intentId) {
     PaymentRow p = paymentId == null ? null : payments.find(paymentId);
     if (p == null && sessionId != null) {
       p = payments.findBySession(sessionId);
@@ -347,7 +347,7 @@ public final class PaymentService {
 
   /** The purchase behind a session or intent, locked; created from the event if we never saw it. */
   private PaymentRow findOrCreatePurchase(UnitOfWork uow, PurchaseRef ref) {
-    PaymentMapper payments = uow.mapper(PaymentMapper.class);
+    PaymentStore payments = uow.store(PaymentStore.class);
     String sessionId = ref.sessionId();
     String intentId = ref.intentId();
     PaymentRow p = locate(payments, ref.paymentId(), sessionId, intentId);
@@ -395,7 +395,7 @@ public final class PaymentService {
     if (p.isSettledSuccessfully() || PaymentRow.CANCELED.equals(p.status())) {
       PaymentRow linked = p.withStripeIds(intentId, chargeId, null);
       if (!linked.equals(p)) {
-        uow.mapper(PaymentMapper.class).update(linked);
+        uow.store(PaymentStore.class).update(linked);
       }
       return;
     }
@@ -419,7 +419,7 @@ public final class PaymentService {
   }
 
   private void update(UnitOfWork uow, PaymentRow before, PaymentRow after, Cause cause) {
-    uow.mapper(PaymentMapper.class).update(after);
+    uow.store(PaymentStore.class).update(after);
     if (!before.status().equals(after.status())
         || before.amountRefunded() != after.amountRefunded()) {
       audit.record(

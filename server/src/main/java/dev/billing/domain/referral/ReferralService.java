@@ -35,13 +35,13 @@ public final class ReferralService {
 
   /** The user's code, created on first use. */
   public String codeFor(String userId) {
-    String existing = tx.read(s -> s.getMapper(ReferralMapper.class).findCode(userId));
+    String existing = tx.read(s -> s.store(ReferralStore.class).findCode(userId));
     if (existing != null) {
       return existing;
     }
     return tx.execute(
         uow -> {
-          ReferralMapper m = uow.mapper(ReferralMapper.class);
+          ReferralStore m = uow.store(ReferralStore.class);
           for (int attempt = 0; attempt < 10; attempt++) {
             String code = newCode();
             if (m.insertCode(code, userId) > 0) {
@@ -74,7 +74,7 @@ public final class ReferralService {
   }
 
   public Applied apply(UnitOfWork uow, String userId, String code, Cause cause) {
-    ReferralMapper m = uow.mapper(ReferralMapper.class);
+    ReferralStore m = uow.store(ReferralStore.class);
     String referrer = m.findOwner(code.toUpperCase());
     if (referrer == null) {
       throw BillingException.InvalidArgument.of("referral_code", "no user has this referral code");
@@ -127,7 +127,7 @@ public final class ReferralService {
     if (amountMinor < QUALIFYING_AMOUNT_MINOR || !"usd".equalsIgnoreCase(currency)) {
       return;
     }
-    ReferralMapper m = uow.mapper(ReferralMapper.class);
+    ReferralStore m = uow.store(ReferralStore.class);
     Referral r = m.lock(userId);
     if (r == null || r.bonusPaymentId() != null) {
       return;

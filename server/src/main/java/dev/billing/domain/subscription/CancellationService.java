@@ -2,8 +2,8 @@ package dev.billing.domain.subscription;
 
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
-import dev.billing.domain.entitlement.EntitlementMapper;
 import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.entitlement.EntitlementStore;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
@@ -31,11 +31,10 @@ public final class CancellationService {
       boolean atPeriodEnd,
       String idempotencyKey,
       Cause cause) {
-    List<SubscriptionRow> mine =
-        tx.read(s -> s.getMapper(SubscriptionMapper.class).findByUser(userId));
+    List<SubscriptionRow> mine = tx.read(s -> s.store(SubscriptionStore.class).findByUser(userId));
     String target = subscriptionId;
     if (target == null) {
-      EntitlementRow e = tx.read(s -> s.getMapper(EntitlementMapper.class).find(userId));
+      EntitlementRow e = tx.read(s -> s.store(EntitlementStore.class).find(userId));
       target = e == null ? null : e.subscriptionId();
       if (target == null) {
         target =

@@ -60,7 +60,7 @@ public final class SubscriptionMaintenance implements AutoCloseable {
   public int endExpiredGracePeriods() {
     long cutoff = clock.instant().getEpochSecond() - grace.toSeconds();
     List<String> users =
-        tx.read(s -> s.getMapper(SubscriptionMapper.class).findUsersWithExpiredGrace(cutoff, 100));
+        tx.read(s -> s.store(SubscriptionStore.class).findUsersWithExpiredGrace(cutoff, 100));
     for (String user : users) {
       tx.execute(
           uow -> {
@@ -73,7 +73,7 @@ public final class SubscriptionMaintenance implements AutoCloseable {
 
   /** Reads tied subscriptions from Stripe and stores what Stripe says; returns how many. */
   public int refreshTies() {
-    List<String> ids = tx.read(s -> s.getMapper(SubscriptionMapper.class).findNeedingRefresh(20));
+    List<String> ids = tx.read(s -> s.store(SubscriptionStore.class).findNeedingRefresh(20));
     int done = 0;
     for (String id : ids) {
       try {
@@ -92,7 +92,7 @@ public final class SubscriptionMaintenance implements AutoCloseable {
             e.getMessage());
         tx.execute(
             uow -> {
-              uow.mapper(SubscriptionMapper.class).setNeedsRefresh(id, false);
+              uow.store(SubscriptionStore.class).setNeedsRefresh(id, false);
               return null;
             });
       }

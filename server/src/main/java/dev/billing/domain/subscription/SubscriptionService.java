@@ -134,7 +134,7 @@ public final class SubscriptionService {
       }
       if (order == Order.TIE) {
         log.info("snapshot of {} ties with the stored one; re-reading it from Stripe", snap.id());
-        mapper(uow).setNeedsRefresh(snap.id(), true);
+        store(uow).setNeedsRefresh(snap.id(), true);
         forget(uow, snap.id(), null);
         return;
       }
@@ -229,7 +229,7 @@ public final class SubscriptionService {
     if (!newer) {
       return;
     }
-    mapper(uow).updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
+    store(uow).updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
     forget(uow, subscriptionId, null);
     if (existing.invoiceFailed() != !paid) {
       audit.record(
@@ -316,7 +316,7 @@ public final class SubscriptionService {
     }
     entitlements.lockAll(uow, users);
     users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
-    for (SubscriptionRow r : mapper(uow).lockByUsers(users)) {
+    for (SubscriptionRow r : store(uow).lockByUsers(users)) {
       p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
       p.byId.put(r.stripeSubscriptionId(), r);
     }
@@ -344,8 +344,9 @@ public final class SubscriptionService {
       unwritten =
           new HeldWrites<>(
               uow,
-              (u, row) -> u.mapper(SubscriptionMapper.class).upsert(row),
-              (u, rows) -> u.mapper(SubscriptionMapper.class).upsertAll(rows));
+              SubscriptionStore.class,
+              (u, row) -> u.store(SubscriptionStore.class).upsert(row),
+              (u, rows) -> u.store(SubscriptionStore.class).upsertAll(rows));
     }
   }
 
@@ -353,13 +354,8 @@ public final class SubscriptionService {
     return uow.attachment(Prefetched.class, () -> new Prefetched(uow));
   }
 
-  /**
-   * The mapper for a statement of its own: the held-back upserts go first, so the statement sees
-   * (and orders after) them.
-   */
-  private static SubscriptionMapper mapper(UnitOfWork uow) {
-    prefetched(uow).unwritten.flush(uow);
-    return uow.mapper(SubscriptionMapper.class);
+  private static SubscriptionStore store(UnitOfWork uow) {
+    return uow.store(SubscriptionStore.class);
   }
 
   /**
@@ -372,7 +368,7 @@ public final class SubscriptionService {
     if (sameUser && row.userId() != null && p.byUser.containsKey(row.userId())) {
       p.unwritten.put(row.stripeSubscriptionId(), row);
     } else {
-      mapper(uow).upsert(row);
+      store(uow).upsert(row);
     }
     remember(uow, previous, row);
   }
@@ -380,17 +376,17 @@ public final class SubscriptionService {
   /** The subscription, locked: from the prefetch when it holds it, else from the database. */
   private static SubscriptionRow lockedSubscription(UnitOfWork uow, String id) {
     SubscriptionRow row = prefetched(uow).byId.get(id);
-    return row != null ? row : mapper(uow).findForUpdate(id);
+    return row != null ? row : store(uow).findForUpdate(id);
   }
 
   private static List<SubscriptionRow> subscriptionsOf(UnitOfWork uow, String userId) {
     TreeMap<String, SubscriptionRow> rows = prefetched(uow).byUser.get(userId);
-    return rows != null ? new ArrayList<>(rows.values()) : mapper(uow).findByUser(userId);
+    return rows != null ? new ArrayList<>(rows.values()) : store(uow).findByUser(userId);
   }
 
   /** Inserts a placeholder unless the subscription exists; true when it was added. */
   private static boolean insertPlaceholder(UnitOfWork uow, SubscriptionRow placeholder) {
-    int added = mapper(uow).insertPlaceholder(placeholder);
+    int added = store(uow).insertPlaceholder(placeholder);
     forget(uow, placeholder.stripeSubscriptionId(), placeholder.userId());
     return added > 0;
   }

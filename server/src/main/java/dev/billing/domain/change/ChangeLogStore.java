@@ -1,20 +1,19 @@
 package dev.billing.domain.change;
 
 import java.util.List;
-import org.apache.ibatis.annotations.Param;
 
 /** change_log and its sequence row. */
-public interface ChangeLogMapper {
+public interface ChangeLogStore {
   /** Takes the sequence row's lock until commit and reserves {@code n} numbers. */
-  void reserve(@Param("n") int n);
+  void reserve(int n);
 
   /** The last number reserved by {@link #reserve} on this connection. */
   long lastReserved();
 
-  void insertAll(@Param("rows") List<ChangeLogRow> rows);
+  void insertAll(List<ChangeLogRow> rows);
 
   /** Committed rows after {@code afterSeq}, in order; at most {@code limit}. */
-  List<ChangeLogRow> readAfter(@Param("afterSeq") long afterSeq, @Param("limit") int limit);
+  List<ChangeLogRow> readAfter(long afterSeq, int limit);
 
   /** The highest committed sequence number (0 when nothing was ever written). */
   long lastCommittedSeq();
@@ -26,13 +25,10 @@ public interface ChangeLogMapper {
    * The highest seq among rows older than {@code cutoffMillis}, at most {@code limit} rows past
    * {@code afterSeq}.
    */
-  Long lastSeqOlderThan(
-      @Param("afterSeq") long afterSeq,
-      @Param("cutoffMillis") long cutoffMillis,
-      @Param("limit") int limit);
+  Long lastSeqOlderThan(long afterSeq, long cutoffMillis, int limit);
 
   /** Deletes rows up to {@code seq} and records the new watermark; returns rows deleted. */
-  int deleteThrough(@Param("seq") long seq);
+  int deleteThrough(long seq);
 
-  void setPrunedThrough(@Param("seq") long seq);
+  void setPrunedThrough(long seq);
 }

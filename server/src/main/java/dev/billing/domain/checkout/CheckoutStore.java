@@ -1,0 +1,10 @@
+package dev.billing.domain.checkout;
+
+/** checkout_sessions. */
+public interface CheckoutStore {
+  int insertIfAbsent(CheckoutSessionRow row);
+
+  CheckoutSessionRow findByKey(String userId, String key);
+
+  void updateStatus(String sessionId, String status);
+}

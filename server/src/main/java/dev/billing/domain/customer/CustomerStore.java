@@ -1,0 +1,21 @@
+package dev.billing.domain.customer;
+
+import java.util.List;
+
+/** customers: the Stripe customer of each user. */
+public interface CustomerStore {
+  String findUserByCustomer(String customerId);
+
+  String findCustomerByUser(String userId);
+
+  /** Those of these users that already have a Stripe customer. */
+  List<String> findUsersWithCustomer(List<String> userIds);
+
+  /**
+   * Remembers the mapping unless the user or the customer is already mapped; returns rows added.
+   */
+  /** Points a user at a new Stripe customer, if it still points at {@code oldCustomerId}. */
+  int replace(String userId, String oldCustomerId, String newCustomerId);
+
+  int insertIfAbsent(String userId, String customerId);
+}

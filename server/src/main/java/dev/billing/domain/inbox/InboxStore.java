@@ -1,0 +1,34 @@
+package dev.billing.domain.inbox;
+
+import java.util.List;
+
+/** stripe_events: the webhook inbox. */
+public interface InboxStore {
+  /** Stores the event unless its id is already there; returns the rows inserted (0 = duplicate). */
+  int insertIfAbsent(
+      InboundEvent e, String status, int attempts, String lastError, Long nextAttemptAt);
+
+  /**
+   * Stores these events as processed, skipping ids already there; returns the rows inserted (fewer
+   * than the list when some were duplicates).
+   */
+  int insertAllProcessedIfAbsent(List<InboundEvent> events);
+
+  StoredEvent find(String id);
+
+  /** A pending event, locked; null when another replica holds it or it is no longer pending. */
+  StoredEvent lockPending(String id);
+
+  /** Pending events whose next attempt is due, oldest first. */
+  List<String> findDue(long nowMillis, int limit);
+
+  void markProcessed(String id);
+
+  void markFailed(String id, String status, int attempts, String lastError, Long nextAttemptAt);
+
+  /** Makes a dead (or pending) event due again now, with a fresh attempt budget. */
+  int requeue(String id, long nowMillis);
+
+  /** Events with this status, oldest first, without their payloads. */
+  List<StoredEvent> findByStatus(String status, int offset, int limit);
+}

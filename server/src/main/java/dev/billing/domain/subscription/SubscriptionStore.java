@@ -1,0 +1,34 @@
+package dev.billing.domain.subscription;
+
+import java.util.Collection;
+import java.util.List;
+
+/** subscriptions. */
+public interface SubscriptionStore {
+  SubscriptionRow findForUpdate(String id);
+
+  List<SubscriptionRow> findByUser(String userId);
+
+  /** All subscriptions of these users, locked until commit. */
+  List<SubscriptionRow> lockByUsers(List<String> userIds);
+
+  /** Inserts or replaces the subscription state (the invoice columns are left alone). */
+  void upsert(SubscriptionRow row);
+
+  /** {@link #upsert} for several rows in one statement. */
+  void upsertAll(Collection<SubscriptionRow> rows);
+
+  /** Inserts a placeholder row unless the subscription exists; returns rows added. */
+  int insertPlaceholder(SubscriptionRow row);
+
+  void updateInvoiceState(String id, boolean failed, long created, int rank);
+
+  void setNeedsRefresh(String id, boolean value);
+
+  List<String> findNeedingRefresh(int limit);
+
+  /**
+   * Users whose tier still comes from a past_due subscription whose grace ended before the cutoff.
+   */
+  List<String> findUsersWithExpiredGrace(long cutoff, int limit);
+}
