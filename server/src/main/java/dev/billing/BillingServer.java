@@ -35,8 +35,8 @@ import dev.billing.domain.subscription.SubscriptionStore;
 import dev.billing.persistence.Database;
 import dev.billing.persistence.Transactions;
 import dev.billing.stripe.SignatureVerifier;
+import dev.billing.stripe.StripeEventParser;
 import dev.billing.stripe.StripeJavaGateway;
-import dev.billing.stripe.event.StripeEventParser;
 import dev.billing.transport.grpc.AuthInterceptor;
 import dev.billing.transport.grpc.BillingGrpcService;
 import dev.billing.transport.grpc.EntitlementProtoConverter;
@@ -162,7 +162,8 @@ public final class BillingServer implements AutoCloseable {
             config.catalog(),
             new UrlPolicy(config.allowedOrigins()),
             referrals,
-            customers);
+            customers,
+            payments);
     pruner = new ChangeLogPruner(tx, config.stream().retention(), clock);
     maintenance =
         new SubscriptionMaintenance(tx, subscriptions, gateway, config.pastDueGrace(), clock);
@@ -177,7 +178,7 @@ public final class BillingServer implements AutoCloseable {
                     streams,
                     checkout,
                     new PaymentOperations(tx, gateway, audit),
-                    new CancellationService(tx, gateway, audit),
+                    new CancellationService(tx, gateway, audit, entitlementRules),
                     referrals,
                     audit,
                     webhooks,

@@ -13,7 +13,6 @@ import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
-import dev.billing.stripe.event.StripeEventParser;
 
 /** {@link StripeGateway} with an instance {@link StripeClient} (never the global API key). */
 public final class StripeJavaGateway implements StripeGateway {

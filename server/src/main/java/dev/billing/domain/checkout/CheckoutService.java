@@ -10,7 +10,6 @@ import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.domain.payment.PaymentRow;
 import dev.billing.domain.payment.PaymentService;
-import dev.billing.domain.payment.PaymentStore;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.error.BillingException;
 import dev.billing.error.BillingException.FieldViolation;
@@ -41,6 +40,7 @@ public final class CheckoutService {
   private final UrlPolicy urls;
   private final ReferralService referrals;
   private final CustomerService customers;
+  private final PaymentService payments;
 
   public CheckoutService(
       Transactions tx,
@@ -48,8 +48,10 @@ public final class CheckoutService {
       Catalog catalog,
       UrlPolicy urls,
       ReferralService referrals,
-      CustomerService customers) {
+      CustomerService customers,
+      PaymentService payments) {
     this.customers = customers;
+    this.payments = payments;
     this.tx = tx;
     this.stripe = stripe;
     this.catalog = catalog;
@@ -150,22 +152,22 @@ public final class CheckoutService {
             return CheckoutResult.of(sessions.findByKey(cmd.userId(), cmd.idempotencyKey()));
           }
           if (paymentId != null) {
-            uow.store(PaymentStore.class)
-                .insertIfAbsent(
-                    PaymentRow.create(
-                        paymentId,
-                        cmd.userId(),
-                        PaymentRow.KIND_CREDITS,
-                        PaymentRow.PENDING,
-                        purchase.amount(),
-                        purchase.currency(),
-                        purchase.credits(),
-                        session.id(),
-                        null,
-                        null,
-                        null,
-                        cmd.idempotencyKey(),
-                        null));
+            payments.recordPending(
+                uow,
+                PaymentRow.create(
+                    paymentId,
+                    cmd.userId(),
+                    PaymentRow.KIND_CREDITS,
+                    PaymentRow.PENDING,
+                    purchase.amount(),
+                    purchase.currency(),
+                    purchase.credits(),
+                    session.id(),
+                    null,
+                    null,
+                    null,
+                    cmd.idempotencyKey(),
+                    null));
           }
           return CheckoutResult.of(row);
         });

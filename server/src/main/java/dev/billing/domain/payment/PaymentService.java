@@ -55,6 +55,11 @@ public final class PaymentService {
     }
   }
 
+  /** A purchase this service started (a checkout it created): pending until Stripe reports it. */
+  public void recordPending(UnitOfWork uow, PaymentRow payment) {
+    uow.store(PaymentStore.class).insertIfAbsent(payment);
+  }
+
   // ------------------------------------------------------------ credit purchases
 
   /** checkout.session.completed in payment mode: the purchase is paid. */

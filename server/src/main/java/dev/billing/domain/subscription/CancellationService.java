@@ -2,8 +2,7 @@ package dev.billing.domain.subscription;
 
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
-import dev.billing.domain.entitlement.EntitlementRow;
-import dev.billing.domain.entitlement.EntitlementStore;
+import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
@@ -15,7 +14,11 @@ public final class CancellationService {
   private final StripeGateway stripe;
   private final AuditLog audit;
 
-  public CancellationService(Transactions tx, StripeGateway stripe, AuditLog audit) {
+  private final EntitlementService entitlements;
+
+  public CancellationService(
+      Transactions tx, StripeGateway stripe, AuditLog audit, EntitlementService entitlements) {
+    this.entitlements = entitlements;
     this.tx = tx;
     this.stripe = stripe;
     this.audit = audit;
@@ -34,8 +37,7 @@ public final class CancellationService {
     List<SubscriptionRow> mine = tx.read(s -> s.store(SubscriptionStore.class).findByUser(userId));
     String target = subscriptionId;
     if (target == null) {
-      EntitlementRow e = tx.read(s -> s.store(EntitlementStore.class).find(userId));
-      target = e == null ? null : e.subscriptionId();
+      target = entitlements.find(userId).subscriptionId();
       if (target == null) {
         target =
             mine.stream()

@@ -6,7 +6,7 @@ import dev.billing.domain.inbox.InboundEvent;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.error.BillingException;
 import dev.billing.stripe.SignatureVerifier;
-import dev.billing.stripe.event.StripeEventParser;
+import dev.billing.stripe.StripeEventParser;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.RequestTooBigException;

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.billing.domain.audit.Cause;
 import dev.billing.error.BillingException;
-import dev.billing.stripe.event.StripeEventParser;
+import dev.billing.stripe.StripeEventParser;
 import dev.billing.testing.TestServer;
 import java.time.Instant;
 import java.util.ArrayList;

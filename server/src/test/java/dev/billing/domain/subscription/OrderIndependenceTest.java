@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.gson.JsonObject;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.proto.v1.Entitlement;
-import dev.billing.stripe.event.StripeEventParser;
+import dev.billing.stripe.StripeEventParser;
 import dev.billing.testing.StripeFixtures;
 import dev.billing.testing.StripeFixtures.Sub;
 import dev.billing.testing.TestServer;

@@ -1,4 +1,4 @@
-package dev.billing.stripe.event;
+package dev.billing.stripe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

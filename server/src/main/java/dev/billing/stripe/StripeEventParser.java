@@ -1,4 +1,4 @@
-package dev.billing.stripe.event;
+package dev.billing.stripe;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -14,7 +14,6 @@ import dev.billing.domain.command.StripeCommand.SubscriptionChanged;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.inbox.InboundEvent;
 import dev.billing.error.BillingException;
-import dev.billing.stripe.StripeJson;
 
 /**
  * The Stripe translation layer: a raw event payload, parsed once, becomes an {@link InboundEvent}
