@@ -113,7 +113,7 @@ public final class Database implements AutoCloseable {
       // Our statements are longer than the default 256-character limit: without this every
       // execution re-parses its SQL on the client.
       {"prepStmtCacheSqlLimit", "8192"},
-      {"useServerPrepStmts", "false"},
+      {"useServerPrepStmts", "true"},
       {"rewriteBatchedStatements", "true"},
       {"connectTimeout", "3000"},
       // Skip round trips that only restate the session state the driver already knows.
