@@ -130,7 +130,7 @@ public final class BillingServer implements AutoCloseable {
     feed.addListener(entitlements); // the snapshots see each change before the streams do
     feed.addListener(streams);
     changeLog.addListener(entitlements::onCommitted);
-    changeLog.addListener(changes -> feed.wakeUp());
+    changeLog.addListener(feed::committedLocally);
 
     StripeConfig stripeConfig = config.stripe();
     if (stripeConfig.emulated()) {

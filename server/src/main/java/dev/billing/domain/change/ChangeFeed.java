@@ -5,6 +5,7 @@ import dev.billing.domain.entitlement.Change;
 import dev.billing.persistence.Transactions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +40,12 @@ public final class ChangeFeed implements AutoCloseable {
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final Semaphore wake = new Semaphore(0);
 
+  /**
+   * Changes this replica committed, by seq, until the tailer hands them on: a run of them that
+   * follows the cursor is handed on without reading it back from the database.
+   */
+  private final ConcurrentSkipListMap<Long, Change> local = new ConcurrentSkipListMap<>();
+
   private volatile long cursor; // written by the tailer only: every change <= cursor was handed on
   private volatile boolean running;
   private Thread tailer;
@@ -61,8 +68,20 @@ public final class ChangeFeed implements AutoCloseable {
     tailer = Thread.ofPlatform().daemon().name("change-feed").start(this::run);
   }
 
-  /** Called after a local commit so subscribers hear about it now rather than at the next poll. */
-  public void wakeUp() {
+  /**
+   * Called after a local commit with the changes it appended, so listeners hear about them now
+   * rather than at the next poll, and without a read of the log.
+   */
+  public void committedLocally(List<Change> changes) {
+    if (!running) {
+      return;
+    }
+    long handedOn = cursor;
+    for (Change c : changes) {
+      if (c.seq() > handedOn) {
+        local.put(c.seq(), c);
+      }
+    }
     wake.release();
   }
 
@@ -100,14 +119,22 @@ public final class ChangeFeed implements AutoCloseable {
     }
   }
 
-  /** Reads and hands on everything committed after the cursor. */
+  /**
+   * Hands on everything committed after the cursor: the local changes that follow it without a gap,
+   * else (another replica's change, or a local commit not reported yet, is next) what the log
+   * holds. Seqs are taken in commit order, so when seq N is committed every seq below it is too.
+   */
   void pollOnce() {
     while (running) {
-      List<Change> changes = readAfter(cursor, PAGE_SIZE);
+      List<Change> changes = takeLocal(PAGE_SIZE);
+      if (changes.isEmpty()) {
+        changes = readAfter(cursor, PAGE_SIZE);
+      }
       if (changes.isEmpty()) {
         return;
       }
       cursor = changes.getLast().seq();
+      local.headMap(cursor, true).clear();
       for (Listener l : listeners) {
         try {
           l.onPage(changes);
@@ -119,6 +146,18 @@ public final class ChangeFeed implements AutoCloseable {
         return;
       }
     }
+  }
+
+  /** The local changes that directly follow the cursor, in order, at most {@code limit}. */
+  private List<Change> takeLocal(int limit) {
+    List<Change> run = new ArrayList<>();
+    long next = cursor + 1;
+    Change c;
+    while (run.size() < limit && (c = local.get(next)) != null) {
+      run.add(c);
+      next++;
+    }
+    return run;
   }
 
   /** Committed changes after {@code afterSeq}, in order, at most {@code limit}. */
@@ -151,6 +190,7 @@ public final class ChangeFeed implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    local.clear();
     if (tailer != null) {
       tailer.interrupt();
     }

@@ -46,7 +46,12 @@ public sealed interface StripeCommand {
       String currency,
       String paymentId,
       Long credits)
-      implements StripeCommand {}
+      implements StripeCommand {
+    @Override
+    public String prefetchUser() {
+      return userId;
+    }
+  }
 
   /** checkout.session.expired. */
   record CheckoutExpired(String sessionId) implements StripeCommand {}

@@ -3,6 +3,7 @@ package dev.billing.domain.customer;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
+import java.util.HashSet;
 import java.util.List;
 
 /**
@@ -44,11 +45,32 @@ public final class CustomerService {
         });
   }
 
-  /** Remembers that {@code customerId} is {@code userId}'s; true when the mapping is new. */
+  /** Users this transaction knows to have a customer (a new mapping for them would be ignored). */
+  private static final class Mapped extends HashSet<String> {}
+
+  /**
+   * Remembers that {@code customerId} is {@code userId}'s; true when the mapping is new. No
+   * statement for a user this transaction already knows to be mapped.
+   */
   public boolean remember(UnitOfWork uow, String userId, String customerId) {
-    return userId != null
-        && customerId != null
-        && uow.store(CustomerStore.class).insertIfAbsent(userId, customerId) > 0;
+    if (userId == null || customerId == null) {
+      return false;
+    }
+    Mapped mapped = uow.attachment(Mapped.class, Mapped::new);
+    if (mapped.contains(userId)) {
+      return false;
+    }
+    boolean added = uow.store(CustomerStore.class).insertIfAbsent(userId, customerId) > 0;
+    if (added) {
+      mapped.add(userId);
+    }
+    return added;
+  }
+
+  /** Before a group of events for these users: learns, in one statement, which have a customer. */
+  public void prefetch(UnitOfWork uow, List<String> userIds) {
+    uow.attachment(Mapped.class, Mapped::new)
+        .addAll(uow.store(CustomerStore.class).findUsersWithCustomer(userIds));
   }
 
   /** The user of a Stripe customer, or null. */
@@ -66,10 +88,5 @@ public final class CustomerService {
   /** The user's Stripe customer as committed now, or null. */
   public String customerOf(String userId) {
     return tx.read(s -> s.store(CustomerStore.class).findCustomerByUser(userId));
-  }
-
-  /** Those of these users that already have a Stripe customer. */
-  public List<String> usersWithCustomer(UnitOfWork uow, List<String> userIds) {
-    return uow.store(CustomerStore.class).findUsersWithCustomer(userIds);
   }
 }

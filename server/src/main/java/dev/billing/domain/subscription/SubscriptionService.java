@@ -16,11 +16,9 @@ import dev.billing.persistence.UnitOfWork;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -283,11 +281,7 @@ public final class SubscriptionService {
     EntitlementRow entitlement = null;
     if (userId != null) {
       entitlement = entitlements.lock(uow, userId);
-      if (customerId != null
-          && !prefetched.usersWithCustomer.contains(userId)
-          && customers.remember(uow, userId, customerId)) {
-        prefetched.usersWithCustomer.add(userId);
-      }
+      customers.remember(uow, userId, customerId);
     }
     SubscriptionRow existing = lockedSubscription(uow, subscriptionId);
     if (userId == null && existing != null && existing.userId() != null) {
@@ -320,7 +314,7 @@ public final class SubscriptionService {
       p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
       p.byId.put(r.stripeSubscriptionId(), r);
     }
-    p.usersWithCustomer.addAll(customers.usersWithCustomer(uow, users));
+    customers.prefetch(uow, users);
   }
 
   /**
@@ -333,9 +327,6 @@ public final class SubscriptionService {
 
     /** Complete subscription lists (sorted by id), for prefetched users. */
     final Map<String, TreeMap<String, SubscriptionRow>> byUser = new HashMap<>();
-
-    /** Users known to have a customers row (inserting another would be ignored). */
-    final Set<String> usersWithCustomer = new HashSet<>();
 
     /** Upserts held back to be written together (rows of prefetched users only). */
     final HeldWrites<SubscriptionRow> unwritten;

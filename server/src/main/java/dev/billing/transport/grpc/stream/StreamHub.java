@@ -83,6 +83,14 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
    */
   @Override
   public void onPage(List<Change> page) {
+    if (streams.isEmpty()) {
+      synchronized (lock) {
+        if (streams.isEmpty()) { // nobody to build messages for; a stream opened now starts after
+          cursor = page.getLast().seq();
+          return;
+        }
+      }
+    }
     List<SubscriptionChange> changes = new ArrayList<>(page.size());
     List<StreamSubscriptionChangesResponse> messages = new ArrayList<>(page.size());
     for (Change c : page) {
