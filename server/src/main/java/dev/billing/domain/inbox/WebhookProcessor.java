@@ -84,28 +84,43 @@ public final class WebhookProcessor implements AutoCloseable {
    * group has committed.
    */
   public Outcome ingest(InboundEvent event) {
-    if (!running) {
-      throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
-    }
-    Pending p = new Pending(event, new CompletableFuture<>());
-    if (!queue.offer(p)) {
-      throw new BillingException.Unavailable(
-          "OVERLOADED", "too many webhooks waiting; retry", null);
-    }
     try {
-      return p.result().get(30, TimeUnit.SECONDS);
+      return submit(event).get();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException re) {
         throw re;
       }
       throw new IllegalStateException(e.getCause());
-    } catch (TimeoutException e) {
-      throw new BillingException.Unavailable(
-          "TIMEOUT", "the event was not stored in time; retry", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new BillingException.Unavailable("INTERRUPTED", "interrupted", e);
     }
+  }
+
+  /**
+   * Queues a verified event for the writers without waiting; the future completes once its group
+   * has committed (or fails with {@link BillingException.Unavailable}: shutting down, overloaded,
+   * the database unreachable, or not stored within 30 s).
+   */
+  public CompletableFuture<Outcome> submit(InboundEvent event) {
+    if (!running) {
+      return CompletableFuture.failedFuture(
+          new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
+    }
+    Pending p = new Pending(event, new CompletableFuture<>());
+    if (!queue.offer(p)) {
+      return CompletableFuture.failedFuture(
+          new BillingException.Unavailable("OVERLOADED", "too many webhooks waiting; retry", null));
+    }
+    return p.result()
+        .orTimeout(30, TimeUnit.SECONDS)
+        .exceptionallyCompose(
+            e ->
+                CompletableFuture.failedFuture(
+                    e instanceof TimeoutException
+                        ? new BillingException.Unavailable(
+                            "TIMEOUT", "the event was not stored in time; retry", e)
+                        : e));
   }
 
   /**

@@ -13,10 +13,13 @@ import io.undertow.server.RequestTooBigException;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
+import io.undertow.util.SameThreadExecutor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xnio.IoUtils;
 
 /**
  * {@code POST /webhooks/stripe}: verify the signature on the raw bytes, store, apply, answer. 2xx
@@ -38,12 +41,14 @@ public final class WebhookHttpHandler implements HttpHandler {
     this.processor = processor;
   }
 
+  /**
+   * Runs on the I/O thread and never blocks it: the body is received asynchronously, verified and
+   * parsed as it arrives, queued for the writers, and answered when its group has committed. No
+   * worker thread waits per delivery, so as many deliveries can be in flight (and grouped) as the
+   * senders send.
+   */
   @Override
-  public void handleRequest(HttpServerExchange exchange) throws Exception {
-    if (exchange.isInIoThread()) {
-      exchange.dispatch(this);
-      return;
-    }
+  public void handleRequest(HttpServerExchange exchange) {
     if (!Methods.POST.equals(exchange.getRequestMethod())) {
       exchange.getResponseHeaders().put(Headers.ALLOW, "POST");
       respond(exchange, 405, "method_not_allowed", "use POST");
@@ -56,21 +61,30 @@ public final class WebhookHttpHandler implements HttpHandler {
       return;
     }
     exchange.setMaxEntitySize(MAX_BODY_BYTES);
-    exchange.startBlocking();
-    byte[] body;
+    exchange
+        .getRequestReceiver()
+        .receiveFullBytes(this::receivedSafely, WebhookHttpHandler::failed);
+  }
+
+  private void receivedSafely(HttpServerExchange exchange, byte[] body) {
     try {
-      body = exchange.getInputStream().readAllBytes();
-    } catch (RequestTooBigException e) {
+      received(exchange, body);
+    } catch (RuntimeException e) {
+      log.error("webhook handling failed: {}", e.toString());
+      respond(exchange, 500, "internal", "the event could not be handled");
+    }
+  }
+
+  private static void failed(HttpServerExchange exchange, IOException e) {
+    if (e instanceof RequestTooBigException || e.getCause() instanceof RequestTooBigException) {
       respond(exchange, 413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes");
       return;
-    } catch (IOException e) {
-      if (e.getCause() instanceof RequestTooBigException) {
-        respond(
-            exchange, 413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes");
-        return;
-      }
-      throw e;
     }
+    log.debug("webhook body not received: {}", e.getMessage());
+    IoUtils.safeClose(exchange.getConnection());
+  }
+
+  private void received(HttpServerExchange exchange, byte[] body) {
     String header = exchange.getRequestHeaders().getFirst(STRIPE_SIGNATURE);
     if (header == null || header.isBlank()) {
       respond(exchange, 400, "missing_signature", "the Stripe-Signature header is required");
@@ -92,17 +106,36 @@ public final class WebhookHttpHandler implements HttpHandler {
       respond(exchange, 400, "invalid_event", e.getMessage());
       return;
     }
-    try {
-      WebhookProcessor.Outcome outcome = processor.ingest(event);
+    CompletableFuture<WebhookProcessor.Outcome> stored = processor.submit(event);
+    // Dispatched: the exchange stays open after this returns, until the answer is sent.
+    exchange.dispatch(
+        SameThreadExecutor.INSTANCE,
+        () ->
+            stored.whenComplete(
+                (outcome, failure) ->
+                    exchange
+                        .getIoThread()
+                        .execute(() -> answer(exchange, event, outcome, failure))));
+  }
+
+  private static void answer(
+      HttpServerExchange exchange,
+      InboundEvent event,
+      WebhookProcessor.Outcome outcome,
+      Throwable failure) {
+    if (failure == null) {
       log.debug("event {} {} -> {}", event.id(), event.type(), outcome);
       JsonObject answer = new JsonObject();
       answer.addProperty("received", true);
       answer.addProperty("id", event.id());
       answer.addProperty("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT));
       respondJson(exchange, 200, answer.toString());
-    } catch (BillingException.Unavailable e) {
+    } else if (failure instanceof BillingException.Unavailable) {
       log.warn("database unavailable, asking Stripe to retry event {}", event.id());
       respond(exchange, 503, "unavailable", "storage unavailable, retry later");
+    } else {
+      log.error("event {} could not be stored: {}", event.id(), failure.toString());
+      respond(exchange, 500, "internal", "the event could not be stored");
     }
   }
 
