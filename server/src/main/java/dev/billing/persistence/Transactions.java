@@ -53,7 +53,7 @@ public final class Transactions {
       try (SqlSession session = factory.openSession(false)) {
         boolean committed = false;
         try {
-          uow = new UnitOfWork(session);
+          uow = new UnitOfWork(session, factory);
           HeldWritesInterceptor.CURRENT.set(uow);
           result = work.run(uow);
           uow.flush();

@@ -3,12 +3,16 @@ package dev.billing.persistence;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import org.apache.ibatis.session.ExecutorType;
 import org.apache.ibatis.session.SqlSession;
+import org.apache.ibatis.session.SqlSessionFactory;
 
 /**
  * One database transaction in progress: its mappers, the rows the domain keeps beside it, and the
@@ -16,18 +20,45 @@ import org.apache.ibatis.session.SqlSession;
  */
 public final class UnitOfWork implements Stores {
   private final SqlSession session;
+  private final SqlSessionFactory factory;
+  private SqlSession batchSession;
   private final Map<Class<?>, List<?>> journals = new LinkedHashMap<>();
   private final Map<Class<?>, Object> attachments = new HashMap<>();
   private final List<HeldWrites<?>> heldWrites = new ArrayList<>();
   private boolean flushing;
 
-  UnitOfWork(SqlSession session) {
+  UnitOfWork(SqlSession session, SqlSessionFactory factory) {
     this.session = session;
+    this.factory = factory;
   }
 
   @Override
   public <S> S store(Class<S> type) {
     return session.getMapper(type);
+  }
+
+  /**
+   * Writes {@code rows} with {@code write}, a single-row statement of {@code store}, as one JDBC
+   * batch on this transaction's connection: the statement's SQL and parameter mapping are prepared
+   * once, and the driver sends the rows as one multi-row statement. Done when it returns.
+   */
+  public <S, T> void batch(Class<S> store, Collection<T> rows, BiConsumer<S, T> write) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    if (rows.size() == 1) {
+      write.accept(store(store), rows.iterator().next());
+      return;
+    }
+    if (batchSession == null) {
+      // Shares the connection, hence the transaction; never closed itself (that would close it).
+      batchSession = factory.openSession(ExecutorType.BATCH, session.getConnection());
+    }
+    S batched = batchSession.getMapper(store);
+    for (T row : rows) {
+      write.accept(batched, row);
+    }
+    batchSession.flushStatements();
   }
 
   /**

@@ -4,7 +4,7 @@ import java.util.List;
 
 /** audit_log: append and read back. */
 public interface AuditStore {
-  void insertAll(List<AuditEntry> entries);
+  void insert(AuditEntry entry);
 
   /** A user's entries, newest first, with ids below {@code beforeId}. */
   List<AuditEntry> findByUser(String userId, long beforeId, int limit);

@@ -79,7 +79,7 @@ public final class ChangeLog implements CommitHook {
               change.occurredAtMillis()));
       changes.add(change);
     }
-    mapper.insertAll(rows);
+    uow.batch(ChangeLogStore.class, rows, ChangeLogStore::insert);
     pending.clear();
     uow.attachment(Appended.class, Appended::new).changes = changes;
   }

@@ -10,7 +10,7 @@ public interface ChangeLogStore {
   /** The last number reserved by {@link #reserve} on this connection. */
   long lastReserved();
 
-  void insertAll(List<ChangeLogRow> rows);
+  void insert(ChangeLogRow row);
 
   /** Committed rows after {@code afterSeq}, in order; at most {@code limit}. */
   List<ChangeLogRow> readAfter(long afterSeq, int limit);

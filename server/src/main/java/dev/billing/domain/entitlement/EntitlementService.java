@@ -99,7 +99,7 @@ public final class EntitlementService {
               uow,
               EntitlementStore.class,
               (u, row) -> u.store(EntitlementStore.class).update(row),
-              (u, rows) -> u.store(EntitlementStore.class).updateAll(rows));
+              (u, rows) -> u.batch(EntitlementStore.class, rows, EntitlementStore::write));
     }
   }
 

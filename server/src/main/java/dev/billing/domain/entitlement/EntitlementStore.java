@@ -1,6 +1,5 @@
 package dev.billing.domain.entitlement;
 
-import java.util.Collection;
 import java.util.List;
 
 /** entitlements, joined with credit_balances on read. */
@@ -22,5 +21,6 @@ public interface EntitlementStore {
   void update(EntitlementRow row);
 
   /** Writes these (locked, existing) rows in one statement. */
-  void updateAll(Collection<EntitlementRow> rows);
+  /** Writes a locked user's row (an insert-or-update, so rows batch into one statement). */
+  void write(EntitlementRow row);
 }

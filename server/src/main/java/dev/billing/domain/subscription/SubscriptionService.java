@@ -337,7 +337,7 @@ public final class SubscriptionService {
               uow,
               SubscriptionStore.class,
               (u, row) -> u.store(SubscriptionStore.class).upsert(row),
-              (u, rows) -> u.store(SubscriptionStore.class).upsertAll(rows));
+              (u, rows) -> u.batch(SubscriptionStore.class, rows, SubscriptionStore::upsert));
     }
   }
 

@@ -1,6 +1,5 @@
 package dev.billing.domain.subscription;
 
-import java.util.Collection;
 import java.util.List;
 
 /** subscriptions. */
@@ -16,7 +15,6 @@ public interface SubscriptionStore {
   void upsert(SubscriptionRow row);
 
   /** {@link #upsert} for several rows in one statement. */
-  void upsertAll(Collection<SubscriptionRow> rows);
 
   /** Inserts a placeholder row unless the subscription exists; returns rows added. */
   int insertPlaceholder(SubscriptionRow row);
