@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 
@@ -52,7 +53,8 @@ public final class BenchRun {
    * GetEntitlement against a no-op server on this machine, now: the ceiling DESIGN.md sets the aim
    * by (80% of it).
    */
-  private static void ceiling(Path root, List<String> userArgs) throws Exception {
+  /** Runs the references; returns their figures (see {@link BillingBench#results}). */
+  private static Map<String, Double> ceiling(Path root, List<String> userArgs) throws Exception {
     int port = freePort();
     Process noop = java(root.resolve("noop.log"), NoOpEntitlementServer.class.getName(), "" + port);
     try {
@@ -76,21 +78,41 @@ public final class BenchRun {
                   "unused",
                   "--server-pid",
                   Long.toString(noop.pid())));
+      String runs = "entitlements,fanout";
       for (int i = 0; i < userArgs.size(); i++) {
-        if (userArgs.get(i).equals("--runs")) {
-          i++; // this run is GetEntitlement only
+        if (userArgs.get(i).equals("--runs") && i + 1 < userArgs.size()) {
+          runs = userArgs.get(++i).replace("webhooks", ""); // the references have no webhooks
         } else {
           args.add(userArgs.get(i));
         }
       }
-      args.addAll(List.of("--runs", "entitlements"));
-      System.out.println("Ceiling: a no-op gRPC server answering GetEntitlement with constants");
-      new CommandLine(new BillingBench()).execute(args.toArray(String[]::new));
+      args.addAll(List.of("--runs", runs));
+      System.out.println(
+          "References: a no-op gRPC server (GetEntitlement answered with constants, and a bare"
+              + " broadcast of each change to every stream)");
+      BillingBench reference = new BillingBench();
+      new CommandLine(reference).execute(args.toArray(String[]::new));
       System.out.println("The billing service:");
+      return reference.results();
     } finally {
       noop.destroy();
       noop.waitFor(10, TimeUnit.SECONDS);
     }
+  }
+
+  /** Service / reference for every figure both runs measured (the aims: see DESIGN.md). */
+  private static void printRatios(Map<String, Double> service, Map<String, Double> reference) {
+    if (reference.isEmpty()) {
+      return;
+    }
+    System.out.println("Same-run ratios, service / reference:");
+    service.forEach(
+        (name, value) -> {
+          Double ref = reference.get(name);
+          if (ref != null && ref > 0) {
+            System.out.printf("  %-34s %10.3f / %10.3f = %5.2fx%n", name, value, ref, value / ref);
+          }
+        });
   }
 
   public static void main(String[] args) throws Exception {
@@ -174,10 +196,10 @@ public final class BenchRun {
                   "--server-pid",
                   Long.toString(server.pid())));
       benchArgs.addAll(userArgs);
-      if (withCeiling) {
-        ceiling(root, userArgs);
-      }
-      exit = new CommandLine(new BillingBench()).execute(benchArgs.toArray(String[]::new));
+      Map<String, Double> reference = withCeiling ? ceiling(root, userArgs) : Map.of();
+      BillingBench service = new BillingBench();
+      exit = new CommandLine(service).execute(benchArgs.toArray(String[]::new));
+      printRatios(service.results(), reference);
     } finally {
       if (server != null) {
         server.destroy();

@@ -151,6 +151,16 @@ public final class BillingBench implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * This run's figures by name (e.g. {@code entitlements.64.calls_per_s}, {@code fanout.p99_ms}).
+   */
+  private final Map<String, Double> results = new java.util.LinkedHashMap<>();
+
+  /** The figures of the last {@code call()}, for a caller that compares two runs. */
+  public Map<String, Double> results() {
+    return results;
+  }
+
   private void entitlements(int concurrency) throws Exception {
     ManagedChannel ch = channel();
     try {
@@ -180,6 +190,8 @@ public final class BillingBench implements Callable<Integer> {
       double elapsed = (System.nanoTime() - start) / 1e9;
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
+      results.put("entitlements." + concurrency + ".calls_per_s", calls / elapsed);
+      results.put("entitlements." + concurrency + ".p99_ms", pct(sorted, 0.99));
       System.out.printf(
           "GetEntitlement  in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%s%n",
           concurrency,
@@ -425,6 +437,8 @@ public final class BillingBench implements Callable<Integer> {
       }
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
+      results.put("fanout.p50_ms", pct(sorted, 0.50));
+      results.put("fanout.p99_ms", pct(sorted, 0.99));
       System.out.printf(
           "Fan-out to %,d streams: %,d deliveries   GrantCredits->subscriber p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms%s%n",
           streams,
