@@ -13,6 +13,11 @@ public sealed interface StripeCommand {
     return null;
   }
 
+  /** The subscription a group of events should lock (or learn is new) up front, or null. */
+  default String prefetchSubscription() {
+    return null;
+  }
+
   /**
    * customer.subscription.created / updated / paused / resumed / trial_will_end, or deleted (over,
    * whatever the payload's status says).
@@ -22,6 +27,11 @@ public sealed interface StripeCommand {
     @Override
     public String prefetchUser() {
       return snapshot.metadataUserId();
+    }
+
+    @Override
+    public String prefetchSubscription() {
+      return snapshot.id();
     }
   }
 
@@ -50,6 +60,11 @@ public sealed interface StripeCommand {
     @Override
     public String prefetchUser() {
       return userId;
+    }
+
+    @Override
+    public String prefetchSubscription() {
+      return subscriptionId;
     }
   }
 
@@ -82,6 +97,11 @@ public sealed interface StripeCommand {
     @Override
     public String prefetchUser() {
       return subscriptionUserId;
+    }
+
+    @Override
+    public String prefetchSubscription() {
+      return subscriptionId;
     }
   }
 

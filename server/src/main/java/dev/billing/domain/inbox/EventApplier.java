@@ -67,17 +67,23 @@ public final class EventApplier {
 
   /**
    * Before a group of events is applied in one transaction: locks and loads, in a few statements,
-   * the users their commands name (see {@link SubscriptionService#prefetch}).
+   * the users and subscriptions their commands name (see {@link SubscriptionService#prefetch}).
    */
   public void prefetch(UnitOfWork uow, List<InboundEvent> events) {
     List<String> users = new ArrayList<>();
+    List<String> subscriptionIds = new ArrayList<>();
     for (InboundEvent event : events) {
       String user = event.command().prefetchUser();
-      if (user != null) {
-        users.add(user);
+      if (user == null) {
+        continue; // its user is found later, and locked before its subscription (the lock order)
+      }
+      users.add(user);
+      String subscription = event.command().prefetchSubscription();
+      if (subscription != null) {
+        subscriptionIds.add(subscription);
       }
     }
-    subscriptions.prefetch(uow, users);
+    subscriptions.prefetch(uow, users, subscriptionIds);
   }
 
   /** Whether an event's command changes anything (other types are only stored). */

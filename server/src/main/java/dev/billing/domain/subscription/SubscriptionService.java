@@ -16,9 +16,11 @@ import dev.billing.persistence.UnitOfWork;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -293,11 +295,12 @@ public final class SubscriptionService {
 
   /**
    * Locks, up front and in a few statements, what a group of events for these users will touch:
-   * their entitlement rows (in key order), all their subscriptions, and whether each has a Stripe
-   * customer. The events' own statements then find these in the transaction instead of reading them
-   * one by one.
+   * their entitlement rows (in key order), all their subscriptions and the named subscriptions
+   * (noting those that do not exist yet), and whether each user has a Stripe customer. The events'
+   * own statements then find these in the transaction instead of reading them one by one.
    */
-  public void prefetch(UnitOfWork uow, Collection<String> userIds) {
+  public void prefetch(
+      UnitOfWork uow, Collection<String> userIds, Collection<String> subscriptionIds) {
     Prefetched p = prefetched(uow);
     List<String> users =
         userIds.stream()
@@ -305,16 +308,32 @@ public final class SubscriptionService {
             .distinct()
             .sorted()
             .toList();
-    if (users.isEmpty()) {
+    List<String> ids =
+        subscriptionIds.stream()
+            .filter(id -> id != null && !p.byId.containsKey(id) && !p.absent.contains(id))
+            .distinct()
+            .sorted()
+            .toList();
+    if (users.isEmpty() && ids.isEmpty()) {
       return;
     }
-    entitlements.lockAll(uow, users);
-    users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
-    for (SubscriptionRow r : store(uow).lockByUsers(users)) {
-      p.byUser.get(r.userId()).put(r.stripeSubscriptionId(), r);
-      p.byId.put(r.stripeSubscriptionId(), r);
+    if (!users.isEmpty()) {
+      entitlements.lockAll(uow, users);
+      users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
     }
-    customers.prefetch(uow, users);
+    Set<String> missing = new HashSet<>(ids);
+    for (SubscriptionRow r : store(uow).lockByUsersOrIds(users, ids)) {
+      TreeMap<String, SubscriptionRow> list = r.userId() == null ? null : p.byUser.get(r.userId());
+      if (list != null) {
+        list.put(r.stripeSubscriptionId(), r);
+      }
+      p.byId.put(r.stripeSubscriptionId(), r);
+      missing.remove(r.stripeSubscriptionId());
+    }
+    p.absent.addAll(missing);
+    if (!users.isEmpty()) {
+      customers.prefetch(uow, users);
+    }
   }
 
   /**
@@ -322,8 +341,11 @@ public final class SubscriptionService {
    * updates or drops the affected entries, so a read never sees a stale row.
    */
   private static final class Prefetched {
-    /** Subscriptions of the users in {@link #byUser}, by id. */
+    /** Locked subscriptions (those of the users in {@link #byUser}, and others named), by id. */
     final Map<String, SubscriptionRow> byId = new HashMap<>();
+
+    /** Subscriptions known not to be stored (yet): no statement is needed to find that out. */
+    final Set<String> absent = new HashSet<>();
 
     /** Complete subscription lists (sorted by id), for prefetched users. */
     final Map<String, TreeMap<String, SubscriptionRow>> byUser = new HashMap<>();
@@ -361,13 +383,18 @@ public final class SubscriptionService {
     } else {
       store(uow).upsert(row);
     }
+    p.absent.remove(row.stripeSubscriptionId());
     remember(uow, previous, row);
   }
 
   /** The subscription, locked: from the prefetch when it holds it, else from the database. */
   private static SubscriptionRow lockedSubscription(UnitOfWork uow, String id) {
-    SubscriptionRow row = prefetched(uow).byId.get(id);
-    return row != null ? row : store(uow).findForUpdate(id);
+    Prefetched p = prefetched(uow);
+    SubscriptionRow row = p.byId.get(id);
+    if (row != null || p.absent.contains(id)) {
+      return row;
+    }
+    return store(uow).findForUpdate(id);
   }
 
   private static List<SubscriptionRow> subscriptionsOf(UnitOfWork uow, String userId) {
@@ -377,9 +404,20 @@ public final class SubscriptionService {
 
   /** Inserts a placeholder unless the subscription exists; true when it was added. */
   private static boolean insertPlaceholder(UnitOfWork uow, SubscriptionRow placeholder) {
-    int added = store(uow).insertPlaceholder(placeholder);
-    forget(uow, placeholder.stripeSubscriptionId(), placeholder.userId());
-    return added > 0;
+    Prefetched p = prefetched(uow);
+    String id = placeholder.stripeSubscriptionId();
+    p.absent.remove(id);
+    boolean added = store(uow).insertPlaceholder(placeholder) > 0;
+    TreeMap<String, SubscriptionRow> list =
+        placeholder.userId() == null ? null : p.byUser.get(placeholder.userId());
+    if (added && list != null) {
+      // The new row is exactly the placeholder (the columns it leaves out default to its values).
+      list.put(id, placeholder);
+      p.byId.put(id, placeholder);
+    } else {
+      forget(uow, id, placeholder.userId());
+    }
+    return added;
   }
 
   /** After an upsert: the stored row is now exactly {@code row}. */

@@ -9,7 +9,8 @@ public interface SubscriptionStore {
   List<SubscriptionRow> findByUser(String userId);
 
   /** All subscriptions of these users, locked until commit. */
-  List<SubscriptionRow> lockByUsers(List<String> userIds);
+  /** The subscriptions of these users and these subscriptions, locked, in id order. */
+  List<SubscriptionRow> lockByUsersOrIds(List<String> userIds, List<String> ids);
 
   /** Inserts or replaces the subscription state (the invoice columns are left alone). */
   void upsert(SubscriptionRow row);
