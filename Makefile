@@ -11,7 +11,7 @@ JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 EMULATOR_JAR := server/target/stripe-emulator.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger bench bench-peer proto-release
+.PHONY: help check-jdk build test run lint clean fmt trigger bench bench-peer footprint proto-release
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
@@ -42,6 +42,11 @@ run: $(SERVER_JAR)
 # Figures: GetEntitlement throughput/latency, webhook ingest rate, stream fan-out latency (make bench BENCH_ARGS=...)
 bench: $(SERVER_JAR)
 	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.BenchRun $(BENCH_ARGS)
+
+# Memory of GetEntitlement's snapshot per cached user (make footprint USERS=1000000)
+USERS ?= 1000000
+footprint: $(SERVER_JAR)
+	$(JAVA) $(JAVA_OPTS) -Xmx4g -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.SnapshotFootprint $(USERS)
 
 # make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY,
 # or stripe-emulator.jar running; STRIPE_EMULATOR_URL points at another emulator)
