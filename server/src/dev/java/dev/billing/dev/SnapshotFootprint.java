@@ -13,9 +13,9 @@ import java.nio.file.Path;
 
 /**
  * {@code make footprint [USERS=1000000]}: the memory GetEntitlement's in-memory snapshot costs per
- * user. Fills the same snapshot the server keeps with that many users (a paid tier, a period end,
- * a subscription id, features and limits from the default catalog), the way committed changes
- * fill it, and prints the heap and the process RSS it added, per user.
+ * user. Fills the same snapshot the server keeps with that many users (a paid tier, a period end, a
+ * subscription id, features and limits from the default catalog), the way committed changes fill
+ * it, and prints the heap and the process RSS it added, per user.
  */
 public final class SnapshotFootprint {
   private SnapshotFootprint() {}
