@@ -2,7 +2,6 @@ package dev.billing.domain.inbox;
 
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.checkout.CheckoutSessions;
-import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.command.StripeCommand.CheckoutExpired;
@@ -84,10 +83,5 @@ public final class EventApplier {
       }
     }
     subscriptions.prefetch(uow, users, subscriptionIds);
-  }
-
-  /** Whether an event's command changes anything (other types are only stored). */
-  static boolean hasEffect(StripeCommand command) {
-    return !(command instanceof Ignored);
   }
 }
