@@ -204,7 +204,7 @@ public record BillingConfig(
             env.getInt("BILLING_WEBHOOK_MAX_ATTEMPTS", 8),
             env.getDuration("BILLING_WEBHOOK_RETRY_BASE", Duration.ofSeconds(2)),
             env.getDuration("BILLING_WEBHOOK_RETRY_SCAN", Duration.ofSeconds(1)),
-            env.getInt("BILLING_WEBHOOK_WRITERS", 4)),
+            env.getInt("BILLING_WEBHOOK_WRITERS", 1)),
         new StreamConfig(
             env.getDuration("BILLING_FEED_POLL_INTERVAL", Duration.ofMillis(100)),
             env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),
