@@ -20,6 +20,7 @@ import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.EntitlementStore;
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.domain.idempotency.IdempotencyStore;
 import dev.billing.domain.inbox.EventApplier;
 import dev.billing.domain.inbox.InboxStore;
 import dev.billing.domain.inbox.WebhookProcessor;
@@ -33,6 +34,7 @@ import dev.billing.domain.subscription.SubscriptionMaintenance;
 import dev.billing.domain.subscription.SubscriptionService;
 import dev.billing.domain.subscription.SubscriptionStore;
 import dev.billing.persistence.Database;
+import dev.billing.persistence.DatabaseHealth;
 import dev.billing.persistence.Transactions;
 import dev.billing.stripe.SignatureVerifier;
 import dev.billing.stripe.StripeEventParser;
@@ -81,7 +83,8 @@ public final class BillingServer implements AutoCloseable {
           CustomerStore.class,
           EntitlementStore.class,
           InboxStore.class,
-          SubscriptionStore.class);
+          SubscriptionStore.class,
+          IdempotencyStore.class);
 
   private final List<AutoCloseable> closeOrder = new ArrayList<>();
   private final GrpcServer grpc;
@@ -108,7 +111,16 @@ public final class BillingServer implements AutoCloseable {
         config.stripe().secretKey() != null && config.stripe().secretKey().startsWith("sk_live_");
     TokenStore tokens = TokenStore.load(config.tokensFile(), liveKey);
     database = Database.open(config.database(), STORES);
-    Transactions tx = new Transactions(database.sessionFactory());
+    BillingConfig.ResilienceConfig resilience = config.resilience();
+    DatabaseHealth health =
+        new DatabaseHealth(
+                config.database().url(),
+                config.database().user(),
+                config.database().password(),
+                resilience.dbProbeInterval(),
+                resilience.dbProbeTimeout())
+            .start();
+    Transactions tx = new Transactions(database.sessionFactory(), health);
     AuditLog audit = new AuditLog(tx);
     EntitlementService entitlementRules =
         new EntitlementService(
@@ -145,13 +157,16 @@ public final class BillingServer implements AutoCloseable {
         new SubscriptionService(config.catalog(), entitlementRules, audit, customers);
     credits = new CreditService(tx, entitlementRules, audit);
     ReferralService referrals = new ReferralService(tx, entitlementRules, credits, audit);
-    PaymentService payments = new PaymentService(credits, referrals, audit, customers);
+    PaymentService payments =
+        new PaymentService(credits, referrals, audit, customers, config.catalog());
     webhooks =
         new WebhookProcessor(
             tx,
-            new EventApplier(subscriptions, payments, customers, new CheckoutSessions()),
+            new EventApplier(subscriptions, payments, customers, new CheckoutSessions(), audit),
             StripeEventParser::parse,
             config.webhooks(),
+            health,
+            resilience.webhookStoreWait(),
             clock,
             meters);
 
@@ -166,7 +181,13 @@ public final class BillingServer implements AutoCloseable {
             payments);
     pruner = new ChangeLogPruner(tx, config.stream().retention(), clock);
     maintenance =
-        new SubscriptionMaintenance(tx, subscriptions, gateway, config.pastDueGrace(), clock);
+        new SubscriptionMaintenance(
+            tx,
+            subscriptions,
+            gateway,
+            config.pastDueGrace(),
+            config.resilience().placeholderConfirmAfter(),
+            clock);
 
     grpc =
         new GrpcServer(
@@ -194,7 +215,7 @@ public final class BillingServer implements AutoCloseable {
                     config.webhooks().signatureTolerance(),
                     clock),
                 webhooks),
-            database,
+            health,
             meters);
 
     TokenReloader tokenReloader = new TokenReloader(tokens, config.tokensReload(), meters);
@@ -203,6 +224,18 @@ public final class BillingServer implements AutoCloseable {
     maintenance.start(config.maintenanceInterval());
     pruner.start(config.stream().pruneInterval());
     grpc.start();
+    health.addListener(
+        new DatabaseHealth.Listener() {
+          @Override
+          public void databaseDown() {
+            grpc.setServing(false);
+          }
+
+          @Override
+          public void databaseUp() {
+            grpc.setServing(true);
+          }
+        });
     http.start();
     // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
     closeOrder.add(tokenReloader);
@@ -213,6 +246,7 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(webhooks);
     closeOrder.add(maintenance);
     closeOrder.add(pruner);
+    closeOrder.add(health);
     closeOrder.add(database);
     closeOrder.add(gc);
   }

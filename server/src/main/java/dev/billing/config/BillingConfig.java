@@ -26,7 +26,25 @@ public record BillingConfig(
     Duration maintenanceInterval,
     Path tokensFile,
     Duration tokensReload,
-    TlsConfig tls) {
+    TlsConfig tls,
+    ResilienceConfig resilience) {
+
+  /**
+   * Outage behaviour and self-repair.
+   *
+   * @param dbProbeInterval how often the database is probed (its own connection, off the pool)
+   * @param dbProbeTimeout a probe that takes longer marks the database unreachable
+   * @param webhookStoreWait the longest a delivery waits to be stored before it is answered 503
+   * @param placeholderConfirmAfter a subscription known only from its checkout for this long is
+   *     read from Stripe (and ended if Stripe does not have it)
+   * @param reconcileInterval background reconciliation with Stripe; zero = off
+   */
+  public record ResilienceConfig(
+      Duration dbProbeInterval,
+      Duration dbProbeTimeout,
+      Duration webhookStoreWait,
+      Duration placeholderConfirmAfter,
+      Duration reconcileInterval) {}
 
   /**
    * Optional TLS for gRPC: a PEM certificate chain and key; with {@code clientCa}, mutual TLS
@@ -217,7 +235,13 @@ public record BillingConfig(
         env.getDuration("BILLING_MAINTENANCE_INTERVAL", Duration.ofSeconds(10)),
         tokensFile,
         env.getDuration("BILLING_TOKENS_RELOAD", Duration.ofSeconds(5)),
-        tls(env));
+        tls(env),
+        new ResilienceConfig(
+            env.getDuration("BILLING_DB_PROBE_INTERVAL", Duration.ofMillis(250)),
+            env.getDuration("BILLING_DB_PROBE_TIMEOUT", Duration.ofMillis(500)),
+            env.getDuration("BILLING_WEBHOOK_STORE_WAIT", Duration.ofSeconds(5)),
+            env.getDuration("BILLING_PLACEHOLDER_CONFIRM_AFTER", Duration.ofMinutes(10)),
+            env.getDuration("BILLING_RECONCILE_INTERVAL", Duration.ofHours(1))));
   }
 
   private static TlsConfig tls(Env env) {

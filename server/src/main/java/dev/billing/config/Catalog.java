@@ -13,6 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Plans and credit packages. The server maps plan to price and price to tier from here; a caller
@@ -181,5 +183,38 @@ public final class Catalog {
 
   public List<CreditPackage> creditPackages() {
     return List.copyOf(packages.values());
+  }
+
+  /** Custom credit purchases: at most $10,000.00 at once. */
+  public static final long MAX_CUSTOM_CREDITS_MINOR = 1_000_000;
+
+  /** Custom credit purchases are sold in this currency (1 credit = 1 minor unit). */
+  public static final String CREDITS_CURRENCY = "usd";
+
+  /** The currencies the catalog sells in (lowercase ISO codes): its plans', packages' and usd. */
+  public Set<String> currencies() {
+    Set<String> all = new TreeSet<>();
+    all.add(CREDITS_CURRENCY);
+    plansByName.values().stream()
+        .filter(p -> !p.isFree())
+        .forEach(p -> all.add(p.currency().toLowerCase(java.util.Locale.ROOT)));
+    packages.values().forEach(p -> all.add(p.currency().toLowerCase(java.util.Locale.ROOT)));
+    return all;
+  }
+
+  /**
+   * The most one payment from Stripe may carry: a custom credit purchase's maximum, the largest
+   * package, or a hundred periods of the dearest plan (an invoice with prorations, quantities or
+   * arrears). Anything larger is not a payment this catalog can have asked for.
+   */
+  public long maxPaymentMinor() {
+    long max = MAX_CUSTOM_CREDITS_MINOR;
+    for (Plan p : plansByName.values()) {
+      max = Math.max(max, Math.multiplyExact(p.amountMinor(), 100L));
+    }
+    for (CreditPackage p : packages.values()) {
+      max = Math.max(max, p.amountMinor());
+    }
+    return max;
   }
 }

@@ -25,6 +25,11 @@ import org.slf4j.LoggerFactory;
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
 
+  /** The session's SQL mode on every connection. */
+  public static final String SQL_MODE =
+      "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+          + "NO_ENGINE_SUBSTITUTION";
+
   private final HikariDataSource dataSource;
   private final SqlSessionFactory sessionFactory;
 
@@ -41,10 +46,15 @@ public final class Database implements AutoCloseable {
     hikari.setUsername(config.user());
     hikari.setPassword(config.password());
     hikari.setMaximumPoolSize(config.poolSize());
-    hikari.setConnectionTimeout(3_000);
+    // DatabaseHealth answers "unavailable" at once once it knows; until then a wait for a
+    // connection is short.
+    hikari.setConnectionTimeout(1_000);
     hikari.setValidationTimeout(1_000);
     // Row locks are held by webhook transactions: fail fast and retry instead of waiting 50 s.
-    hikari.setConnectionInitSql("SET SESSION innodb_lock_wait_timeout = 5");
+    // Strict SQL mode whatever the server's default: a value too long or out of range for its
+    // column is an error, never silently cut.
+    hikari.setConnectionInitSql(
+        "SET SESSION innodb_lock_wait_timeout = 5, SESSION sql_mode = '" + SQL_MODE + "'");
     hikari.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
     // Start even when the database is still coming up; /healthz reports it until it answers.
     hikari.setInitializationFailTimeout(-1);
@@ -130,6 +140,14 @@ public final class Database implements AutoCloseable {
       }
     }
     return sb.toString();
+  }
+
+  /** The URL with connect and socket timeouts of {@code timeout} (for the health probe). */
+  static String withTimeouts(String url, java.time.Duration timeout) {
+    String ms = Long.toString(Math.max(1, timeout.toMillis()));
+    String base = withDriverDefaults(url);
+    base = base.replaceAll("connectTimeout=\\d+", "connectTimeout=" + ms);
+    return base.replaceAll("socketTimeout=\\d+", "socketTimeout=" + ms);
   }
 
   public SqlSessionFactory sessionFactory() {

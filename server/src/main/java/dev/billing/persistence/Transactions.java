@@ -1,6 +1,7 @@
 package dev.billing.persistence;
 
 import dev.billing.error.BillingException;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLIntegrityConstraintViolationException;
 import java.sql.SQLNonTransientConnectionException;
@@ -28,10 +29,24 @@ public final class Transactions {
   private static final int MAX_ATTEMPTS = 10;
 
   private final SqlSessionFactory factory;
+  private final DatabaseHealth health;
   private final List<CommitHook> hooks = new CopyOnWriteArrayList<>();
 
-  public Transactions(SqlSessionFactory factory) {
+  /**
+   * @param health whether the database answers: while it does not, every transaction fails at once
+   *     ({@link BillingException.Unavailable}), and the connections held when it stops answering
+   *     are aborted
+   */
+  public Transactions(SqlSessionFactory factory, DatabaseHealth health) {
     this.factory = factory;
+    this.health = health;
+  }
+
+  private void requireUp() {
+    if (!health.isUp()) {
+      throw new BillingException.Unavailable(
+          "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null);
+    }
   }
 
   /** Adds a hook every transaction runs, in the order added, before and after it commits. */
@@ -50,9 +65,13 @@ public final class Transactions {
       UnitOfWork uow;
       T result;
       UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
+      requireUp();
       try (SqlSession session = factory.openSession(false)) {
         boolean committed = false;
+        Connection connection = null;
         try {
+          connection = session.getConnection();
+          health.register(connection);
           uow = new UnitOfWork(session, factory);
           HeldWritesInterceptor.CURRENT.set(uow);
           result = work.run(uow);
@@ -65,6 +84,9 @@ public final class Transactions {
         } finally {
           if (!committed) {
             rollbackQuietly(session);
+          }
+          if (connection != null) {
+            health.unregister(connection);
           }
           HeldWritesInterceptor.CURRENT.set(outer);
         }
@@ -87,7 +109,11 @@ public final class Transactions {
   public <T> T read(Function<Stores, T> query) {
     UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
     HeldWritesInterceptor.CURRENT.remove();
+    requireUp();
+    Connection connection = null;
     try (SqlSession session = factory.openSession(true)) {
+      connection = session.getConnection();
+      health.register(connection);
       return query.apply(
           new Stores() {
             @Override
@@ -98,6 +124,9 @@ public final class Transactions {
     } catch (RuntimeException e) {
       throw translate(e);
     } finally {
+      if (connection != null) {
+        health.unregister(connection);
+      }
       HeldWritesInterceptor.CURRENT.set(outer);
     }
   }

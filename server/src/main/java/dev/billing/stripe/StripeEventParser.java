@@ -67,6 +67,65 @@ public final class StripeEventParser {
 
   /** The command an event of this type with this {@code data.object} carries. */
   static StripeCommand command(String type, JsonObject object) {
+    try {
+      return checked(handled(type, object));
+    } catch (StripeJson.Untrusted e) {
+      return new StripeCommand.Ignored(e.getMessage());
+    }
+  }
+
+  /** Longest Stripe id this service stores (the columns' width): longer is not Stripe's. */
+  static final int MAX_ID = 255;
+
+  private static final java.util.regex.Pattern CURRENCY =
+      java.util.regex.Pattern.compile("[a-z]{3}");
+
+  /**
+   * Refuses a command naming an id longer than a column holds or a currency that is not an ISO
+   * code, so nothing is ever silently cut when it is stored.
+   */
+  private static StripeCommand checked(StripeCommand command) {
+    switch (command) {
+      case SubscriptionChanged c ->
+          ids(c.snapshot().id(), c.snapshot().customerId(), c.snapshot().priceId());
+      case CheckoutCompleted c -> {
+        ids(c.sessionId(), c.customerId(), c.subscriptionId(), c.paymentIntentId(), c.paymentId());
+        currency(c.currency());
+      }
+      case CheckoutExpired c -> ids(c.sessionId());
+      case InvoiceSettled c -> {
+        ids(c.invoiceId(), c.subscriptionId(), c.customerId(), c.paymentIntentId());
+        currency(c.currency());
+      }
+      case PaymentIntentSettled c -> {
+        ids(c.intentId(), c.paymentId(), c.customerId(), c.latestChargeId());
+        currency(c.currency());
+      }
+      case ChargeRefunded c -> ids(c.chargeId(), c.paymentIntentId(), c.paymentId());
+      case StripeCommand.Ignored c -> {}
+    }
+    return command;
+  }
+
+  private static void ids(String... ids) {
+    for (String id : ids) {
+      if (id != null && id.length() > MAX_ID) {
+        throw new StripeJson.Untrusted(
+            "an id of " + id.length() + " characters (Stripe's are at most " + MAX_ID + ")");
+      }
+    }
+  }
+
+  private static void currency(String currency) {
+    if (currency != null && !CURRENCY.matcher(currency).matches()) {
+      throw new StripeJson.Untrusted(
+          "currency '"
+              + currency.substring(0, Math.min(currency.length(), 16))
+              + "' is not a lowercase ISO 4217 code");
+    }
+  }
+
+  private static StripeCommand handled(String type, JsonObject object) {
     return switch (type) {
       case "customer.subscription.created",
           "customer.subscription.updated",
@@ -94,8 +153,8 @@ public final class StripeEventParser {
               StripeJson.string(object, "id"),
               StripeJson.id(object, "payment_intent"),
               StripeJson.string(object, "metadata.payment_id"),
-              StripeJson.longValue(object, "amount_refunded"));
-      default -> new StripeCommand.Ignored();
+              StripeJson.amount(object, "amount_refunded"));
+      default -> StripeCommand.Ignored.UNHANDLED;
     };
   }
 
@@ -134,10 +193,10 @@ public final class StripeEventParser {
         StripeJson.id(session, "subscription"),
         StripeJson.string(session, "metadata.plan"),
         StripeJson.id(session, "payment_intent"),
-        StripeJson.longValue(session, "amount_total"),
+        StripeJson.amount(session, "amount_total"),
         StripeJson.string(session, "currency"),
         StripeJson.string(session, "metadata.payment_id"),
-        StripeJson.longValue(session, "metadata.credits"));
+        StripeJson.amount(session, "metadata.credits"));
   }
 
   private static InvoiceSettled invoice(JsonObject invoice, boolean paid) {
@@ -162,8 +221,8 @@ public final class StripeEventParser {
         StripeJson.declaredUserId(invoice),
         StripeJson.id(invoice, "customer"),
         intent,
-        StripeJson.longValue(invoice, "amount_paid"),
-        StripeJson.longValue(invoice, "amount_due"),
+        StripeJson.amount(invoice, "amount_paid"),
+        StripeJson.amount(invoice, "amount_due"),
         StripeJson.string(invoice, "currency"));
   }
 
@@ -175,10 +234,10 @@ public final class StripeEventParser {
         StripeJson.string(intent, "metadata.payment_id"),
         StripeJson.declaredUserId(intent),
         StripeJson.id(intent, "customer"),
-        StripeJson.longValue(intent, "amount"),
-        StripeJson.longValue(intent, "amount_received"),
+        StripeJson.amount(intent, "amount"),
+        StripeJson.amount(intent, "amount_received"),
         StripeJson.string(intent, "currency"),
-        StripeJson.longValue(intent, "metadata.credits"),
+        StripeJson.amount(intent, "metadata.credits"),
         StripeJson.id(intent, "latest_charge"),
         failureCode);
   }

@@ -30,15 +30,39 @@ public final class StripeJson {
     return e != null && e.isJsonPrimitive() ? e.getAsString() : null;
   }
 
+  /**
+   * An integer at {@code path}, or null when absent. A value that is not an integer within a long
+   * (1e30, 12.5, "abc") is null too, never wrapped or cut: see {@link #amount} for money.
+   */
   public static Long longValue(JsonObject root, String path) {
     JsonElement e = at(root, path);
     if (e == null || !e.isJsonPrimitive()) {
       return null;
     }
     try {
-      return e.getAsLong();
-    } catch (NumberFormatException ex) {
+      return new java.math.BigDecimal(e.getAsString()).longValueExact();
+    } catch (NumberFormatException | ArithmeticException ex) {
       return null;
+    }
+  }
+
+  /** An amount or count that must be a whole number when present; thrown otherwise. */
+  public static Long amount(JsonObject root, String path) {
+    JsonElement e = at(root, path);
+    if (e == null) {
+      return null;
+    }
+    Long v = longValue(root, path);
+    if (v == null) {
+      throw new Untrusted(path + " is not a whole number of minor units");
+    }
+    return v;
+  }
+
+  /** A field whose value this service refuses to act on; the event is stored and ignored. */
+  public static final class Untrusted extends RuntimeException {
+    public Untrusted(String message) {
+      super(message, null, false, false);
     }
   }
 

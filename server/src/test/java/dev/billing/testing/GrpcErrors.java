@@ -31,6 +31,22 @@ public final class GrpcErrors {
     }
   }
 
+  /** The error's google.rpc.ErrorInfo reason, or null. */
+  public static String reasonOf(StatusRuntimeException e) {
+    return StatusProto.fromThrowable(e).getDetailsList().stream()
+        .filter(a -> a.is(com.google.rpc.ErrorInfo.class))
+        .map(
+            a -> {
+              try {
+                return a.unpack(com.google.rpc.ErrorInfo.class).getReason();
+              } catch (InvalidProtocolBufferException ex) {
+                throw new AssertionError(ex);
+              }
+            })
+        .findFirst()
+        .orElse(null);
+  }
+
   /** The fields named by the error's google.rpc.BadRequest details. */
   public static List<String> fieldViolations(StatusRuntimeException e) {
     return StatusProto.fromThrowable(e).getDetailsList().stream()

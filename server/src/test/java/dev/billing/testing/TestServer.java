@@ -318,6 +318,37 @@ public final class TestServer implements AutoCloseable {
         });
   }
 
+  /**
+   * A credit purchase as CreateCheckout records it before the customer pays: Stripe's report that
+   * it was paid credits only a purchase this service started.
+   */
+  public void pendingPurchase(
+      String paymentId, String userId, String sessionId, long amountMinor, long credits) {
+    execute(
+        "INSERT INTO payments (id, user_id, kind, status, amount, currency, credits,"
+            + " checkout_session_id, idempotency_key) VALUES (?, ?, 'credits', 'pending', ?, 'usd',"
+            + " ?, ?, ?)",
+        paymentId,
+        userId,
+        amountMinor,
+        credits,
+        sessionId,
+        "test-" + paymentId);
+  }
+
+  /** Runs one statement on the test database; returns the rows it changed. */
+  public int execute(String sql, Object... args) {
+    try (Connection c = server.database().dataSource().getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private interface Rows<T> {
     T read(ResultSet rs) throws SQLException;
   }

@@ -8,6 +8,7 @@ import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.domain.payment.PaymentRow;
 import dev.billing.domain.payment.PaymentService;
 import dev.billing.domain.referral.ReferralService;
@@ -142,14 +143,15 @@ public final class CheckoutService {
             session.url(),
             session.status() == null ? "open" : session.status(),
             session.expiresAt(),
-            paymentId);
+            paymentId,
+            fingerprint(cmd));
     return tx.execute(
         uow -> {
           CheckoutStore sessions = uow.store(CheckoutStore.class);
           if (sessions.insertIfAbsent(row) == 0) {
             // A concurrent call with the same key won; Stripe's idempotency gave it the same
             // session.
-            return CheckoutResult.of(sessions.findByKey(cmd.userId(), cmd.idempotencyKey()));
+            return replay(sessions.findByKey(cmd.userId(), cmd.idempotencyKey()), cmd, purchase);
           }
           if (paymentId != null) {
             payments.recordPending(
@@ -185,8 +187,14 @@ public final class CheckoutService {
           "NO_CUSTOMER", "user " + userId + " has no Stripe customer yet");
     }
     String target = returnUrl.isEmpty() ? urls.defaultOrigin().toString() : returnUrl;
+    // Opening the portal changes nothing; Stripe's key only folds a double click within a minute,
+    // and covers what is asked, so another return URL is another session.
     return stripe.createPortalSession(
-        customerId, target, "portal:" + userId + ":" + System.currentTimeMillis() / 60_000);
+        customerId,
+        target,
+        "portal:"
+            + Idempotency.fingerprint(userId, target, System.currentTimeMillis() / 60_000)
+                .substring(0, 40));
   }
 
   /** A referral code given at checkout counts if the user is new; a code nobody has is an error. */
@@ -201,8 +209,32 @@ public final class CheckoutService {
     }
   }
 
+  /** Everything a CreateCheckout asks, so a key reused for anything else is refused. */
+  static String fingerprint(CheckoutCommand cmd) {
+    return Idempotency.fingerprint(
+        cmd.mode(),
+        cmd.plan(),
+        cmd.trialDays(),
+        cmd.coupon(),
+        cmd.allowPromotionCodes(),
+        cmd.creditPackage(),
+        cmd.amountMinor(),
+        cmd.currency().toLowerCase(java.util.Locale.ROOT),
+        cmd.successUrl(),
+        cmd.cancelUrl(),
+        cmd.referralCode());
+  }
+
   private CheckoutResult replay(
       CheckoutSessionRow existing, CheckoutCommand cmd, Purchase purchase) {
+    if (existing.requestHash() != null) {
+      if (!existing.requestHash().equals(fingerprint(cmd))) {
+        throw new BillingException.FailedPrecondition(
+            "IDEMPOTENCY_KEY_REUSED", "idempotency_key was already used for a different checkout");
+      }
+      return CheckoutResult.of(existing);
+    }
+    // A session stored before requests were fingerprinted: compare what it recorded.
     boolean same =
         existing
                 .mode()

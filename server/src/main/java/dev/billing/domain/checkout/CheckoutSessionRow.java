@@ -2,6 +2,7 @@ package dev.billing.domain.checkout;
 
 /**
  * A checkout session created through CreateCheckout, kept so the same idempotency key returns it.
+ * {@code requestHash} is what the request asked (null for rows older than the column).
  */
 public record CheckoutSessionRow(
     String sessionId,
@@ -15,4 +16,5 @@ public record CheckoutSessionRow(
     String url,
     String status,
     long expiresAt,
-    String paymentId) {}
+    String paymentId,
+    String requestHash) {}

@@ -144,6 +144,14 @@ public sealed interface StripeCommand {
       String chargeId, String paymentIntentId, String paymentId, Long amountRefunded)
       implements StripeCommand {}
 
-  /** Any other type: stored for the record, no effect. */
-  record Ignored() implements StripeCommand {}
+  /**
+   * Any other type, or a handled type whose object cannot be trusted (an id over 255 characters, a
+   * malformed currency or amount): stored for the record, no effect.
+   *
+   * @param reason why a handled type is ignored (audited), null for a type we do not handle
+   */
+  record Ignored(String reason) implements StripeCommand {
+    /** A type this service does not handle. */
+    public static final Ignored UNHANDLED = new Ignored(null);
+  }
 }

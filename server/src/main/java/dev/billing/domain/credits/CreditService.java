@@ -4,6 +4,7 @@ import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
@@ -32,18 +33,51 @@ public final class CreditService {
   /** Adds {@code amount} credits to a user. */
   public CreditResult grant(
       String userId, long amount, String idempotencyKey, String reason, Cause cause) {
-    return tx.execute(
-        uow -> apply(uow, userId, amount, "grant", idempotencyKey, reason, null, cause));
+    return keyed(userId, amount, "grant", idempotencyKey, reason, cause);
   }
 
   /**
    * Takes {@code amount} credits; FAILED_PRECONDITION (INSUFFICIENT_CREDITS) if the balance is
-   * lower.
+   * lower. The refusal is the key's outcome: a retry under the same key is refused again, even once
+   * the balance would allow it.
    */
   public CreditResult consume(
       String userId, long amount, String idempotencyKey, String reason, Cause cause) {
-    return tx.execute(
-        uow -> apply(uow, userId, -amount, "consume", idempotencyKey, reason, null, cause));
+    return keyed(userId, -amount, "consume", idempotencyKey, reason, cause);
+  }
+
+  /** What the idempotency record calls a caller's credit mutation. */
+  static final String OPERATION = "credits";
+
+  /**
+   * A caller's mutation under its idempotency key: a refusal is recorded and committed as the key's
+   * outcome, then thrown.
+   */
+  private CreditResult keyed(
+      String userId, long delta, String kind, String key, String reason, Cause cause) {
+    BillingException.FailedPrecondition[] refused = new BillingException.FailedPrecondition[1];
+    CreditResult result =
+        tx.execute(
+            uow -> {
+              refused[0] = null;
+              try {
+                return mutate(uow, userId, delta, false, kind, key, reason, null, cause, true);
+              } catch (BillingException.FailedPrecondition e) {
+                if (e.reason().equals("IDEMPOTENCY_KEY_REUSED")) {
+                  throw e;
+                }
+                // A refusal answered again from the record is not recorded twice (insert if
+                // absent).
+                Idempotency.recordRefusal(
+                    uow, OPERATION, userId, key, Idempotency.fingerprint(kind, delta), e);
+                refused[0] = e;
+                return null;
+              }
+            });
+    if (refused[0] != null) {
+      throw refused[0];
+    }
+    return result;
   }
 
   /** A user's ledger, newest first, rows with id below {@code beforeId}. */
@@ -64,7 +98,7 @@ public final class CreditService {
       String reason,
       String paymentId,
       Cause cause) {
-    return mutate(uow, userId, delta, false, kind, idempotencyKey, reason, paymentId, cause);
+    return mutate(uow, userId, delta, false, kind, idempotencyKey, reason, paymentId, cause, false);
   }
 
   /**
@@ -79,7 +113,8 @@ public final class CreditService {
       String reason,
       String paymentId,
       Cause cause) {
-    return mutate(uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause);
+    return mutate(
+        uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause, false);
   }
 
   private CreditResult mutate(
@@ -91,10 +126,16 @@ public final class CreditService {
       String idempotencyKey,
       String reason,
       String paymentId,
-      Cause cause) {
+      Cause cause,
+      boolean refusalsRecorded) {
     EntitlementRow locked = entitlements.lock(uow, userId);
     CreditStore credits = uow.store(CreditStore.class);
     LedgerEntry previous = credits.findByKey(userId, idempotencyKey);
+    if (previous == null && refusalsRecorded) {
+      // A refused key stays refused (thrown again here), however the balance has changed.
+      Idempotency.replay(
+          uow, OPERATION, userId, idempotencyKey, Idempotency.fingerprint(kind, requested));
+    }
     if (previous != null) {
       if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {
         throw new BillingException.FailedPrecondition(

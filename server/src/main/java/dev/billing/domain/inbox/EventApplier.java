@@ -1,5 +1,6 @@
 package dev.billing.domain.inbox;
 
+import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.checkout.CheckoutSessions;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
@@ -25,12 +26,15 @@ public final class EventApplier {
   private final PaymentService payments;
   private final CustomerService customers;
   private final CheckoutSessions sessions;
+  private final AuditLog audit;
 
   public EventApplier(
       SubscriptionService subscriptions,
       PaymentService payments,
       CustomerService customers,
-      CheckoutSessions sessions) {
+      CheckoutSessions sessions,
+      AuditLog audit) {
+    this.audit = audit;
     this.subscriptions = subscriptions;
     this.payments = payments;
     this.customers = customers;
@@ -59,7 +63,10 @@ public final class EventApplier {
       }
       case PaymentIntentSettled c -> payments.paymentIntentSettled(uow, c, cause);
       case Ignored c -> {
-        // Stored for the record; nothing to change.
+        // Stored for the record; nothing to change. A handled type we refused says why.
+        if (c.reason() != null) {
+          audit.record(uow, null, cause, "event", event.id(), "event.ignored", null, c.reason());
+        }
       }
     }
   }

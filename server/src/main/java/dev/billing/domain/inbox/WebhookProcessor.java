@@ -2,12 +2,14 @@ package dev.billing.domain.inbox;
 
 import dev.billing.config.BillingConfig.WebhookConfig;
 import dev.billing.error.BillingException;
+import dev.billing.persistence.DatabaseHealth;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import dev.billing.util.PeriodicTask;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -41,6 +43,8 @@ public final class WebhookProcessor implements AutoCloseable {
   private final Function<String, InboundEvent> parser;
   private final WebhookConfig config;
   private final Clock clock;
+  private final DatabaseHealth health;
+  private final Duration storeWait;
   private PeriodicTask retryWorker;
   private final Counter applied;
   private final Counter duplicates;
@@ -54,8 +58,16 @@ public final class WebhookProcessor implements AutoCloseable {
       EventApplier applier,
       Function<String, InboundEvent> parser,
       WebhookConfig config,
+      DatabaseHealth health,
+      Duration storeWait,
       Clock clock,
       MeterRegistry meters) {
+    this.health = health;
+    this.storeWait = storeWait;
+    // The database stopped answering: what waits in the queue is answered 503 now (Stripe
+    // retries it), not when its turn to fail comes. A group being written fails with its
+    // aborted connection.
+    health.addListener(this::refuseQueued);
     this.tx = tx;
     this.applier = applier;
     this.parser = parser;
@@ -100,12 +112,18 @@ public final class WebhookProcessor implements AutoCloseable {
   /**
    * Queues a verified event for the writers without waiting; the future completes once its group
    * has committed (or fails with {@link BillingException.Unavailable}: shutting down, overloaded,
-   * the database unreachable, or not stored within 30 s).
+   * the database unreachable, or not stored within the store wait). An event answered 503 may still
+   * be stored later; Stripe's retry then finds it and has no second effect.
    */
   public CompletableFuture<Outcome> submit(InboundEvent event) {
     if (!running) {
       return CompletableFuture.failedFuture(
           new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
+    }
+    if (!health.isUp()) {
+      return CompletableFuture.failedFuture(
+          new BillingException.Unavailable(
+              "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
     }
     Pending p = new Pending(event, new CompletableFuture<>());
     if (!queue.offer(p)) {
@@ -113,7 +131,7 @@ public final class WebhookProcessor implements AutoCloseable {
           new BillingException.Unavailable("OVERLOADED", "too many webhooks waiting; retry", null));
     }
     return p.result()
-        .orTimeout(30, TimeUnit.SECONDS)
+        .orTimeout(storeWait.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionallyCompose(
             e ->
                 CompletableFuture.failedFuture(
@@ -141,6 +159,9 @@ public final class WebhookProcessor implements AutoCloseable {
   private final List<Thread> writers = new ArrayList<>();
   private volatile boolean running = true;
 
+  /** The group a writer is applying (answered 503 at once if the database stops answering). */
+  private volatile List<Pending> writing = List.of();
+
   private void startWriters(int count) {
     for (int i = 0; i < count; i++) {
       writers.add(Thread.ofPlatform().daemon().name("webhook-writer-" + i).start(this::writeLoop));
@@ -156,11 +177,14 @@ public final class WebhookProcessor implements AutoCloseable {
         return;
       }
       queue.drainTo(group, MAX_GROUP - 1);
+      writing = group;
       try {
         writeGroup(group);
       } catch (RuntimeException e) {
         log.error("webhook group failed unexpectedly: {}", describe(e));
         group.forEach(p -> p.result().completeExceptionally(Transactions.translate(e)));
+      } finally {
+        writing = List.of();
       }
     }
   }
@@ -342,6 +366,22 @@ public final class WebhookProcessor implements AutoCloseable {
     }
     String msg = root.getClass().getSimpleName() + ": " + root.getMessage();
     return msg.length() > 1000 ? msg.substring(0, 1000) : msg;
+  }
+
+  private void refuseQueued() {
+    for (Pending p : writing) {
+      p.result()
+          .completeExceptionally(
+              new BillingException.Unavailable(
+                  "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
+    }
+    Pending left;
+    while ((left = queue.poll()) != null) {
+      left.result()
+          .completeExceptionally(
+              new BillingException.Unavailable(
+                  "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
+    }
   }
 
   @Override

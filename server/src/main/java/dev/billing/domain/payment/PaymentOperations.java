@@ -3,6 +3,7 @@ package dev.billing.domain.payment;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
 import java.util.List;
@@ -37,10 +38,40 @@ public final class PaymentOperations {
   /** A requested refund: Stripe's refund id and the payment as it stands. */
   public record Refund(String refundId, PaymentRow payment) {}
 
-  /** Refunds {@code amount} (null = all that is left) of a successful payment through Stripe. */
+  /**
+   * Refunds {@code amount} (null = all that is left) of a successful payment through Stripe. The
+   * key's first outcome is its outcome: a retry answers the same refund, or the same refusal.
+   */
   public Refund refund(
       String paymentId, Long amount, String idempotencyKey, String reason, Cause cause) {
     PaymentRow p = get(paymentId);
+    String refundId =
+        Idempotency.once(
+            tx,
+            "payment.refund",
+            paymentId,
+            idempotencyKey,
+            Idempotency.fingerprint(paymentId, amount),
+            () -> requestRefund(p, amount, idempotencyKey),
+            (uow, id) ->
+                audit.record(
+                    uow,
+                    p.userId(),
+                    cause,
+                    "payment",
+                    paymentId,
+                    "payment.refund_requested",
+                    null,
+                    "refund="
+                        + id
+                        + " amount="
+                        + (amount == null ? p.amount() - p.amountRefunded() : amount)
+                        + (reason == null || reason.isEmpty() ? "" : " reason=" + reason)));
+    return new Refund(refundId, get(paymentId));
+  }
+
+  private String requestRefund(PaymentRow p, Long amount, String idempotencyKey) {
+    String paymentId = p.id();
     if (!p.isSettledSuccessfully() || p.paymentIntentId() == null) {
       throw new BillingException.FailedPrecondition(
           "NOT_REFUNDABLE",
@@ -55,26 +86,7 @@ public final class PaymentOperations {
       throw BillingException.InvalidArgument.of(
           "amount_minor", "must be between 1 and " + left + " (what is left to refund)");
     }
-    String refundId =
-        stripe.createRefund(
-            p.paymentIntentId(), amount, "refund:" + paymentId + ":" + idempotencyKey);
-    tx.execute(
-        uow -> {
-          audit.record(
-              uow,
-              p.userId(),
-              cause,
-              "payment",
-              paymentId,
-              "payment.refund_requested",
-              null,
-              "refund="
-                  + refundId
-                  + " amount="
-                  + (amount == null ? left : amount)
-                  + (reason == null || reason.isEmpty() ? "" : " reason=" + reason));
-          return null;
-        });
-    return new Refund(refundId, p);
+    return stripe.createRefund(
+        p.paymentIntentId(), amount, "refund:" + paymentId + ":" + idempotencyKey);
   }
 }

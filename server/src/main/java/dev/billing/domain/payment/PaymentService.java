@@ -1,5 +1,6 @@
 package dev.billing.domain.payment;
 
+import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,10 +34,18 @@ public final class PaymentService {
   private final ReferralService referrals;
   private final AuditLog audit;
   private final CustomerService customers;
+  private final Set<String> currencies;
+  private final long maxAmount;
 
   public PaymentService(
-      CreditService credits, ReferralService referrals, AuditLog audit, CustomerService customers) {
+      CreditService credits,
+      ReferralService referrals,
+      AuditLog audit,
+      CustomerService customers,
+      Catalog catalog) {
     this.customers = customers;
+    this.currencies = catalog.currencies();
+    this.maxAmount = catalog.maxPaymentMinor();
     this.credits = credits;
     this.referrals = referrals;
     this.audit = audit;
@@ -62,24 +72,26 @@ public final class PaymentService {
 
   // ------------------------------------------------------------ credit purchases
 
-  /** checkout.session.completed in payment mode: the purchase is paid. */
+  /**
+   * checkout.session.completed in payment mode: the purchase is paid. Only a purchase this service
+   * started (CreateCheckout recorded it) is credited, and only for what it sold.
+   */
   public void checkoutCompleted(UnitOfWork uow, CheckoutCompleted session, Cause cause) {
     if (!"payment".equals(session.mode()) || !"paid".equals(session.paymentStatus())) {
       return;
     }
     String intentId = session.paymentIntentId();
     PaymentRow p =
-        findOrCreatePurchase(
+        ourPurchase(
             uow,
-            new PurchaseRef(
-                session.paymentId(),
-                session.userId(),
-                session.customerId(),
-                session.amountTotal(),
-                session.currency(),
-                session.credits(),
-                session.sessionId(),
-                intentId));
+            session.paymentId(),
+            session.sessionId(),
+            intentId,
+            session.userId(),
+            session.amountTotal(),
+            session.currency(),
+            "checkout session " + session.sessionId(),
+            cause);
     if (p != null) {
       Long total = session.amountTotal();
       succeed(uow, p, total == null ? p.amount() : total, intentId, null, cause);
@@ -104,20 +116,19 @@ public final class PaymentService {
       return;
     }
     String intentId = intent.intentId();
+    Long received = intent.amountReceived() != null ? intent.amountReceived() : intent.amount();
     PaymentRow p =
-        findOrCreatePurchase(
+        ourPurchase(
             uow,
-            new PurchaseRef(
-                intent.paymentId(),
-                intent.userId(),
-                intent.customerId(),
-                intent.amount(),
-                intent.currency(),
-                intent.credits(),
-                null,
-                intentId));
+            intent.paymentId(),
+            null,
+            intentId,
+            intent.userId(),
+            received,
+            intent.currency(),
+            "payment intent " + intentId,
+            cause);
     if (p != null) {
-      Long received = intent.amountReceived();
       succeed(
           uow,
           p,
@@ -143,8 +154,29 @@ public final class PaymentService {
 
   // ------------------------------------------------------------ subscription invoices
 
-  /** invoice.paid or invoice.payment_failed. */
+  /**
+   * invoice.paid or invoice.payment_failed of a subscription's invoice. A one-off invoice (no
+   * subscription) is not a subscription payment: it is audited and ignored, and pays no referral
+   * bonus.
+   */
   public void invoiceSettled(UnitOfWork uow, InvoiceSettled invoice, Cause cause) {
+    if (invoice.subscriptionId() == null) {
+      ignore(
+          uow,
+          invoice.parentUserId() != null ? invoice.parentUserId() : invoice.declaredUserId(),
+          invoice.invoiceId(),
+          "invoice " + invoice.invoiceId() + " has no subscription (a one-off invoice)",
+          cause);
+      return;
+    }
+    Long amount = invoice.paid() ? invoice.amountPaid() : invoice.amountDue();
+    if (amount != null && amount != 0) {
+      String why = untrusted(amount, invoice.currency());
+      if (why != null) {
+        ignore(uow, invoice.parentUserId(), invoice.invoiceId(), "invoice: " + why, cause);
+        return;
+      }
+    }
     if (invoice.paid()) {
       invoicePaid(uow, invoice, cause);
     } else {
@@ -296,6 +328,11 @@ public final class PaymentService {
       }
       Long amount = intent.amount();
       String currency = intent.currency();
+      String why = amount == null ? null : untrusted(amount, currency);
+      if (why != null) {
+        ignore(uow, userId, intentId, "payment intent " + intentId + ": " + why, cause);
+        return;
+      }
       PaymentRow row =
           PaymentRow.create(
               paymentId("intent", intentId),
@@ -339,60 +376,83 @@ public final class PaymentService {
     return p;
   }
 
-  /** What a paid session or intent says of the purchase behind it. */
-  private record PurchaseRef(
+  /**
+   * The purchase this service started behind a paid session or intent, locked; null (audited and
+   * ignored with the reason) when there is none, or when what Stripe reports was paid is not what
+   * the purchase sold: another currency, a non-positive amount, an amount beyond the catalog's
+   * bounds or different from the purchase's.
+   */
+  private PaymentRow ourPurchase(
+      UnitOfWork uow,
       String paymentId,
-      String userId,
-      String customerId,
+      String sessionId,
+      String intentId,
+      String declaredUser,
       Long amount,
       String currency,
-      Long credits,
-      String sessionId,
-      String intentId) {}
-
-  /** The purchase behind a session or intent, locked; created from the event if we never saw it. */
-  private PaymentRow findOrCreatePurchase(UnitOfWork uow, PurchaseRef ref) {
+      String what,
+      Cause cause) {
     PaymentStore payments = uow.store(PaymentStore.class);
-    String sessionId = ref.sessionId();
-    String intentId = ref.intentId();
-    PaymentRow p = locate(payments, ref.paymentId(), sessionId, intentId);
-    if (p == null) {
-      String userId = resolveUser(uow, ref.userId(), ref.customerId());
-      if (userId == null) {
-        log.warn(
-            "paid {} has no user (metadata.user_id or known customer); nothing credited",
-            sessionId != null ? sessionId : intentId);
-        return null;
-      }
-      Long amount = ref.amount();
-      String currency = ref.currency();
-      Long creditCount = ref.credits();
-      long paid = amount == null ? 0 : amount;
-      String id = ref.paymentId();
-      if (id == null) {
-        id = paymentId("stripe", sessionId != null ? sessionId : intentId);
-      }
-      payments.insertIfAbsent(
-          PaymentRow.create(
-              id,
-              userId,
-              PaymentRow.KIND_CREDITS,
-              PaymentRow.PENDING,
-              paid,
-              currency == null ? "usd" : currency,
-              creditCount == null ? paid : creditCount,
-              sessionId,
-              intentId,
-              null,
-              null,
-              null,
-              null));
-      p = payments.find(id);
-      if (p == null) {
-        p = locate(payments, null, sessionId, intentId);
-      }
+    PaymentRow p = locate(payments, paymentId, sessionId, intentId);
+    if (p == null || !PaymentRow.KIND_CREDITS.equals(p.kind())) {
+      ignore(
+          uow,
+          declaredUser,
+          sessionId != null ? sessionId : intentId,
+          what + " is not a purchase this service started",
+          cause);
+      return null;
+    }
+    String why = amount == null && currency == null ? null : untrusted(amount, currency);
+    if (why == null
+        && ((currency != null && !currency.equals(p.currency()))
+            || (amount != null && amount != p.amount()))) {
+      why =
+          "paid "
+              + amount
+              + " "
+              + currency
+              + " for a purchase of "
+              + p.amount()
+              + " "
+              + p.currency();
+    }
+    if (why != null) {
+      ignore(uow, p.userId(), p.id(), what + ": " + why, cause);
+      return null;
     }
     return payments.lock(p.id());
+  }
+
+  /**
+   * Why an amount Stripe reports cannot be acted on, or null: the currency must be one the catalog
+   * sells in, the amount positive and within the catalog's bound.
+   */
+  private String untrusted(Long amount, String currency) {
+    if (currency == null || !currencies.contains(currency)) {
+      return "currency " + currency + " is not one the catalog sells in " + currencies;
+    }
+    if (amount == null || amount <= 0) {
+      return "amount " + amount + " is not positive";
+    }
+    if (amount > maxAmount) {
+      return "amount " + amount + " exceeds the catalog's bound of " + maxAmount;
+    }
+    return null;
+  }
+
+  /** Stored (the event is in the inbox), audited with the reason, and not acted on. */
+  private void ignore(UnitOfWork uow, String userId, String entityId, String reason, Cause cause) {
+    log.warn("ignored: {} (event {})", reason, cause.stripeEventId());
+    audit.record(
+        uow,
+        userId,
+        cause,
+        "payment",
+        entityId == null ? "-" : entityId,
+        "payment.ignored",
+        null,
+        reason);
   }
 
   private void succeed(

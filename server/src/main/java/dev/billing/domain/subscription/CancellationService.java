@@ -4,6 +4,7 @@ import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
 import java.util.List;
@@ -60,24 +61,31 @@ public final class CancellationService {
               ? "user " + userId + " has no subscription"
               : "user " + userId + " has no subscription " + subscriptionId);
     }
-    if (row.stripeStatus().isTerminal()) {
-      throw new BillingException.FailedPrecondition(
-          "ALREADY_CANCELED", "subscription " + chosen + " is already " + row.status());
-    }
-    stripe.cancelSubscription(chosen, atPeriodEnd, "cancel:" + chosen + ":" + idempotencyKey);
-    tx.execute(
-        uow -> {
-          audit.record(
-              uow,
-              userId,
-              cause,
-              "subscription",
-              chosen,
-              "subscription.cancel_requested",
-              row.status(),
-              atPeriodEnd ? "cancel_at_period_end" : "cancel_now");
-          return null;
-        });
-    return chosen;
+    // The key's first outcome is its outcome: a retry after the cancellation took effect answers
+    // the same subscription, not ALREADY_CANCELED.
+    return Idempotency.once(
+        tx,
+        "subscription.cancel",
+        userId,
+        idempotencyKey,
+        Idempotency.fingerprint(subscriptionId, atPeriodEnd),
+        () -> {
+          if (row.stripeStatus().isTerminal()) {
+            throw new BillingException.FailedPrecondition(
+                "ALREADY_CANCELED", "subscription " + chosen + " is already " + row.status());
+          }
+          stripe.cancelSubscription(chosen, atPeriodEnd, "cancel:" + chosen + ":" + idempotencyKey);
+          return chosen;
+        },
+        (uow, id) ->
+            audit.record(
+                uow,
+                userId,
+                cause,
+                "subscription",
+                chosen,
+                "subscription.cancel_requested",
+                row.status(),
+                atPeriodEnd ? "cancel_at_period_end" : "cancel_now"));
   }
 }

@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>ends the grace period of past_due subscriptions (no event announces it);
- *   <li>settles snapshots that tied with the stored one by reading the subscription from Stripe.
+ *   <li>settles snapshots that tied with the stored one by reading the subscription from Stripe;
+ *   <li>confirms placeholders (a subscription known only from its checkout) that no subscription
+ *       event followed: Stripe's copy replaces them, and one Stripe does not have ends.
  * </ul>
  */
 public final class SubscriptionMaintenance implements AutoCloseable {
@@ -29,6 +31,7 @@ public final class SubscriptionMaintenance implements AutoCloseable {
   private final SubscriptionService subscriptions;
   private final StripeGateway stripe;
   private final Duration grace;
+  private final Duration confirmAfter;
   private final Clock clock;
   private PeriodicTask task;
 
@@ -37,7 +40,9 @@ public final class SubscriptionMaintenance implements AutoCloseable {
       SubscriptionService subscriptions,
       StripeGateway stripe,
       Duration grace,
+      Duration confirmAfter,
       Clock clock) {
+    this.confirmAfter = confirmAfter;
     this.tx = tx;
     this.subscriptions = subscriptions;
     this.stripe = stripe;
@@ -53,6 +58,7 @@ public final class SubscriptionMaintenance implements AutoCloseable {
             () -> {
               endExpiredGracePeriods();
               refreshTies();
+              confirmPlaceholders();
             });
   }
 
@@ -96,6 +102,54 @@ public final class SubscriptionMaintenance implements AutoCloseable {
               return null;
             });
       }
+    }
+    return done;
+  }
+
+  /**
+   * Reads from Stripe the placeholders no subscription event has followed within {@code
+   * confirmAfter}: Stripe's copy replaces a placeholder; one Stripe does not know ends
+   * (incomplete_expired), so a lost or forged checkout does not grant a tier forever. Returns how
+   * many were settled.
+   */
+  public int confirmPlaceholders() {
+    List<SubscriptionRow> waiting =
+        tx.read(
+            s ->
+                s.store(SubscriptionStore.class)
+                    .findUnconfirmedPlaceholders(confirmAfter.toSeconds(), 20));
+    int done = 0;
+    for (SubscriptionRow row : waiting) {
+      SubscriptionSnapshot snap;
+      try {
+        snap = stripe.retrieveSubscription(row.stripeSubscriptionId());
+      } catch (BillingException.NotFound | BillingException.InvalidArgument e) {
+        log.warn(
+            "subscription {} of user {} is known only from its checkout and Stripe does not have"
+                + " it ({}); ending it",
+            row.stripeSubscriptionId(),
+            row.userId(),
+            e.getMessage());
+        snap =
+            new SubscriptionSnapshot(
+                row.stripeSubscriptionId(),
+                row.stripeCustomerId(),
+                "incomplete_expired",
+                row.priceId(),
+                null,
+                null,
+                false,
+                row.userId());
+      }
+      SubscriptionSnapshot settled = snap;
+      long now = clock.instant().getEpochSecond();
+      tx.execute(
+          uow -> {
+            subscriptions.apply(
+                uow, settled, now, "canceled".equals(settled.status()), true, CAUSE);
+            return null;
+          });
+      done++;
     }
     return done;
   }

@@ -27,6 +27,12 @@ public interface SubscriptionStore {
   List<String> findNeedingRefresh(int limit);
 
   /**
+   * Placeholders (known only from a checkout or an invoice) older than {@code seconds} that have
+   * not ended.
+   */
+  List<SubscriptionRow> findUnconfirmedPlaceholders(long seconds, int limit);
+
+  /**
    * Users whose tier still comes from a past_due subscription whose grace ended before the cutoff.
    */
   List<String> findUsersWithExpiredGrace(long cutoff, int limit);

@@ -53,6 +53,13 @@ public final class GrpcServer implements AutoCloseable {
   }
 
   /** Stops taking calls, lets running calls finish within the grace period, then cancels them. */
+  /** Readiness for grpc.health.v1: NOT_SERVING while the database is unreachable. */
+  public void setServing(boolean serving) {
+    ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    health.setStatus("", status);
+    health.setStatus("billing.v1.BillingService", status);
+  }
+
   @Override
   public void close() {
     health.enterTerminalState();

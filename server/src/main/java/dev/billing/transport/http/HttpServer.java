@@ -1,6 +1,6 @@
 package dev.billing.transport.http;
 
-import dev.billing.persistence.Database;
+import dev.billing.persistence.DatabaseHealth;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
@@ -11,18 +11,23 @@ import io.undertow.util.Methods;
 import java.net.InetSocketAddress;
 
 /**
- * The embedded Undertow server: {@code POST /webhooks/stripe}, {@code GET /healthz} (200 only when
- * the database answers) and {@code GET /metrics} (Prometheus text).
+ * The embedded Undertow server: {@code POST /webhooks/stripe}, {@code GET /healthz} and {@code GET
+ * /readyz} (readiness: 200 only while the database answers), {@code GET /livez} (liveness: the
+ * process serves) and {@code GET /metrics} (Prometheus text).
  */
 public final class HttpServer implements AutoCloseable {
   private final Undertow undertow;
 
   public HttpServer(
-      int port, HttpHandler webhook, Database database, PrometheusMeterRegistry metrics) {
+      int port, HttpHandler webhook, DatabaseHealth health, PrometheusMeterRegistry metrics) {
     HttpHandler routes =
         Handlers.path()
             .addExactPath("/webhooks/stripe", webhook)
-            .addExactPath("/healthz", getOnly(exchange -> health(exchange, database)))
+            // Readiness (the database answers) and liveness, from memory on the I/O thread: they
+            // answer at once whatever the load and whatever the database does.
+            .addExactPath("/healthz", getOrHead(exchange -> ready(exchange, health)))
+            .addExactPath("/readyz", getOrHead(exchange -> ready(exchange, health)))
+            .addExactPath("/livez", getOrHead(HttpServer::live))
             .addExactPath(
                 "/metrics",
                 getOnly(
@@ -61,8 +66,27 @@ public final class HttpServer implements AutoCloseable {
     next.handleRequest(exchange);
   }
 
-  private static void health(HttpServerExchange exchange, Database database) {
-    boolean up = database.isHealthy();
+  /** GET or HEAD, answered on the I/O thread (the handler must not block). */
+  private static HttpHandler getOrHead(HttpHandler next) {
+    return exchange -> {
+      if (!Methods.GET.equals(exchange.getRequestMethod())
+          && !Methods.HEAD.equals(exchange.getRequestMethod())) {
+        exchange.setStatusCode(405);
+        exchange.getResponseHeaders().put(Headers.ALLOW, "GET");
+        exchange.getResponseSender().send("method not allowed\n");
+        return;
+      }
+      next.handleRequest(exchange);
+    };
+  }
+
+  private static void live(HttpServerExchange exchange) {
+    exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+    exchange.getResponseSender().send("{\"status\":\"alive\"}");
+  }
+
+  private static void ready(HttpServerExchange exchange, DatabaseHealth health) {
+    boolean up = health.isUp();
     exchange.setStatusCode(up ? 200 : 503);
     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
     exchange

@@ -54,16 +54,61 @@ public final class WebhookHttpHandler implements HttpHandler {
       respond(exchange, 405, "method_not_allowed", "use POST");
       return;
     }
-    String contentType = exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
-    if (contentType == null
-        || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+    if (!isJson(exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE))) {
       respond(exchange, 415, "unsupported_media_type", "Stripe events are application/json");
       return;
     }
+    // A declared Content-Length over the limit is refused before anything is read; a chunked body
+    // is counted as it arrives.
     exchange.setMaxEntitySize(MAX_BODY_BYTES);
-    exchange
-        .getRequestReceiver()
-        .receiveFullBytes(this::receivedSafely, WebhookHttpHandler::failed);
+    BoundedBody body = new BoundedBody();
+    exchange.getRequestReceiver().receivePartialBytes(body, WebhookHttpHandler::failed);
+  }
+
+  /**
+   * Collects a body up to {@link #MAX_BODY_BYTES}. Past the limit it answers 413 at once, then
+   * reads and drops what the sender still sends (so the answer is not lost to a reset) until the
+   * body ends or another {@link #MAX_BODY_BYTES} has been dropped, and closes the connection.
+   */
+  private final class BoundedBody implements io.undertow.io.Receiver.PartialBytesCallback {
+    private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(4096);
+    private long dropped = -1;
+
+    @Override
+    public void handle(HttpServerExchange exchange, byte[] chunk, boolean last) {
+      if (dropped >= 0) {
+        dropped += chunk.length;
+        if (last || dropped > MAX_BODY_BYTES) {
+          exchange.getRequestReceiver().pause();
+          IoUtils.safeClose(exchange.getConnection());
+        }
+        return;
+      }
+      bytes.write(chunk, 0, chunk.length);
+      if (bytes.size() > MAX_BODY_BYTES) {
+        dropped = 0;
+        exchange.setPersistent(false);
+        respond(
+            exchange, 413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes");
+        return;
+      }
+      if (last) {
+        receivedSafely(exchange, bytes.toByteArray());
+      }
+    }
+  }
+
+  /**
+   * {@code application/json}, with parameters or not ({@code ; charset=utf-8}); not {@code
+   * application/jsonx} or {@code application/json-patch+json}.
+   */
+  static boolean isJson(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    int semicolon = contentType.indexOf(';');
+    String type = semicolon < 0 ? contentType : contentType.substring(0, semicolon);
+    return type.strip().equalsIgnoreCase("application/json");
   }
 
   private void receivedSafely(HttpServerExchange exchange, byte[] body) {
@@ -76,12 +121,24 @@ public final class WebhookHttpHandler implements HttpHandler {
   }
 
   private static void failed(HttpServerExchange exchange, IOException e) {
-    if (e instanceof RequestTooBigException || e.getCause() instanceof RequestTooBigException) {
+    if (tooBig(e)) {
+      // A chunked body crosses the limit while it is read: answer, and close the connection
+      // rather than read the rest.
+      exchange.setPersistent(false);
       respond(exchange, 413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes");
       return;
     }
     log.debug("webhook body not received: {}", e.getMessage());
     IoUtils.safeClose(exchange.getConnection());
+  }
+
+  private static boolean tooBig(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RequestTooBigException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void received(HttpServerExchange exchange, byte[] body) {
@@ -90,12 +147,25 @@ public final class WebhookHttpHandler implements HttpHandler {
       respond(exchange, 400, "missing_signature", "the Stripe-Signature header is required");
       return;
     }
-    String payload = new String(body, StandardCharsets.UTF_8);
     try {
-      verifier.verify(payload, header);
+      verifier.verify(body, header);
     } catch (SignatureVerificationException e) {
       log.warn("rejected webhook: signature verification failed ({})", e.getMessage());
       respond(exchange, 400, "invalid_signature", "the signature does not verify");
+      return;
+    }
+    String payload;
+    try {
+      payload =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+              .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+              .decode(java.nio.ByteBuffer.wrap(body))
+              .toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      log.warn("rejected signed webhook: the body is not valid UTF-8");
+      respond(exchange, 400, "invalid_event", "the body is not valid UTF-8");
       return;
     }
     InboundEvent event;
@@ -122,7 +192,11 @@ public final class WebhookHttpHandler implements HttpHandler {
       HttpServerExchange exchange,
       InboundEvent event,
       WebhookProcessor.Outcome outcome,
-      Throwable failure) {
+      Throwable thrown) {
+    Throwable failure =
+        thrown instanceof java.util.concurrent.CompletionException && thrown.getCause() != null
+            ? thrown.getCause()
+            : thrown;
     if (failure == null) {
       log.debug("event {} {} -> {}", event.id(), event.type(), outcome);
       JsonObject answer = new JsonObject();

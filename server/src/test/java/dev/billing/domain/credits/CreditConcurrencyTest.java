@@ -67,7 +67,9 @@ class CreditConcurrencyTest {
               10_000,
               "paid",
               null);
-      session.getAsJsonObject("metadata").addProperty("payment_id", "pay_cc" + "0".repeat(21) + u);
+      String paymentId = "pay_cc" + "0".repeat(21) + u;
+      server.pendingPurchase(paymentId, "cc-user-" + u, "cs_cc_" + u, 10_000, 10_000);
+      session.getAsJsonObject("metadata").addProperty("payment_id", paymentId);
       session.getAsJsonObject("metadata").addProperty("credits", 10_000);
       server
           .server()

@@ -229,9 +229,11 @@ class SubscriptionLifecycleTest {
     String intent = id("pi_");
     String charge = id("ch_");
     long t = now();
+    String sessionId = id("cs_");
+    server.pendingPurchase(payment, user, sessionId, 5000, 5000);
     var session =
         checkoutSessionObject(
-            id("cs_"), "payment", id("cus_"), user, null, intent, 5000, "paid", null);
+            sessionId, "payment", id("cus_"), user, null, intent, 5000, "paid", null);
     session.getAsJsonObject("metadata").addProperty("payment_id", payment);
     session.getAsJsonObject("metadata").addProperty("credits", 5000);
     post(event(id("evt_"), "checkout.session.completed", t, session, V));
