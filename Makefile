@@ -49,10 +49,11 @@ footprint: $(SERVER_JAR)
 	$(JAVA) $(JAVA_OPTS) -Xmx4g -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.SnapshotFootprint $(USERS)
 
 # make trigger EVENT=invoice.payment_failed USER=u1 (needs `make run` without STRIPE_SECRET_KEY,
-# or stripe-emulator.jar running; STRIPE_EMULATOR_URL points at another emulator)
+# or stripe-emulator.jar running; STRIPE_EMULATOR_URL=http://localhost:N points at another emulator)
 trigger: $(SERVER_JAR)
 	@if [ -z "$(EVENT)" ]; then echo "usage: make trigger EVENT=<type> USER=<user_id>" >&2; exit 2; fi
-	$(JAVA) -cp $(EMULATOR_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)"
+	$(JAVA) -cp $(EMULATOR_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)" \
+	  $(if $(STRIPE_EMULATOR_URL),--emulator "$(STRIPE_EMULATOR_URL)")
 
 # Webhook ingestion against @supabase/stripe-sync-engine (../shared/bench; args: N PAIRS "C list").
 # The production jar needs a Stripe: it gets a test key and an API base nobody listens on (the

@@ -180,6 +180,7 @@ public final class BillingServer implements AutoCloseable {
             customers,
             payments);
     pruner = new ChangeLogPruner(tx, config.stream().retention(), clock);
+    pruner.addListener(streams::pruned);
     maintenance =
         new SubscriptionMaintenance(
             tx,

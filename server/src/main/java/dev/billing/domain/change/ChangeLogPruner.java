@@ -20,6 +20,13 @@ public final class ChangeLogPruner implements AutoCloseable {
   private final Duration retention;
   private final Clock clock;
   private PeriodicTask task;
+  private final java.util.List<java.util.function.LongConsumer> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Told the highest seq pruned, after each pruning on this replica. */
+  public void addListener(java.util.function.LongConsumer listener) {
+    listeners.add(listener);
+  }
 
   public ChangeLogPruner(Transactions tx, Duration retention, Clock clock) {
     this.tx = tx;
@@ -36,6 +43,7 @@ public final class ChangeLogPruner implements AutoCloseable {
     long cutoff = clock.millis() - retention.toMillis();
     int total = 0;
     while (true) {
+      long[] prunedThrough = {-1};
       int deleted =
           tx.execute(
               uow -> {
@@ -47,11 +55,13 @@ public final class ChangeLogPruner implements AutoCloseable {
                 }
                 int n = m.deleteThrough(through);
                 m.setPrunedThrough(through);
+                prunedThrough[0] = through;
                 return Math.max(n, 1);
               });
       if (deleted == 0) {
         return total;
       }
+      listeners.forEach(l -> l.accept(prunedThrough[0]));
       total += deleted;
     }
   }

@@ -55,6 +55,30 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
           r -> Thread.ofPlatform().daemon().name("stream-heartbeat").unstarted(r));
 
   private long cursor; // guarded by lock: every change <= cursor has been offered to the streams
+
+  /**
+   * The latest changes the feed handed on (guarded by lock), so a stream resuming from a recent
+   * cursor catches up from memory: thousands of streams reconnecting at once take no database
+   * connection each.
+   */
+  private final java.util.ArrayDeque<Change> recent = new java.util.ArrayDeque<>();
+
+  private static final int RECENT = 20_000;
+
+  /**
+   * The highest seq pruned, as this replica last heard (from its pruner at once, from the log every
+   * 30 s): a cursor below it is refused even when memory still holds what follows it.
+   */
+  private volatile long prunedThrough;
+
+  /** This replica's pruner pruned through {@code seq}. */
+  public void pruned(long seq) {
+    prunedThrough = Math.max(prunedThrough, seq);
+  }
+
+  /** Catch-ups older than {@link #recent} read the log; this many at a time share the pool. */
+  private final java.util.concurrent.Semaphore logReads = new java.util.concurrent.Semaphore(4);
+
   private volatile boolean closed;
 
   public StreamHub(
@@ -69,6 +93,17 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     long hb = config.heartbeatInterval().toMillis();
     heartbeats.scheduleWithFixedDelay(
         this::heartbeat, hb, Math.max(1, hb / 4), TimeUnit.MILLISECONDS);
+    heartbeats.scheduleWithFixedDelay(
+        () -> {
+          try {
+            pruned(feed.prunedThrough());
+          } catch (RuntimeException e) {
+            log.debug("could not read the pruning boundary: {}", e.getMessage());
+          }
+        },
+        0,
+        30,
+        TimeUnit.SECONDS);
   }
 
   @Override
@@ -87,6 +122,7 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       synchronized (lock) {
         if (streams.isEmpty()) { // nobody to build messages for; a stream opened now starts after
           cursor = page.getLast().seq();
+          remember(page);
           return;
         }
       }
@@ -101,9 +137,40 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     ChangeStream[] targets;
     synchronized (lock) {
       cursor = page.getLast().seq();
+      remember(page);
       targets = streams.toArray(ChangeStream[]::new);
     }
     fanOut(targets, changes, messages);
+  }
+
+  private void remember(List<Change> page) { // under lock
+    recent.addAll(page);
+    while (recent.size() > RECENT) {
+      recent.pollFirst();
+    }
+  }
+
+  /**
+   * The changes after {@code afterSeq} (at most {@code limit}) when memory holds all of them, else
+   * null (under lock).
+   */
+  private List<Change> recentAfter(long afterSeq, int limit) {
+    if (afterSeq >= cursor) {
+      return List.of();
+    }
+    if (recent.isEmpty() || recent.peekFirst().seq() > afterSeq + 1) {
+      return null;
+    }
+    List<Change> after = new ArrayList<>(Math.min(limit, recent.size()));
+    for (Change c : recent) {
+      if (c.seq() > afterSeq) {
+        after.add(c);
+        if (after.size() == limit) {
+          break;
+        }
+      }
+    }
+    return after;
   }
 
   private void fanOut(
@@ -160,8 +227,16 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     if (closed || !feed.isRunning()) {
       throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null);
     }
-    if (afterSeq != null) {
-      ChangeFeed.Bounds bounds = feed.bounds();
+    boolean inMemory;
+    synchronized (lock) {
+      inMemory =
+          afterSeq == null
+              || (afterSeq <= cursor
+                  && afterSeq >= prunedThrough
+                  && recentAfter(afterSeq, 1) != null);
+    }
+    if (!inMemory) {
+      ChangeFeed.Bounds bounds = readLog(feed::bounds);
       if (afterSeq > bounds.lastCommitted()) {
         out.onError(
             Status.OUT_OF_RANGE
@@ -206,11 +281,17 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     try {
       while (!stream.isClosed()) {
         long from = stream.position();
-        List<Change> rows = feed.readAfter(from, ChangeFeed.PAGE_SIZE);
-        long prunedThrough = feed.prunedThrough();
-        if (prunedThrough > from) {
-          stream.close(pruned(from, prunedThrough));
-          return;
+        List<Change> rows;
+        synchronized (lock) {
+          rows = recentAfter(from, ChangeFeed.PAGE_SIZE);
+        }
+        if (rows == null) {
+          rows = readLog(() -> feed.readAfter(from, ChangeFeed.PAGE_SIZE));
+          long prunedThrough = feed.prunedThrough();
+          if (prunedThrough > from) {
+            stream.close(pruned(from, prunedThrough));
+            return;
+          }
         }
         for (Change row : rows) {
           stream.offerReplay(toProto.apply(row), config.stallTimeout().toNanos());
@@ -233,6 +314,21 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       stream.close(
           Status.UNAVAILABLE.withDescription(
               "could not read the change log; resume from your cursor"));
+    }
+  }
+
+  /** A read of the log, a few at a time: waiting streams queue here, not on the pool. */
+  private <T> T readLog(java.util.function.Supplier<T> read) {
+    try {
+      logReads.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", e);
+    }
+    try {
+      return read.get();
+    } finally {
+      logReads.release();
     }
   }
 
