@@ -11,13 +11,14 @@ JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 EMULATOR_JAR := server/target/stripe-emulator.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger bench bench-peer footprint proto-release
+.PHONY: help check-jdk build test run lint clean fmt trigger reconcile bench bench-peer footprint proto-release
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
 	@echo "make test   run all tests (nothing to install)"
 	@echo "make build  build server/target/billing-server.jar and server/target/stripe-emulator.jar"
 	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
+	@echo "make reconcile [DRY_RUN=1] [SINCE=2026-12-01T00:00:00Z]   compare with Stripe and repair (admin token)"
 	@echo "make bench  start a fresh local stack and print throughput and latency figures"
 	@echo "make bench-peer   webhook ingestion vs @supabase/stripe-sync-engine (../shared/bench)"
 	@echo "make lint   format check, buf lint and buf breaking against the released proto"
@@ -55,6 +56,7 @@ trigger: $(SERVER_JAR)
 	$(JAVA) -cp $(EMULATOR_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)" \
 	  $(if $(STRIPE_EMULATOR_URL),--emulator "$(STRIPE_EMULATOR_URL)")
 
+
 # Webhook ingestion against @supabase/stripe-sync-engine (../shared/bench; args: N PAIRS "C list").
 # The production jar needs a Stripe: it gets a test key and an API base nobody listens on (the
 # ingest path never calls Stripe).
@@ -67,6 +69,16 @@ BUF := .ci/buf/node_modules/.bin/buf
 $(BUF): .ci/buf/package.json .ci/buf/package-lock.json
 	cd .ci/buf && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(BUF)
+
+# ReconcileWithStripe on a running service (make run's, by default): missed events through the inbox, subscription
+# drift reported and (unless DRY_RUN=1) repaired. TOKEN needs the admin scope; GRPC names the server.
+TOKEN ?= billing-dev-token
+GRPC ?= localhost:9090
+reconcile: $(BUF)
+	$(BUF) curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer $(TOKEN)" \
+	  http://$(GRPC)/billing.v1.BillingService/ReconcileWithStripe \
+	  -d '{"dry_run":$(if $(DRY_RUN),true,false)$(if $(SINCE),$(comma)"since":"$(SINCE)")}'
+comma := ,
 
 # Format check (never rewrites), proto style, and no breaking change against the released API.
 lint: check-jdk $(BUF)

@@ -27,6 +27,7 @@ import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.domain.payment.PaymentOperations;
 import dev.billing.domain.payment.PaymentService;
 import dev.billing.domain.payment.PaymentStore;
+import dev.billing.domain.reconcile.Reconciler;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.domain.referral.ReferralStore;
 import dev.billing.domain.subscription.CancellationService;
@@ -97,6 +98,7 @@ public final class BillingServer implements AutoCloseable {
   private final StreamHub streams;
   private final SubscriptionMaintenance maintenance;
   private final ChangeLogPruner pruner;
+  private final Reconciler reconciler;
 
   private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
@@ -170,6 +172,17 @@ public final class BillingServer implements AutoCloseable {
             clock,
             meters);
 
+    reconciler =
+        new Reconciler(
+            tx,
+            gateway,
+            webhooks,
+            StripeEventParser::parse,
+            customers,
+            subscriptions,
+            clock,
+            meters);
+
     CheckoutService checkout =
         new CheckoutService(
             tx,
@@ -204,6 +217,7 @@ public final class BillingServer implements AutoCloseable {
                     referrals,
                     audit,
                     webhooks,
+                    reconciler,
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());
@@ -224,6 +238,7 @@ public final class BillingServer implements AutoCloseable {
     webhooks.start();
     maintenance.start(config.maintenanceInterval());
     pruner.start(config.stream().pruneInterval());
+    reconciler.start(resilience.reconcileInterval());
     grpc.start();
     health.addListener(
         new DatabaseHealth.Listener() {
@@ -247,6 +262,7 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(webhooks);
     closeOrder.add(maintenance);
     closeOrder.add(pruner);
+    closeOrder.add(reconciler);
     closeOrder.add(health);
     closeOrder.add(database);
     closeOrder.add(gc);
@@ -310,6 +326,10 @@ public final class BillingServer implements AutoCloseable {
 
   public Database database() {
     return database;
+  }
+
+  public Reconciler reconciler() {
+    return reconciler;
   }
 
   public WebhookProcessor webhooks() {

@@ -36,6 +36,10 @@ public final class LocalRun {
     Env env = Env.load();
     EmbeddedMariaDb db = null;
     List<String[]> extraEnv = new ArrayList<>();
+    if (env.get("BILLING_RECONCILE_INTERVAL").isEmpty()) {
+      // Background reconciliation is off under make run (make reconcile runs it on demand).
+      extraEnv.add(new String[] {"BILLING_RECONCILE_INTERVAL", "0s"});
+    }
     if (env.get("BILLING_DB_URL").isEmpty()) {
       Path root = Path.of("data", "mariadb").toAbsolutePath();
       int port = env.getInt("BILLING_DEV_DB_PORT", 0);

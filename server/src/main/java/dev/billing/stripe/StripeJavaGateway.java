@@ -1,18 +1,26 @@
 package dev.billing.stripe;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
 import com.stripe.model.checkout.Session;
 import com.stripe.net.RequestOptions;
 import com.stripe.param.CustomerCreateParams;
+import com.stripe.param.EventListParams;
 import com.stripe.param.RefundCreateParams;
 import com.stripe.param.SubscriptionCancelParams;
+import com.stripe.param.SubscriptionListParams;
 import com.stripe.param.SubscriptionUpdateParams;
 import com.stripe.param.checkout.SessionCreateParams;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
 import dev.billing.domain.gateway.StripeGateway;
+import java.util.ArrayList;
+import java.util.List;
 
 /** {@link StripeGateway} with an instance {@link StripeClient} (never the global API key). */
 public final class StripeJavaGateway implements StripeGateway {
@@ -176,5 +184,70 @@ public final class StripeJavaGateway implements StripeGateway {
     } catch (StripeException e) {
       throw StripeErrors.translate(e);
     }
+  }
+
+  /** A page of a Stripe list, as Stripe's raw JSON body, after the given id (null: the first). */
+  @FunctionalInterface
+  private interface Page {
+    String body(String startingAfter) throws StripeException;
+  }
+
+  /** Every object of a Stripe list, raw, following {@code has_more}. */
+  private static List<JsonObject> all(Page page) {
+    List<JsonObject> objects = new ArrayList<>();
+    String after = null;
+    try {
+      while (true) {
+        JsonObject list = JsonParser.parseString(page.body(after)).getAsJsonObject();
+        JsonArray data = list.getAsJsonArray("data");
+        for (JsonElement e : data) {
+          objects.add(e.getAsJsonObject());
+          after = e.getAsJsonObject().get("id").getAsString();
+        }
+        if (data.isEmpty() || !StripeJson.bool(list, "has_more")) {
+          return objects;
+        }
+      }
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public List<String> listEvents(long createdGte) {
+    // Each event exactly as Stripe sent it, as a webhook would carry it.
+    return all(
+            after -> {
+              EventListParams.Builder params =
+                  EventListParams.builder()
+                      .setLimit(100L)
+                      .setCreated(EventListParams.Created.builder().setGte(createdGte).build());
+              if (after != null) {
+                params.setStartingAfter(after);
+              }
+              return client.v1().events().list(params.build()).getLastResponse().body();
+            })
+        .stream()
+        .map(JsonObject::toString)
+        .toList();
+  }
+
+  @Override
+  public List<SubscriptionSnapshot> listSubscriptions(String customerId) {
+    return all(
+            after -> {
+              SubscriptionListParams.Builder params =
+                  SubscriptionListParams.builder()
+                      .setCustomer(customerId)
+                      .setStatus(SubscriptionListParams.Status.ALL)
+                      .setLimit(100L);
+              if (after != null) {
+                params.setStartingAfter(after);
+              }
+              return client.v1().subscriptions().list(params.build()).getLastResponse().body();
+            })
+        .stream()
+        .map(StripeEventParser::subscription)
+        .toList();
   }
 }

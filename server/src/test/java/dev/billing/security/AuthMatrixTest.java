@@ -50,7 +50,8 @@ class AuthMatrixTest {
           Map.entry("RefundPayment", "admin"),
           Map.entry("ListAuditEntries", "admin"),
           Map.entry("ListWebhookEvents", "admin"),
-          Map.entry("ReplayWebhookEvent", "admin"));
+          Map.entry("ReplayWebhookEvent", "admin"),
+          Map.entry("ReconcileWithStripe", "admin"));
 
   private static TestServer server;
   private static ManagedChannel channel;

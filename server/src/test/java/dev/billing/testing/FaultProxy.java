@@ -89,6 +89,11 @@ public final class FaultProxy implements AutoCloseable {
       server.connect(new InetSocketAddress(targetHost, targetPort), 5_000);
       open.add(client);
       open.add(server);
+      if (killed) { // killed while this connection was being made: it dies with the rest
+        closeQuietly(client);
+        closeQuietly(server);
+        return;
+      }
       Thread.ofVirtual().start(() -> pipe(client, server));
       Thread.ofVirtual().start(() -> pipe(server, client));
     } catch (IOException | InterruptedException e) {
@@ -110,6 +115,9 @@ public final class FaultProxy implements AutoCloseable {
         OutputStream out = to.getOutputStream()) {
       for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
         waitWhileFrozen(); // held, as a stopped server would hold it
+        if (killed) {
+          return;
+        }
         out.write(buffer, 0, n);
         out.flush();
       }

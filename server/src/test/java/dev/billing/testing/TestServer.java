@@ -147,6 +147,7 @@ public final class TestServer implements AutoCloseable {
     env.put("BILLING_SHUTDOWN_GRACE", "2s");
     env.put("STRIPE_EMULATOR_RETRY_BASE", "50ms");
     env.put("BILLING_MAINTENANCE_INTERVAL", "200ms");
+    env.put("BILLING_RECONCILE_INTERVAL", "0s");
     env.putAll(overrides);
     return Env.of(env);
   }

@@ -65,6 +65,7 @@ public final class StripeEmulator implements AutoCloseable {
             .post(
                 "/v1/billing_portal/sessions",
                 api(ex -> state.createPortalSession(form(ex), baseUrl)))
+            .get("/v1/subscriptions", api(ex -> state.listSubscriptions(form(ex))))
             .get("/v1/subscriptions/{id}", api(ex -> state.subscription(param(ex, "id"))))
             .post(
                 "/v1/subscriptions/{id}",
@@ -125,6 +126,15 @@ public final class StripeEmulator implements AutoCloseable {
   }
 
   /** Successful webhook deliveries so far (for tests). */
+  /**
+   * Drops the next {@code n} webhook deliveries on purpose (they stay listed in {@code GET
+   * /v1/events}), as a long outage of the endpoint or a wrongly rotated secret would: for testing
+   * reconciliation.
+   */
+  public void dropNextDeliveries(int n) {
+    sender.dropNext(n);
+  }
+
   public long deliveredWebhooks() {
     return sender.delivered();
   }

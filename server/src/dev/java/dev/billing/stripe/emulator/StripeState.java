@@ -184,6 +184,7 @@ final class StripeState {
     int limit = (int) Math.min(100, Math.max(1, p.longValue("limit", 10)));
     String type = p.string("type");
     String after = p.string("starting_after");
+    long createdGte = p.longValue("created.gte", Long.MIN_VALUE);
     JsonArray data = new JsonArray();
     boolean started = after == null;
     boolean more = false;
@@ -194,6 +195,9 @@ final class StripeState {
         continue;
       }
       if (type != null && !type.equals(str(e, "type"))) {
+        continue;
+      }
+      if (num(e, "created") < createdGte) {
         continue;
       }
       if (data.size() == limit) {
@@ -961,6 +965,44 @@ final class StripeState {
   }
 
   // ---------------------------------------------------------------- subscriptions
+
+  /**
+   * {@code GET /v1/subscriptions?customer=&status=all}: a customer's subscriptions, newest first.
+   */
+  synchronized JsonObject listSubscriptions(Params p) {
+    String customer = p.string("customer");
+    String status = p.string("status");
+    int limit = (int) Math.min(100, Math.max(1, p.longValue("limit", 10)));
+    String after = p.string("starting_after");
+    List<JsonObject> matching = new ArrayList<>();
+    for (JsonObject s : subscriptions.values()) {
+      boolean statusMatches =
+          "all".equals(status)
+              || (status == null
+                  ? !"canceled".equals(str(s, "status"))
+                      && !"incomplete_expired".equals(str(s, "status"))
+                  : status.equals(str(s, "status")));
+      if ((customer == null || customer.equals(str(s, "customer"))) && statusMatches) {
+        matching.add(s);
+      }
+    }
+    java.util.Collections.reverse(matching);
+    JsonArray data = new JsonArray();
+    boolean started = after == null;
+    boolean more = false;
+    for (JsonObject s : matching) {
+      if (!started) {
+        started = after.equals(str(s, "id"));
+        continue;
+      }
+      if (data.size() == limit) {
+        more = true;
+        break;
+      }
+      data.add(s.deepCopy());
+    }
+    return list(data, "/v1/subscriptions", more);
+  }
 
   synchronized JsonObject subscription(String id) {
     return require(subscriptions, id, "subscription").deepCopy();

@@ -47,7 +47,22 @@ final class WebhookSender implements AutoCloseable {
     this.endpoint = endpoint;
   }
 
+  private final java.util.concurrent.atomic.AtomicInteger toDrop =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * The next {@code n} events are never delivered (Stripe gave up on them); a negative {@code n}
+   * takes back drops not used yet.
+   */
+  void dropNext(int n) {
+    toDrop.updateAndGet(left -> Math.max(0, left + n));
+  }
+
   void send(JsonObject event) {
+    if (toDrop.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      log.info("emulator: dropping event {} on purpose", event.get("id").getAsString());
+      return;
+    }
     String payload = event.toString();
     executor.execute(() -> attempt(event.get("id").getAsString(), payload, 1));
   }

@@ -15,4 +15,11 @@ public record SubscriptionSnapshot(
     Long currentPeriodEnd,
     Long trialEnd,
     boolean cancelAtPeriodEnd,
-    String metadataUserId) {}
+    String metadataUserId) {
+
+  /** The same snapshot, owned by {@code userId} (for a copy read from Stripe without metadata). */
+  public SubscriptionSnapshot withUser(String userId) {
+    return new SubscriptionSnapshot(
+        id, customerId, status, priceId, currentPeriodEnd, trialEnd, cancelAtPeriodEnd, userId);
+  }
+}

@@ -89,4 +89,9 @@ public final class CustomerService {
   public String customerOf(String userId) {
     return tx.read(s -> s.store(CustomerStore.class).findCustomerByUser(userId));
   }
+
+  /** Users with a Stripe customer, by user id, after {@code afterUserId} ("" = from the first). */
+  public List<CustomerLink> page(String afterUserId, int limit) {
+    return tx.read(s -> s.store(CustomerStore.class).findPage(afterUserId, limit));
+  }
 }

@@ -18,4 +18,7 @@ public interface CustomerStore {
   int replace(String userId, String oldCustomerId, String newCustomerId);
 
   int insertIfAbsent(String userId, String customerId);
+
+  /** Users with a Stripe customer, by user id, after {@code afterUserId}. */
+  List<CustomerLink> findPage(String afterUserId, int limit);
 }

@@ -25,4 +25,13 @@ public interface StripeGateway {
 
   /** Refunds a payment, fully ({@code amount == null}) or partly; returns the refund id. */
   String createRefund(String paymentIntentId, Long amount, String idempotencyKey);
+
+  /**
+   * Every event Stripe has created at or after {@code createdGte} (epoch seconds), newest first, as
+   * Stripe's raw JSON (so they go through the same parser as a webhook).
+   */
+  java.util.List<String> listEvents(long createdGte);
+
+  /** Every subscription of a customer at Stripe, whatever its status. */
+  java.util.List<SubscriptionSnapshot> listSubscriptions(String customerId);
 }

@@ -31,4 +31,10 @@ public interface InboxStore {
 
   /** Events with this status, oldest first, without their payloads. */
   List<StoredEvent> findByStatus(String status, int offset, int limit);
+
+  /** Those of these event ids that are stored. */
+  List<String> findExisting(List<String> ids);
+
+  /** The newest stored event's {@code created}, or null when none is stored. */
+  Long newestCreated();
 }

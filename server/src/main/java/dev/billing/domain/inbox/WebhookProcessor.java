@@ -354,6 +354,19 @@ public final class WebhookProcessor implements AutoCloseable {
     return requeued;
   }
 
+  /** Those of these event ids that are in the inbox. */
+  public java.util.Set<String> stored(List<String> ids) {
+    if (ids.isEmpty()) {
+      return java.util.Set.of();
+    }
+    return java.util.Set.copyOf(tx.read(s -> s.store(InboxStore.class).findExisting(ids)));
+  }
+
+  /** The newest stored event's {@code created} (epoch seconds), or null when none is. */
+  public Long newestStoredCreated() {
+    return tx.read(s -> s.store(InboxStore.class).newestCreated());
+  }
+
   /** Stored events with this status, oldest first, without payloads. */
   public List<StoredEvent> events(String status, int offset, int limit) {
     return tx.read(s -> s.store(InboxStore.class).findByStatus(status, offset, limit));

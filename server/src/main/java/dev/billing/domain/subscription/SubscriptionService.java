@@ -149,6 +149,11 @@ public final class SubscriptionService {
     recompute(uow, locked, snap.id(), snap.customerId(), cause);
   }
 
+  /** A user's stored subscriptions. */
+  public List<SubscriptionRow> ofUser(UnitOfWork uow, String userId) {
+    return store(uow).findByUser(userId);
+  }
+
   /**
    * checkout.session.completed for a subscription: remembers the subscription as a placeholder
    * (active, or trialing when nothing was paid) so the user is upgraded even if the subscription

@@ -41,7 +41,8 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("RefundPayment", Scope.ADMIN),
           Map.entry("ListAuditEntries", Scope.ADMIN),
           Map.entry("ListWebhookEvents", Scope.ADMIN),
-          Map.entry("ReplayWebhookEvent", Scope.ADMIN));
+          Map.entry("ReplayWebhookEvent", Scope.ADMIN),
+          Map.entry("ReconcileWithStripe", Scope.ADMIN));
 
   private final TokenStore tokens;
 

@@ -13,6 +13,7 @@ import dev.billing.domain.inbox.StoredEvent;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.domain.payment.PaymentOperations;
 import dev.billing.domain.payment.PaymentRow;
+import dev.billing.domain.reconcile.Reconciler;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.domain.subscription.CancellationService;
 import dev.billing.proto.v1.ApplyReferralCodeRequest;
@@ -49,6 +50,9 @@ import dev.billing.proto.v1.ListPlansRequest;
 import dev.billing.proto.v1.ListPlansResponse;
 import dev.billing.proto.v1.ListWebhookEventsRequest;
 import dev.billing.proto.v1.ListWebhookEventsResponse;
+import dev.billing.proto.v1.ReconcileDrift;
+import dev.billing.proto.v1.ReconcileWithStripeRequest;
+import dev.billing.proto.v1.ReconcileWithStripeResponse;
 import dev.billing.proto.v1.RefundPaymentRequest;
 import dev.billing.proto.v1.RefundPaymentResponse;
 import dev.billing.proto.v1.ReplayWebhookEventRequest;
@@ -83,6 +87,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       ReferralService referrals,
       AuditLog audit,
       WebhookProcessor webhooks,
+      Reconciler reconciler,
       Catalog catalog) {}
 
   private final Services s;
@@ -519,6 +524,43 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
           return ReplayWebhookEventResponse.newBuilder()
               .setEvent(WebhookProtoConverter.toProto(s.webhooks().replay(request.getEventId())))
               .build();
+        });
+  }
+
+  @Override
+  public void reconcileWithStripe(
+      ReconcileWithStripeRequest request, StreamObserver<ReconcileWithStripeResponse> responses) {
+    unary(
+        "ReconcileWithStripe",
+        responses,
+        () -> {
+          Long since = request.hasSince() ? request.getSince().getSeconds() : null;
+          new RequestValidator()
+              .check(
+                  since == null || since <= java.time.Instant.now().getEpochSecond(),
+                  "since",
+                  "must not be in the future")
+              .validate();
+          Reconciler.Report report = s.reconciler().reconcile(since, request.getDryRun());
+          ReconcileWithStripeResponse.Builder b =
+              ReconcileWithStripeResponse.newBuilder()
+                  .setSince(com.google.protobuf.Timestamp.newBuilder().setSeconds(report.since()))
+                  .setEventsListed(report.eventsListed())
+                  .setEventsIngested(report.eventsIngested())
+                  .setSubscriptionsCompared(report.subscriptionsCompared())
+                  .setDryRun(request.getDryRun());
+          for (Reconciler.Drift d : report.drift()) {
+            b.addDrift(
+                ReconcileDrift.newBuilder()
+                    .setObjectType(d.objectType())
+                    .setObjectId(d.objectId())
+                    .setUserId(d.userId() == null ? "" : d.userId())
+                    .setOurs(d.ours())
+                    .setStripe(d.stripe())
+                    .setAction(d.action())
+                    .setRepaired(d.repaired()));
+          }
+          return b.build();
         });
   }
 
