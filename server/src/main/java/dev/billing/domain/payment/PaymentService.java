@@ -10,12 +10,9 @@ import dev.billing.domain.command.StripeCommand.InvoiceSettled;
 import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.customer.CustomerService;
+import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.persistence.UnitOfWork;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,16 +50,7 @@ public final class PaymentService {
 
   /** A deterministic payment id, so a retried request or event maps to the same payment. */
   public static String paymentId(String... parts) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (String p : parts) {
-        sha.update(String.valueOf(p).getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) 0);
-      }
-      return "pay_" + HexFormat.of().formatHex(sha.digest()).substring(0, 24);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "pay_" + Idempotency.fingerprint((Object[]) parts).substring(0, 24);
   }
 
   /** A purchase this service started (a checkout it created): pending until Stripe reports it. */
