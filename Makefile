@@ -11,7 +11,7 @@ JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 EMULATOR_JAR := server/target/stripe-emulator.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger reconcile bench bench-peer footprint proto-release
+.PHONY: help check-jdk build test run lint clean fmt trigger reconcile chaos bench bench-peer footprint proto-release
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
@@ -19,6 +19,7 @@ help:
 	@echo "make build  build server/target/billing-server.jar and server/target/stripe-emulator.jar"
 	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
 	@echo "make reconcile [DRY_RUN=1] [SINCE=2026-12-01T00:00:00Z]   compare with Stripe and repair (admin token)"
+	@echo "make chaos  soak: kill -9 and a database restart under load, compared with a crash-free run"
 	@echo "make bench  start a fresh local stack and print throughput and latency figures"
 	@echo "make bench-peer   webhook ingestion vs @supabase/stripe-sync-engine (../shared/bench)"
 	@echo "make lint   format check, buf lint and buf breaking against the released proto"
@@ -43,6 +44,11 @@ run: $(SERVER_JAR)
 # Figures: GetEntitlement throughput/latency, webhook ingest rate, stream fan-out latency (make bench BENCH_ARGS=...)
 bench: $(SERVER_JAR)
 	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.BenchRun $(BENCH_ARGS)
+
+# Soak under faults (CHAOS_ARGS="users kills db-restarts seed"; default 300 users, 4 kill -9, 1 database restart):
+# the production jar on its own embedded MariaDB, compared with a crash-free run of the same deliveries.
+chaos: $(SERVER_JAR)
+	$(JAVA) $(JAVA_OPTS) -cp "server/target/test-classes:server/target/classes:$$(cat server/target/dev-classpath.txt)" dev.billing.dev.ChaosRun $(CHAOS_ARGS)
 
 # Memory of GetEntitlement's snapshot per cached user (make footprint USERS=1000000)
 USERS ?= 1000000

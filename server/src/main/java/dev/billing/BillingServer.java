@@ -63,6 +63,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -180,6 +181,7 @@ public final class BillingServer implements AutoCloseable {
             StripeEventParser::parse,
             customers,
             subscriptions,
+            payments,
             clock,
             meters);
 
@@ -234,7 +236,18 @@ public final class BillingServer implements AutoCloseable {
             meters);
 
     TokenReloader tokenReloader = new TokenReloader(tokens, config.tokensReload(), meters);
-    feed.start();
+    // The database answered the migrations; if it blips while the rest starts, wait for it.
+    for (int attempt = 1; ; attempt++) {
+      awaitDatabase(health, Duration.ofSeconds(60));
+      try {
+        feed.start();
+        break;
+      } catch (dev.billing.error.BillingException.Unavailable e) {
+        if (attempt == 10) {
+          throw e;
+        }
+      }
+    }
     webhooks.start();
     maintenance.start(config.maintenanceInterval());
     pruner.start(config.stream().pruneInterval());
@@ -266,6 +279,23 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(health);
     closeOrder.add(database);
     closeOrder.add(gc);
+  }
+
+  /** Waits (bounded) until the database answers, so a restart of it next to ours is ridden out. */
+  private static void awaitDatabase(DatabaseHealth health, Duration atMost) {
+    long deadline = System.nanoTime() + atMost.toNanos();
+    while (!health.probeOnce()) {
+      if (System.nanoTime() > deadline) {
+        throw new dev.billing.error.BillingException.Unavailable(
+            "DATABASE_UNAVAILABLE", "the database did not answer within " + atMost, null);
+      }
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
   }
 
   /** Starts the service on the ports of its configuration (0 = any free port). */

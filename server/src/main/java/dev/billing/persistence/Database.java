@@ -93,7 +93,37 @@ public final class Database implements AutoCloseable {
     }
   }
 
+  /** How long a starting server waits for its database before it gives up and says why. */
+  private static final long STARTUP_WAIT_MILLIS = 60_000;
+
+  /**
+   * Migrates, waiting up to a minute for a database that is not answering yet (it is starting or
+   * restarting next to this server), then gives up with the database's error.
+   */
   private static void migrate(DataSource ds) {
+    long deadline = System.currentTimeMillis() + STARTUP_WAIT_MILLIS;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        migrateOnce(ds);
+        return;
+      } catch (
+          org.flywaydb.core.internal.exception.sqlExceptions.FlywaySqlUnableToConnectToDbException
+              e) {
+        if (System.currentTimeMillis() > deadline) {
+          throw e;
+        }
+        log.warn("database not reachable yet (attempt {}), waiting: {}", attempt, e.getMessage());
+        try {
+          Thread.sleep(Math.min(2_000, 250L * attempt));
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static void migrateOnce(DataSource ds) {
     Flyway flyway =
         Flyway.configure()
             .dataSource(ds)

@@ -94,7 +94,7 @@ public final class DatabaseHealth implements AutoCloseable {
   }
 
   /** Probes the database once; returns whether it answered. */
-  public boolean probeOnce() {
+  public synchronized boolean probeOnce() {
     boolean ok;
     try {
       if (probe == null || probe.isClosed()) {

@@ -226,6 +226,11 @@ public final class StripeEventParser {
         StripeJson.string(invoice, "currency"));
   }
 
+  /** A payment intent as retrieved from Stripe, as the command its success would carry. */
+  public static PaymentIntentSettled succeededIntent(JsonObject intent) {
+    return intent(intent, IntentOutcome.SUCCEEDED, null);
+  }
+
   private static PaymentIntentSettled intent(
       JsonObject intent, IntentOutcome outcome, String failureCode) {
     return new PaymentIntentSettled(

@@ -250,4 +250,24 @@ public final class StripeJavaGateway implements StripeGateway {
         .map(StripeEventParser::subscription)
         .toList();
   }
+
+  @Override
+  public List<dev.billing.domain.command.StripeCommand.PaymentIntentSettled>
+      listSucceededPaymentIntents(String customerId) {
+    return all(
+            after -> {
+              com.stripe.param.PaymentIntentListParams.Builder params =
+                  com.stripe.param.PaymentIntentListParams.builder()
+                      .setCustomer(customerId)
+                      .setLimit(100L);
+              if (after != null) {
+                params.setStartingAfter(after);
+              }
+              return client.v1().paymentIntents().list(params.build()).getLastResponse().body();
+            })
+        .stream()
+        .filter(pi -> "succeeded".equals(StripeJson.string(pi, "status")))
+        .map(StripeEventParser::succeededIntent)
+        .toList();
+  }
 }

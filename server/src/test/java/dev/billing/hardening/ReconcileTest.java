@@ -99,4 +99,60 @@ class ReconcileTest {
                             "SELECT status FROM subscriptions WHERE user_id = ?", user)));
     assertThat(server.metric("billing_reconcile_drift_repaired_total")).isPositive();
   }
+
+  @Test
+  void aPaidPurchaseWhoseEventsAreOutOfReachIsSettledOnceFromStripesPaymentIntents() {
+    String user = "recp_" + UUID.randomUUID().toString().substring(0, 8);
+    var co =
+        client.createCheckout(
+            CreateCheckoutRequest.newBuilder()
+                .setUserId(user)
+                .setMode(CheckoutMode.CHECKOUT_MODE_CREDITS)
+                .setCreditPackage("credits_1000")
+                .setIdempotencyKey("recp-1")
+                .build());
+    server.emulator().dropNextDeliveries(1_000);
+    assertThat(server.pay(co.getUrl(), "4242424242424242", null).statusCode()).isEqualTo(200);
+    server.emulator().dropNextDeliveries(-1_000);
+    assertThat(client.getEntitlement(user).getCreditBalance()).isZero();
+
+    // Events older than `since` are not listed (as when they are past Stripe's 30 days): the
+    // payment comparison finds the purchase Stripe says succeeded and settles it. `since` is the
+    // second after the payment's events, once the clock has passed it.
+    long paidAt = java.time.Instant.now().getEpochSecond();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> java.time.Instant.now().getEpochSecond() > paidAt);
+    var sinceNow = com.google.protobuf.Timestamp.newBuilder().setSeconds(paidAt + 1).build();
+    ReconcileWithStripeResponse dry =
+        client
+            .stub()
+            .reconcileWithStripe(
+                ReconcileWithStripeRequest.newBuilder().setSince(sinceNow).setDryRun(true).build());
+    assertThat(dry.getDriftList())
+        .extracting(
+            ReconcileDrift::getObjectType, ReconcileDrift::getOurs, ReconcileDrift::getRepaired)
+        .contains(org.assertj.core.groups.Tuple.tuple("payment", "pending", false));
+    assertThat(client.getEntitlement(user).getCreditBalance()).isZero();
+
+    ReconcileWithStripeResponse run =
+        client
+            .stub()
+            .reconcileWithStripe(
+                ReconcileWithStripeRequest.newBuilder().setSince(sinceNow).build());
+    assertThat(run.getDriftList())
+        .filteredOn(d -> d.getObjectType().equals("payment") && d.getUserId().equals(user))
+        .singleElement()
+        .extracting(ReconcileDrift::getRepaired)
+        .isEqualTo(true);
+    assertThat(client.getEntitlement(user).getCreditBalance()).isEqualTo(1000);
+
+    // The missed events arriving after all (a full reconciliation) credit nothing twice.
+    reconcile(false);
+    assertThat(client.getEntitlement(user).getCreditBalance()).isEqualTo(1000);
+    assertThat(
+            server.queryLong(
+                "SELECT COUNT(*) FROM credit_ledger WHERE user_id = ? AND kind = 'purchase'", user))
+        .isEqualTo(1);
+  }
 }

@@ -59,6 +59,9 @@ class StreamStormTest {
         BillingServiceGrpc.newStub(server.channel())
             .withCallCredentials(new BearerToken(TestServer.ADMIN_TOKEN));
     ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+    var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    threads.resetPeakThreadCount();
+    int before = threads.getThreadCount();
     List<List<Long>> received = new ArrayList<>();
     for (int s = 0; s < STREAMS; s++) {
       // Half resume from before the first change, half from the middle.
@@ -91,6 +94,12 @@ class StreamStormTest {
                 !errors.isEmpty()
                     || received.stream().allMatch(seqs -> seqs.contains(committed.getLast())));
     assertThat(errors).isEmpty();
+    // No thread per stream: 2,000 streams (and their catch-up) on a bounded set of platform
+    // threads (this JVM runs the client too). Before: one pool thread per opening stream.
+    int peak = threads.getPeakThreadCount();
+    System.out.println(
+        "platform threads: " + before + " before, peak " + peak + " with " + STREAMS + " streams");
+    assertThat(peak - before).isLessThan(100);
     for (int s = 0; s < STREAMS; s++) {
       List<Long> expected = s % 2 == 0 ? committed : committed.subList(CHANGES / 2, CHANGES);
       assertThat(received.get(s)).as("stream %d", s).containsExactlyElementsOf(expected);

@@ -74,6 +74,7 @@ public final class StripeEmulator implements AutoCloseable {
             .post("/v1/refunds", api(ex -> state.createRefund(form(ex))))
             .get("/v1/events", api(ex -> state.listEvents(form(ex))))
             .get("/v1/events/{id}", api(ex -> state.event(param(ex, "id"))))
+            .get("/v1/payment_intents", api(ex -> state.listPaymentIntents(form(ex))))
             .get("/v1/payment_intents/{id}", api(ex -> state.paymentIntent(param(ex, "id"))))
             .get("/v1/charges/{id}", api(ex -> state.charge(param(ex, "id"))))
             .get("/v1/invoices/{id}", api(ex -> state.invoice(param(ex, "id"))))

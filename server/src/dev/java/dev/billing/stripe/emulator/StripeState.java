@@ -1044,6 +1044,35 @@ final class StripeState {
 
   // ---------------------------------------------------------------- payments
 
+  /** {@code GET /v1/payment_intents?customer=}: a customer's payment intents, newest first. */
+  synchronized JsonObject listPaymentIntents(Params p) {
+    String customer = p.string("customer");
+    int limit = (int) Math.min(100, Math.max(1, p.longValue("limit", 10)));
+    String after = p.string("starting_after");
+    List<JsonObject> matching = new ArrayList<>();
+    for (JsonObject pi : intents.values()) {
+      if (customer == null || customer.equals(str(pi, "customer"))) {
+        matching.add(pi);
+      }
+    }
+    java.util.Collections.reverse(matching);
+    JsonArray data = new JsonArray();
+    boolean started = after == null;
+    boolean more = false;
+    for (JsonObject pi : matching) {
+      if (!started) {
+        started = after.equals(str(pi, "id"));
+        continue;
+      }
+      if (data.size() == limit) {
+        more = true;
+        break;
+      }
+      data.add(pi.deepCopy());
+    }
+    return list(data, "/v1/payment_intents", more);
+  }
+
   synchronized JsonObject paymentIntent(String id) {
     return require(intents, id, "payment_intent").deepCopy();
   }

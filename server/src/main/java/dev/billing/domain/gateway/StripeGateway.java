@@ -34,4 +34,10 @@ public interface StripeGateway {
 
   /** Every subscription of a customer at Stripe, whatever its status. */
   java.util.List<SubscriptionSnapshot> listSubscriptions(String customerId);
+
+  /**
+   * A customer's payment intents that succeeded, as the command a payment_intent.succeeded carries.
+   */
+  java.util.List<dev.billing.domain.command.StripeCommand.PaymentIntentSettled>
+      listSucceededPaymentIntents(String customerId);
 }

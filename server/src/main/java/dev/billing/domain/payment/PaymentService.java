@@ -53,6 +53,11 @@ public final class PaymentService {
     return "pay_" + Idempotency.fingerprint((Object[]) parts).substring(0, 24);
   }
 
+  /** The payment of ours behind a payment id or a payment intent, or null. */
+  public PaymentRow find(UnitOfWork uow, String paymentId, String intentId) {
+    return locate(uow.store(PaymentStore.class), paymentId, null, intentId);
+  }
+
   /** A purchase this service started (a checkout it created): pending until Stripe reports it. */
   public void recordPending(UnitOfWork uow, PaymentRow payment) {
     uow.store(PaymentStore.class).insertIfAbsent(payment);

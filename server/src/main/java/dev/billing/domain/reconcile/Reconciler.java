@@ -1,12 +1,15 @@
 package dev.billing.domain.reconcile;
 
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.customer.CustomerLink;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.domain.inbox.InboundEvent;
 import dev.billing.domain.inbox.WebhookProcessor;
+import dev.billing.domain.payment.PaymentRow;
+import dev.billing.domain.payment.PaymentService;
 import dev.billing.domain.subscription.SubscriptionRow;
 import dev.billing.domain.subscription.SubscriptionService;
 import dev.billing.persistence.Transactions;
@@ -65,6 +68,7 @@ public final class Reconciler implements AutoCloseable {
   private final Function<String, InboundEvent> parser;
   private final CustomerService customers;
   private final SubscriptionService subscriptions;
+  private final PaymentService payments;
   private final Clock clock;
   private final Counter runs;
   private final Counter found;
@@ -78,8 +82,10 @@ public final class Reconciler implements AutoCloseable {
       Function<String, InboundEvent> parser,
       CustomerService customers,
       SubscriptionService subscriptions,
+      PaymentService payments,
       Clock clock,
       MeterRegistry meters) {
+    this.payments = payments;
     this.tx = tx;
     this.stripe = stripe;
     this.inbox = inbox;
@@ -163,6 +169,7 @@ public final class Reconciler implements AutoCloseable {
         page = customers.page(after, 200)) {
       for (CustomerLink link : page) {
         compared += compare(link, dryRun, now, drift);
+        comparePayments(link, dryRun, drift);
       }
       after = page.getLast().userId();
     }
@@ -229,6 +236,44 @@ public final class Reconciler implements AutoCloseable {
               done));
     }
     return theirs.size();
+  }
+
+  /**
+   * A payment Stripe says succeeded for a purchase this service started (its {@code
+   * metadata.payment_id}) that is not settled here: settled now through the same rules as its
+   * payment_intent.succeeded event (credited once, under the purchase's ledger key).
+   */
+  private void comparePayments(CustomerLink link, boolean dryRun, List<Drift> drift) {
+    for (PaymentIntentSettled intent : stripe.listSucceededPaymentIntents(link.customerId())) {
+      if (intent.paymentId() == null) {
+        continue; // not a purchase of ours (a subscription's invoice payment, or foreign)
+      }
+      PaymentRow ours =
+          tx.execute(uow -> payments.find(uow, intent.paymentId(), intent.intentId()));
+      if (ours != null && ours.isSettledSuccessfully()) {
+        continue;
+      }
+      boolean done = false;
+      if (!dryRun && ours != null) {
+        tx.execute(
+            uow -> {
+              payments.paymentIntentSettled(uow, intent, CAUSE);
+              return null;
+            });
+        done = true;
+      }
+      drift.add(
+          new Drift(
+              "payment",
+              intent.paymentId(),
+              ours == null ? link.userId() : ours.userId(),
+              ours == null ? "missing" : ours.status(),
+              "succeeded " + intent.amountReceived() + " " + intent.currency(),
+              ours == null
+                  ? "none: no purchase of ours has this id"
+                  : "settle it as its payment_intent.succeeded would",
+              done));
+    }
   }
 
   @Override

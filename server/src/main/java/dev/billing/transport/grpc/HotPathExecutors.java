@@ -22,9 +22,13 @@ public final class HotPathExecutors implements ServerCallExecutorSupplier {
           "billing.v1.BillingService/ListPlans",
           "billing.v1.BillingService/ListCreditPackages");
 
-  /** Like grpc-java's default executor: grows as needed, idle threads end after a minute. */
+  /**
+   * A virtual thread per call: a call that waits on the database or Stripe holds no platform
+   * thread, so thousands of streams opening at once (or calls waiting out an outage) cost no OS
+   * thread each.
+   */
   private static final Executor BLOCKING =
-      Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("grpc-call-", 0).factory());
+      Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("grpc-call-", 0).factory());
 
   @Override
   public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
