@@ -56,13 +56,16 @@ public final class Database implements AutoCloseable {
     hikari.setConnectionInitSql(
         "SET SESSION innodb_lock_wait_timeout = 5, SESSION sql_mode = '" + SQL_MODE + "'");
     hikari.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+    // Every session is a transaction (reads too: READ COMMITTED gives each statement the latest
+    // commits, and the pool rolls a read back on return), so no round trip switches autocommit on
+    // and off around each write transaction.
+    hikari.setAutoCommit(false);
     // Start even when the database is still coming up; /healthz reports it until it answers.
     hikari.setInitializationFailTimeout(-1);
     HikariDataSource ds = new HikariDataSource(hikari);
     try {
       migrate(ds);
-      Configuration mybatis =
-          new Configuration(new Environment("billing", new JdbcTransactionFactory(), ds));
+      Configuration mybatis = new Configuration(new Environment("billing", transactions(), ds));
       mybatis.setMapUnderscoreToCamelCase(true);
       mybatis.setArgNameBasedConstructorAutoMapping(true);
       // No per-statement timeout: connector-j arms a shared java.util.Timer for each statement, a
@@ -100,6 +103,15 @@ public final class Database implements AutoCloseable {
    * Migrates, waiting up to a minute for a database that is not answering yet (it is starting or
    * restarting next to this server), then gives up with the database's error.
    */
+  /** MyBatis transactions that leave autocommit as the pool keeps it (off). */
+  private static JdbcTransactionFactory transactions() {
+    JdbcTransactionFactory factory = new JdbcTransactionFactory();
+    java.util.Properties props = new java.util.Properties();
+    props.setProperty("skipSetAutoCommitOnClose", "true");
+    factory.setProperties(props);
+    return factory;
+  }
+
   private static void migrate(DataSource ds) {
     long deadline = System.currentTimeMillis() + STARTUP_WAIT_MILLIS;
     for (int attempt = 1; ; attempt++) {

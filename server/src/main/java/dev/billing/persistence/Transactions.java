@@ -105,13 +105,16 @@ public final class Transactions {
     }
   }
 
-  /** A read outside any transaction (autocommit, each statement sees the latest commits). */
+  /**
+   * A read: each statement sees the latest commits (READ COMMITTED), no locks are taken, and the
+   * pool ends the read-only transaction when the connection returns.
+   */
   public <T> T read(Function<Stores, T> query) {
     UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
     HeldWritesInterceptor.CURRENT.remove();
     requireUp();
     Connection connection = null;
-    try (SqlSession session = factory.openSession(true)) {
+    try (SqlSession session = factory.openSession(false)) {
       connection = session.getConnection();
       health.register(connection);
       return query.apply(

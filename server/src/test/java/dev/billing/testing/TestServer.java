@@ -344,7 +344,11 @@ public final class TestServer implements AutoCloseable {
       for (int i = 0; i < args.length; i++) {
         ps.setObject(i + 1, args[i]);
       }
-      return ps.executeUpdate();
+      int changed = ps.executeUpdate();
+      if (!c.getAutoCommit()) {
+        c.commit();
+      }
+      return changed;
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -1,13 +1,33 @@
 package dev.billing.domain.checkout;
 
+import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.UnitOfWork;
 
 /** Checkout sessions as Stripe's events report them (open, complete, expired). */
 public final class CheckoutSessions {
-  /** Records a session's new status; sessions this service never created are not recorded. */
+  /**
+   * Records a session's new status; sessions this service never created are not recorded. Held back
+   * and written with the transaction's others in one statement, before any other statement on
+   * checkout_sessions.
+   */
   public void markStatus(UnitOfWork uow, String sessionId, String status) {
     if (sessionId != null) {
-      uow.store(CheckoutStore.class).updateStatus(sessionId, status);
+      uow.attachment(Held.class, () -> new Held(uow))
+          .writes
+          .put(sessionId, new SessionStatus(sessionId, status));
+    }
+  }
+
+  private static final class Held {
+    final HeldWrites<SessionStatus> writes;
+
+    Held(UnitOfWork uow) {
+      writes =
+          new HeldWrites<>(
+              uow,
+              CheckoutStore.class,
+              (u, s) -> u.store(CheckoutStore.class).updateStatus(s.sessionId(), s.status()),
+              (u, all) -> u.store(CheckoutStore.class).updateStatuses(all));
     }
   }
 }

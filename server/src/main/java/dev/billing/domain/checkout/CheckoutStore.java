@@ -7,4 +7,7 @@ public interface CheckoutStore {
   CheckoutSessionRow findByKey(String userId, String key);
 
   void updateStatus(String sessionId, String status);
+
+  /** Several sessions' statuses in one statement. */
+  void updateStatuses(java.util.Collection<SessionStatus> statuses);
 }

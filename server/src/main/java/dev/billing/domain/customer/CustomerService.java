@@ -1,6 +1,7 @@
 package dev.billing.domain.customer;
 
 import dev.billing.domain.gateway.StripeGateway;
+import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.util.HashSet;
@@ -49,22 +50,35 @@ public final class CustomerService {
   private static final class Mapped extends HashSet<String> {}
 
   /**
-   * Remembers that {@code customerId} is {@code userId}'s; true when the mapping is new. No
-   * statement for a user this transaction already knows to be mapped.
+   * Remembers that {@code customerId} is {@code userId}'s unless the user (or the customer) is
+   * mapped already. No statement for a user this transaction already knows to be mapped; otherwise
+   * the mapping is held back and written with the transaction's others in one batch, before any
+   * other statement on customers (so a later read in the transaction sees it).
    */
-  public boolean remember(UnitOfWork uow, String userId, String customerId) {
+  public void remember(UnitOfWork uow, String userId, String customerId) {
     if (userId == null || customerId == null) {
-      return false;
+      return;
     }
     Mapped mapped = uow.attachment(Mapped.class, Mapped::new);
-    if (mapped.contains(userId)) {
-      return false;
+    if (mapped.add(userId)) {
+      uow.attachment(HeldLinks.class, () -> new HeldLinks(uow))
+          .writes
+          .put(userId, new CustomerLink(userId, customerId));
     }
-    boolean added = uow.store(CustomerStore.class).insertIfAbsent(userId, customerId) > 0;
-    if (added) {
-      mapped.add(userId);
+  }
+
+  /** Mappings this transaction will write. */
+  private static final class HeldLinks {
+    final HeldWrites<CustomerLink> writes;
+
+    HeldLinks(UnitOfWork uow) {
+      writes =
+          new HeldWrites<>(
+              uow,
+              CustomerStore.class,
+              (u, link) -> u.store(CustomerStore.class).insertLinkIfAbsent(link),
+              (u, links) -> u.batch(CustomerStore.class, links, CustomerStore::insertLinkIfAbsent));
     }
-    return added;
   }
 
   /** Before a group of events for these users: learns, in one statement, which have a customer. */

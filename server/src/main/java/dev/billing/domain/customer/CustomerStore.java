@@ -19,6 +19,9 @@ public interface CustomerStore {
 
   int insertIfAbsent(String userId, String customerId);
 
+  /** The same, for one held-back mapping (written as part of a JDBC batch). */
+  void insertLinkIfAbsent(CustomerLink link);
+
   /** Users with a Stripe customer, by user id, after {@code afterUserId}. */
   List<CustomerLink> findPage(String afterUserId, int limit);
 }

@@ -80,8 +80,13 @@ public final class EntitlementService {
     m.lockAll(wanted).forEach(r -> held.put(r.userId(), r));
     List<String> missing = wanted.stream().filter(u -> !held.containsKey(u)).toList();
     if (!missing.isEmpty()) {
-      m.ensureRows(missing);
-      m.lockAll(missing).forEach(r -> held.put(r.userId(), r));
+      if (m.ensureRows(missing) == missing.size()) {
+        // All created by this insert, which holds their locks: they are exactly the new rows.
+        missing.forEach(u -> held.put(u, EntitlementRow.unknown(u)));
+      } else {
+        // Another transaction created some meanwhile: lock and read them all.
+        m.lockAll(missing).forEach(r -> held.put(r.userId(), r));
+      }
     }
   }
 

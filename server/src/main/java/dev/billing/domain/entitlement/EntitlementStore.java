@@ -8,7 +8,8 @@ public interface EntitlementStore {
   void ensureRow(String userId);
 
   /** Creates the rows of new users among these (sorted) ids, and locks all of them. */
-  void ensureRows(List<String> userIds);
+  /** Creates the rows of users that have none (locked by the insert); returns rows created. */
+  int ensureRows(List<String> userIds);
 
   /** Locks these users' rows (those that exist) in key order, until commit. */
   List<EntitlementRow> lockAll(List<String> userIds);
