@@ -258,10 +258,12 @@ public final class BillingServer implements AutoCloseable {
           @Override
           public void databaseDown() {
             grpc.setServing(false);
+            database.evictConnections();
           }
 
           @Override
           public void databaseUp() {
+            database.evictConnections();
             grpc.setServing(true);
           }
         });

@@ -192,6 +192,17 @@ public final class Database implements AutoCloseable {
     return base.replaceAll("socketTimeout=\\d+", "socketTimeout=" + ms);
   }
 
+  /**
+   * Closes the pool's connections (idle ones now, busy ones when they come back), so none made
+   * before the database went away is handed out after it returns.
+   */
+  public void evictConnections() {
+    var pool = dataSource.getHikariPoolMXBean();
+    if (pool != null) {
+      pool.softEvictConnections();
+    }
+  }
+
   public SqlSessionFactory sessionFactory() {
     return sessionFactory;
   }

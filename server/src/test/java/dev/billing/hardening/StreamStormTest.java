@@ -55,8 +55,14 @@ class StreamStormTest {
     List<Long> committed =
         server.queryLongs("SELECT seq FROM change_log WHERE user_id = 'storm' ORDER BY seq");
     assertThat(committed).hasSize(CHANGES);
+    // The client's callbacks run on its transport threads, so the thread count measures the server.
+    io.grpc.ManagedChannel channel =
+        io.grpc.ManagedChannelBuilder.forTarget(server.grpcTarget())
+            .usePlaintext()
+            .directExecutor()
+            .build();
     var stub =
-        BillingServiceGrpc.newStub(server.channel())
+        BillingServiceGrpc.newStub(channel)
             .withCallCredentials(new BearerToken(TestServer.ADMIN_TOKEN));
     ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
     var threads = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -100,6 +106,10 @@ class StreamStormTest {
     System.out.println(
         "platform threads: " + before + " before, peak " + peak + " with " + STREAMS + " streams");
     assertThat(peak - before).isLessThan(100);
+    // Calls off the hot path run on virtual threads: no platform thread per call or stream.
+    assertThat(Thread.getAllStackTraces().keySet())
+        .noneMatch(t -> t.getName().startsWith("grpc-call-") && !t.isVirtual());
+    channel.shutdownNow();
     for (int s = 0; s < STREAMS; s++) {
       List<Long> expected = s % 2 == 0 ? committed : committed.subList(CHANGES / 2, CHANGES);
       assertThat(received.get(s)).as("stream %d", s).containsExactlyElementsOf(expected);
