@@ -11,13 +11,14 @@ JAVA_OPTS ?= --enable-native-access=ALL-UNNAMED
 SERVER_JAR := server/target/billing-server.jar
 EMULATOR_JAR := server/target/stripe-emulator.jar
 
-.PHONY: help check-jdk build test run lint clean fmt trigger reconcile chaos bench bench-peer footprint proto-release
+.PHONY: help check-jdk build test run lint clean fmt trigger advance-clock reconcile chaos bench bench-peer footprint proto-release
 
 help:
 	@echo "make run    start the service locally (embedded MariaDB under ./data, gRPC :9090, HTTP :8080)"
 	@echo "make test   run all tests (nothing to install)"
 	@echo "make build  build server/target/billing-server.jar and server/target/stripe-emulator.jar"
 	@echo "make trigger EVENT=<type> USER=<id>   make the local Stripe emulator send that webhook"
+	@echo "make advance-clock USER=<id> DAYS=<n>   move the user's Stripe test clock (renewals on demand)"
 	@echo "make reconcile [DRY_RUN=1] [SINCE=2026-12-01T00:00:00Z]   compare with Stripe and repair (admin token)"
 	@echo "make chaos  soak: kill -9 and a database restart under load, compared with a crash-free run"
 	@echo "make bench  start a fresh local stack and print throughput and latency figures"
@@ -62,6 +63,12 @@ trigger: $(SERVER_JAR)
 	$(JAVA) -cp $(EMULATOR_JAR) dev.billing.stripe.emulator.TriggerCommand --event "$(EVENT)" --user "$(USER)" \
 	  $(if $(STRIPE_EMULATOR_URL),--emulator "$(STRIPE_EMULATOR_URL)")
 
+
+# make advance-clock USER=alice DAYS=31: the user's Stripe test clock moves on (renewals, invoice.paid, ...);
+# against make run's emulator, or Stripe test mode with STRIPE_API_BASE / STRIPE_SECRET_KEY set.
+advance-clock: $(SERVER_JAR)
+	@if [ -z "$(USER)" ] || [ -z "$(DAYS)" ]; then echo "usage: make advance-clock USER=<user_id> DAYS=<n>" >&2; exit 2; fi
+	$(JAVA) -cp $(EMULATOR_JAR) dev.billing.stripe.emulator.AdvanceClockCommand --user "$(USER)" --days "$(DAYS)"
 
 # Webhook ingestion against @supabase/stripe-sync-engine (../shared/bench; args: N PAIRS "C list").
 # The production jar needs a Stripe: it gets a test key and an API base nobody listens on (the

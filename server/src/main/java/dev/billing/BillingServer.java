@@ -154,7 +154,8 @@ public final class BillingServer implements AutoCloseable {
           stripeConfig.apiBase());
     }
     StripeGateway gateway =
-        new StripeJavaGateway(stripeConfig.effectiveSecretKey(), stripeConfig.apiBase());
+        new StripeJavaGateway(
+            stripeConfig.effectiveSecretKey(), stripeConfig.apiBase(), stripeConfig.testClocks());
     CustomerService customers = new CustomerService(tx, gateway);
     SubscriptionService subscriptions =
         new SubscriptionService(config.catalog(), entitlementRules, audit, customers);

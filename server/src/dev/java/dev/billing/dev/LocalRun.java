@@ -68,6 +68,10 @@ public final class LocalRun {
             "http://localhost:" + env.getInt("BILLING_HTTP_PORT", 8080) + "/webhooks/stripe");
         stripe.start();
         extraEnv.add(new String[] {"STRIPE_API_BASE", stripe.apiBase()});
+        // Each new customer on a test clock of its own: make advance-clock produces renewals.
+        if (env.get("STRIPE_TEST_CLOCKS").isEmpty()) {
+          extraEnv.add(new String[] {"STRIPE_TEST_CLOCKS", "true"});
+        }
         extraEnv.add(new String[] {"STRIPE_WEBHOOK_SECRET", secret});
         System.out.println("[make run] local Stripe emulator on " + stripe.apiBase());
       }

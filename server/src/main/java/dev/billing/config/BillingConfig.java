@@ -71,8 +71,16 @@ public record BillingConfig(
    *
    * @param webhookSecrets one or two signing secrets ({@code whsec_...}); two during a rotation
    */
+  /**
+   * @param testClocks give each new Stripe customer its own test clock (test mode only), so
+   *     renewals can be produced on demand ({@code make advance-clock})
+   */
   public record StripeConfig(
-      String secretKey, List<String> webhookSecrets, String publishableKey, String apiBase) {
+      String secretKey,
+      List<String> webhookSecrets,
+      String publishableKey,
+      String apiBase,
+      boolean testClocks) {
     public boolean emulated() {
       return secretKey == null;
     }
@@ -185,7 +193,8 @@ public record BillingConfig(
             secretKey,
             webhookSecrets,
             env.get("STRIPE_PUBLISHABLE_KEY").orElse(null),
-            apiBase != null ? apiBase : "https://api.stripe.com");
+            apiBase != null ? apiBase : "https://api.stripe.com",
+            testClocks(env, secretKey));
 
     Catalog catalog = Catalog.fromEnv(env);
 
@@ -242,6 +251,15 @@ public record BillingConfig(
             env.getDuration("BILLING_WEBHOOK_STORE_WAIT", Duration.ofSeconds(5)),
             env.getDuration("BILLING_PLACEHOLDER_CONFIRM_AFTER", Duration.ofMinutes(10)),
             env.getDuration("BILLING_RECONCILE_INTERVAL", Duration.ofHours(1))));
+  }
+
+  private static boolean testClocks(Env env, String secretKey) {
+    boolean on = Boolean.parseBoolean(env.get("STRIPE_TEST_CLOCKS", "false"));
+    if (on && secretKey != null && secretKey.startsWith("sk_live_")) {
+      throw new ConfigException(
+          "STRIPE_TEST_CLOCKS=true needs a test key: test clocks do not exist in live mode");
+    }
+    return on;
   }
 
   private static TlsConfig tls(Env env) {

@@ -26,7 +26,15 @@ import java.util.List;
 public final class StripeJavaGateway implements StripeGateway {
   private final StripeClient client;
 
+  /** Whether each new customer gets a test clock of its own (test mode). */
+  private final boolean testClocks;
+
   public StripeJavaGateway(String secretKey, String apiBase) {
+    this(secretKey, apiBase, false);
+  }
+
+  public StripeJavaGateway(String secretKey, String apiBase, boolean testClocks) {
+    this.testClocks = testClocks;
     this.client =
         StripeClient.builder()
             .setApiKey(secretKey)
@@ -49,6 +57,22 @@ public final class StripeJavaGateway implements StripeGateway {
       params.setEmail(email);
     }
     try {
+      if (testClocks) {
+        // Test mode: the customer lives on a clock of its own, so its renewals can be produced on
+        // demand (make advance-clock). A clock can only be given when the customer is created.
+        params.setTestClock(
+            client
+                .v1()
+                .testHelpers()
+                .testClocks()
+                .create(
+                    com.stripe.param.testhelpers.TestClockCreateParams.builder()
+                        .setFrozenTime(java.time.Instant.now().getEpochSecond())
+                        .setName("user " + userId)
+                        .build(),
+                    idempotent(idempotencyKey + ":clock"))
+                .getId());
+      }
       return client.v1().customers().create(params.build(), idempotent(idempotencyKey)).getId();
     } catch (StripeException e) {
       throw StripeErrors.translate(e);

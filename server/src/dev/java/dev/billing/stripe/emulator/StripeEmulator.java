@@ -79,6 +79,15 @@ public final class StripeEmulator implements AutoCloseable {
             .get("/v1/charges/{id}", api(ex -> state.charge(param(ex, "id"))))
             .get("/v1/invoices/{id}", api(ex -> state.invoice(param(ex, "id"))))
             .post("/v1/test_helpers/trigger", api(this::trigger))
+            .post("/v1/test_helpers/test_clocks", api(ex -> state.createTestClock(form(ex))))
+            .get("/v1/test_helpers/test_clocks/{id}", api(ex -> state.testClock(param(ex, "id"))))
+            .delete(
+                "/v1/test_helpers/test_clocks/{id}",
+                api(ex -> state.deleteTestClock(param(ex, "id"))))
+            .post(
+                "/v1/test_helpers/test_clocks/{id}/advance",
+                api(ex -> state.advanceTestClock(param(ex, "id"), form(ex))))
+            .get("/v1/customers/search", api(ex -> state.searchCustomers(form(ex))))
             .get("/checkout/{id}", this::checkoutPage)
             .post("/checkout/{id}/pay", this::pay)
             .get("/portal/{id}", this::portalPage)

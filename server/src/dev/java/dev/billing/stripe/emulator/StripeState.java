@@ -124,7 +124,170 @@ final class StripeState {
   }
 
   long now() {
-    return clock.instant().getEpochSecond();
+    return simulatedNow != null ? simulatedNow : clock.instant().getEpochSecond();
+  }
+
+  /** While a test clock's objects are acted on: that clock's time (see {@link #atClockOf}). */
+  private Long simulatedNow;
+
+  /** Runs {@code work} at the time of the customer's test clock, if it has one. */
+  private <T> T atClockOf(String customerId, java.util.function.Supplier<T> work) {
+    JsonObject customer = customerId == null ? null : customers.get(customerId);
+    String clockId = customer == null ? null : str(customer, "test_clock");
+    if (clockId == null || simulatedNow != null) {
+      return work.get();
+    }
+    simulatedNow = num(testClocks.get(clockId), "frozen_time");
+    try {
+      return work.get();
+    } finally {
+      simulatedNow = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- test clocks
+
+  private final Map<String, JsonObject> testClocks = new LinkedHashMap<>();
+
+  /** {@code POST /v1/test_helpers/test_clocks}: frozen_time (required), name. */
+  synchronized JsonObject createTestClock(Params p) {
+    long frozen = p.longValue("frozen_time", -1);
+    if (frozen < 0) {
+      throw EmulatorError.invalid("Missing required param: frozen_time.", "frozen_time");
+    }
+    long created = now();
+    JsonObject c =
+        obj(
+            "id",
+            newId("clock"),
+            "object",
+            "test_helpers.test_clock",
+            "created",
+            created,
+            "deletes_after",
+            created + 30 * DAY,
+            "frozen_time",
+            frozen,
+            "livemode",
+            false,
+            "name",
+            p.string("name"),
+            "status",
+            "ready");
+    testClocks.put(str(c, "id"), c);
+    return c.deepCopy();
+  }
+
+  synchronized JsonObject testClock(String id) {
+    return require(testClocks, id, "test_clock").deepCopy();
+  }
+
+  synchronized JsonObject deleteTestClock(String id) {
+    require(testClocks, id, "test_clock");
+    testClocks.remove(id);
+    return obj("id", id, "object", "test_helpers.test_clock", "deleted", true);
+  }
+
+  /**
+   * {@code POST /v1/test_helpers/test_clocks/{id}/advance}: moves the clock to frozen_time and, in
+   * time order, does what Stripe does to the attached customers' subscriptions on the way: each
+   * period end renews (a trial becomes active; a new period; {@code customer.subscription.updated},
+   * then the renewal invoice paid with the saved card: {@code invoice.paid}), or ends a
+   * subscription set to cancel at period end ({@code customer.subscription.deleted}). Like Stripe,
+   * frozen_time must be after the clock's time and at most two intervals past the shortest
+   * subscription's.
+   */
+  synchronized JsonObject advanceTestClock(String id, Params p) {
+    JsonObject c = require(testClocks, id, "test_clock");
+    long target = p.longValue("frozen_time", -1);
+    long current = num(c, "frozen_time");
+    if (target <= current) {
+      throw EmulatorError.invalid(
+          "The frozen_time must be after the test clock's current frozen_time (" + current + ").",
+          "frozen_time");
+    }
+    long limit = current + 2 * 31 * DAY;
+    if (target > limit) {
+      throw EmulatorError.invalid(
+          "Cannot advance a test clock more than two intervals of its shortest subscription at"
+              + " once (to "
+              + limit
+              + " at most).",
+          "frozen_time");
+    }
+    c.addProperty("status", "advancing");
+    try {
+      while (true) {
+        JsonObject next = null;
+        long due = Long.MAX_VALUE;
+        for (JsonObject sub : subscriptions.values()) {
+          JsonObject customer = customers.get(str(sub, "customer"));
+          String status = str(sub, "status");
+          if (customer == null
+              || !id.equals(str(customer, "test_clock"))
+              || !("active".equals(status)
+                  || "trialing".equals(status)
+                  || "past_due".equals(status))) {
+            continue;
+          }
+          long end = num(firstItem(sub), "current_period_end");
+          if (end <= target && end < due) {
+            due = end;
+            next = sub;
+          }
+        }
+        if (next == null) {
+          break;
+        }
+        simulatedNow = due;
+        renew(next);
+      }
+      simulatedNow = target;
+      c.addProperty("frozen_time", target);
+      c.addProperty("status", "ready");
+      emit("test_helpers.test_clock.ready", c);
+    } finally {
+      simulatedNow = null;
+    }
+    return c.deepCopy();
+  }
+
+  private static JsonObject firstItem(JsonObject sub) {
+    return sub.getAsJsonObject("items").getAsJsonArray("data").get(0).getAsJsonObject();
+  }
+
+  /** A subscription's period ends (at {@link #now}): it renews, or ends if set to. */
+  private void renew(JsonObject sub) {
+    JsonObject item = firstItem(sub);
+    long end = num(item, "current_period_end");
+    if (sub.has("cancel_at_period_end") && sub.get("cancel_at_period_end").getAsBoolean()) {
+      JsonObject previous = obj("status", str(sub, "status"));
+      sub.addProperty("status", "canceled");
+      sub.addProperty("canceled_at", end);
+      sub.addProperty("ended_at", end);
+      emit("customer.subscription.deleted", sub, previous);
+      return;
+    }
+    JsonObject previous =
+        obj(
+            "status",
+            str(sub, "status"),
+            "items",
+            obj(
+                "data",
+                array(
+                    obj(
+                        "current_period_start",
+                        num(item, "current_period_start"),
+                        "current_period_end",
+                        end))));
+    if ("trialing".equals(str(sub, "status"))) {
+      sub.addProperty("status", "active");
+    }
+    item.addProperty("current_period_start", end);
+    item.addProperty("current_period_end", end + 30 * DAY);
+    emit("customer.subscription.updated", sub, previous);
+    invoiceFor(sub, priceOf(sub), true);
   }
 
   String newId(String prefix) {
@@ -212,7 +375,41 @@ final class StripeState {
   // ---------------------------------------------------------------- customers
 
   synchronized JsonObject createCustomer(Params p) {
-    return newCustomer(p.string("email"), p.stringMap("metadata"));
+    String clockId = p.string("test_clock");
+    if (clockId != null) {
+      require(testClocks, clockId, "test_clock");
+    }
+    JsonObject c = newCustomer(p.string("email"), p.stringMap("metadata"));
+    if (clockId != null) {
+      c.addProperty("test_clock", clockId);
+    }
+    return c.deepCopy();
+  }
+
+  /**
+   * {@code GET /v1/customers/search?query=metadata['user_id']:'alice'}: the one query form this
+   * service's tools use.
+   */
+  synchronized JsonObject searchCustomers(Params p) {
+    String query = p.string("query");
+    java.util.regex.Matcher m =
+        query == null
+            ? null
+            : java.util.regex.Pattern.compile("metadata\\['([^']+)'\\]:'([^']*)'").matcher(query);
+    if (m == null || !m.matches()) {
+      throw EmulatorError.invalid(
+          "The emulator searches customers by metadata only: metadata['key']:'value'", "query");
+    }
+    JsonArray data = new JsonArray();
+    for (JsonObject c : customers.values()) {
+      JsonObject md = c.getAsJsonObject("metadata");
+      if (md != null && md.has(m.group(1)) && m.group(2).equals(md.get(m.group(1)).getAsString())) {
+        data.add(c.deepCopy());
+      }
+    }
+    JsonObject result = list(data, "/v1/customers/search", false);
+    result.addProperty("object", "search_result");
+    return result;
   }
 
   private JsonObject newCustomer(String email, Map<String, String> metadata) {
@@ -496,7 +693,16 @@ final class StripeState {
    * A payment on the hosted page. {@code threeDs} is null on the first attempt, "complete" or
    * "fail" once the user answered the authentication challenge.
    */
+  /** Pays a session, at the time of its customer's test clock if it has one. */
   synchronized PayResult pay(
+      String sessionId, String cardNumber, String threeDs, String email, String promotionCode) {
+    JsonObject session = require(sessions, sessionId, "checkout.session");
+    return atClockOf(
+        str(session, "customer"),
+        () -> payNow(sessionId, cardNumber, threeDs, email, promotionCode));
+  }
+
+  private PayResult payNow(
       String sessionId, String cardNumber, String threeDs, String email, String promotionCode) {
     JsonObject s = require(sessions, sessionId, "checkout.session");
     if (!"open".equals(str(s, "status"))) {
