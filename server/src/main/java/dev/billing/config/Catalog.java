@@ -71,17 +71,24 @@ public final class Catalog {
                     env.get("STRIPE_PRICE_STUDIO", "price_studio")));
   }
 
+  /** What the default catalog's allowance counts: calls to the product's API, per month. */
+  public static final String DEFAULT_METRIC = "api_calls";
+
+  /** The name existing readers know the default allowance by (kept in {@code limits}). */
+  public static final String LEGACY_LIMIT = "monthly_limit";
+
   /** The product brief's catalog, with the Stripe price ids from the environment. */
   public static Catalog defaults(String proPriceId, String studioPriceId) {
     return new Catalog(
         List.of(
-            new Plan(FREE, null, 0, List.of(), Map.of(), 0, "usd", "month"),
+            new Plan(FREE, null, 0, List.of(), Map.of(), Map.of(), 0, "usd", "month"),
             new Plan(
                 "pro",
                 proPriceId,
                 1,
                 List.of("priority_support", "advanced_analytics"),
-                Map.of("monthly_limit", 100L),
+                Map.of(DEFAULT_METRIC, 100L, LEGACY_LIMIT, 100L),
+                Map.of(DEFAULT_METRIC, Metric.perPeriod(DEFAULT_METRIC, 100)),
                 1900,
                 "usd",
                 "month"),
@@ -90,7 +97,8 @@ public final class Catalog {
                 studioPriceId,
                 2,
                 List.of("priority_support", "advanced_analytics", "api_access", "white_label"),
-                Map.of("monthly_limit", 500L),
+                Map.of(DEFAULT_METRIC, 500L, LEGACY_LIMIT, 500L),
+                Map.of(DEFAULT_METRIC, Metric.perPeriod(DEFAULT_METRIC, 500)),
                 4900,
                 "usd",
                 "month")),
@@ -100,25 +108,87 @@ public final class Catalog {
             new CreditPackage("credits_5000", 5000, 5000, "usd")));
   }
 
+  private static final Set<String> ROOT_KEYS = Set.of("plans", "credit_packages");
+  private static final Set<String> PLAN_KEYS =
+      Set.of("name", "price_id", "rank", "features", "limits", "amount", "currency", "interval");
+  private static final Set<String> LIMIT_KEYS =
+      Set.of("limit", "reset", "overage_credits", "meter_event_name", "legacy_name");
+  private static final Set<String> PACKAGE_KEYS = Set.of("id", "credits", "amount", "currency");
+
+  /** Refuses a key the catalog format does not have, naming it (a typo is not silently ignored). */
+  private static void onlyKnownKeys(JsonObject o, Set<String> known, String where) {
+    for (String key : o.keySet()) {
+      if (!known.contains(key)) {
+        throw new ConfigException(
+            "unknown key '" + key + "' in " + where + " (known: " + new TreeSet<>(known) + ")");
+      }
+    }
+  }
+
+  /**
+   * A plan's {@code limits}: a number is a per-period allowance; an object is {@code {"limit": 10,
+   * "reset": "period"|"never", "overage_credits": 2, "meter_event_name": "...", "legacy_name":
+   * "monthly_limit"}}.
+   */
+  private static void readLimits(
+      JsonObject limits, String plan, Map<String, Long> numbers, Map<String, Metric> metrics) {
+    for (var entry : limits.entrySet()) {
+      String name = entry.getKey();
+      JsonElement v = entry.getValue();
+      Metric m;
+      String legacy = null;
+      if (v.isJsonPrimitive()) {
+        m = Metric.perPeriod(name, v.getAsLong());
+      } else {
+        JsonObject o = v.getAsJsonObject();
+        String where = "plan " + plan + " limit " + name;
+        onlyKnownKeys(o, LIMIT_KEYS, where);
+        if (!o.has("limit")) {
+          throw new ConfigException(where + " needs a \"limit\"");
+        }
+        String reset = o.has("reset") ? o.get("reset").getAsString() : "period";
+        if (!reset.equals("period") && !reset.equals("never")) {
+          throw new ConfigException(where + ": reset must be \"period\" or \"never\"");
+        }
+        m =
+            new Metric(
+                name,
+                o.get("limit").getAsLong(),
+                reset.equals("never") ? Metric.Reset.NEVER : Metric.Reset.PERIOD,
+                o.has("overage_credits") ? o.get("overage_credits").getAsLong() : null,
+                o.has("meter_event_name") ? o.get("meter_event_name").getAsString() : null);
+        legacy = o.has("legacy_name") ? o.get("legacy_name").getAsString() : null;
+      }
+      metrics.put(name, m);
+      numbers.put(name, m.limit());
+      if (legacy != null) {
+        numbers.put(legacy, m.limit());
+      }
+    }
+  }
+
   /**
    * Reads a catalog file: {@code {"plans":[{"name","price_id","rank","features":[],"limits":{},
    * "amount","currency","interval"}], "credit_packages":[{"id","credits","amount","currency"}]}}.
+   * An unknown key anywhere is refused with its name.
    */
   public static Catalog fromFile(Path file) {
     try {
       JsonObject root = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+      onlyKnownKeys(root, ROOT_KEYS, "the catalog");
       List<Plan> plans = new ArrayList<>();
       for (JsonElement e : root.getAsJsonArray("plans")) {
         JsonObject p = e.getAsJsonObject();
+        String planName = p.has("name") ? p.get("name").getAsString() : "?";
+        onlyKnownKeys(p, PLAN_KEYS, "plan " + planName);
         List<String> features = new ArrayList<>();
         if (p.has("features")) {
           p.getAsJsonArray("features").forEach(f -> features.add(f.getAsString()));
         }
         Map<String, Long> limits = new HashMap<>();
+        Map<String, Metric> metrics = new HashMap<>();
         if (p.has("limits")) {
-          p.getAsJsonObject("limits")
-              .entrySet()
-              .forEach(l -> limits.put(l.getKey(), l.getValue().getAsLong()));
+          readLimits(p.getAsJsonObject("limits"), planName, limits, metrics);
         }
         plans.add(
             new Plan(
@@ -129,6 +199,7 @@ public final class Catalog {
                 p.get("rank").getAsInt(),
                 features,
                 limits,
+                metrics,
                 p.has("amount") ? p.get("amount").getAsLong() : 0,
                 p.has("currency") ? p.get("currency").getAsString() : "usd",
                 p.has("interval") ? p.get("interval").getAsString() : "month"));
@@ -137,6 +208,8 @@ public final class Catalog {
       if (root.has("credit_packages")) {
         for (JsonElement e : root.getAsJsonArray("credit_packages")) {
           JsonObject c = e.getAsJsonObject();
+          onlyKnownKeys(
+              c, PACKAGE_KEYS, "credit package " + (c.has("id") ? c.get("id").getAsString() : "?"));
           pkgs.add(
               new CreditPackage(
                   c.get("id").getAsString(),

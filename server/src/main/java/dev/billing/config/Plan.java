@@ -7,6 +7,9 @@ import java.util.Map;
  * A subscription plan of the catalog. {@code rank} orders tiers: with several subscriptions the
  * highest rank wins. {@code priceId} is null for the free plan.
  *
+ * @param limits every limit as a number, as {@code Entitlement.limits} reports them: the metrics'
+ *     allowances, plus any legacy name a metric is also reported under
+ * @param metrics the metered features, by name
  * @param amountMinor price per interval in minor units, for display and for the local emulator
  */
 public record Plan(
@@ -15,6 +18,7 @@ public record Plan(
     int rank,
     List<String> features,
     Map<String, Long> limits,
+    Map<String, Metric> metrics,
     long amountMinor,
     String currency,
     String interval) {
@@ -22,6 +26,7 @@ public record Plan(
   public Plan {
     features = List.copyOf(features.stream().sorted().toList());
     limits = Map.copyOf(limits);
+    metrics = Map.copyOf(metrics);
   }
 
   public boolean isFree() {
