@@ -34,6 +34,7 @@ import dev.billing.domain.subscription.CancellationService;
 import dev.billing.domain.subscription.SubscriptionMaintenance;
 import dev.billing.domain.subscription.SubscriptionService;
 import dev.billing.domain.subscription.SubscriptionStore;
+import dev.billing.domain.usage.UsageService;
 import dev.billing.persistence.Database;
 import dev.billing.persistence.DatabaseHealth;
 import dev.billing.persistence.Transactions;
@@ -86,7 +87,8 @@ public final class BillingServer implements AutoCloseable {
           EntitlementStore.class,
           InboxStore.class,
           SubscriptionStore.class,
-          IdempotencyStore.class);
+          IdempotencyStore.class,
+          dev.billing.domain.usage.UsageStore.class);
 
   private final List<AutoCloseable> closeOrder = new ArrayList<>();
   private final GrpcServer grpc;
@@ -221,6 +223,7 @@ public final class BillingServer implements AutoCloseable {
                     audit,
                     webhooks,
                     reconciler,
+                    new UsageService(tx, config.catalog(), entitlementRules, credits, clock),
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());

@@ -115,6 +115,37 @@ public final class BillingClient implements AutoCloseable {
                 .build());
   }
 
+  /**
+   * Records {@code quantity} units of a metered feature; {@code enforce} refuses
+   * (FAILED_PRECONDITION, reason LIMIT_REACHED) instead of going past the allowance. Retrying with
+   * the same idempotency key returns the first answer ({@code replayed}).
+   */
+  public dev.billing.proto.v1.RecordUsageResponse recordUsage(
+      String userId, String metric, long quantity, String idempotencyKey, boolean enforce) {
+    return stub()
+        .recordUsage(
+            dev.billing.proto.v1.RecordUsageRequest.newBuilder()
+                .setUserId(userId)
+                .setMetric(metric)
+                .setQuantity(quantity)
+                .setIdempotencyKey(idempotencyKey)
+                .setMode(
+                    enforce
+                        ? dev.billing.proto.v1.UsageMode.USAGE_MODE_ENFORCE
+                        : dev.billing.proto.v1.UsageMode.USAGE_MODE_RECORD)
+                .build());
+  }
+
+  /** The current period's usage of a metric: the newest records and the totals. */
+  public dev.billing.proto.v1.ListUsageResponse listUsage(String userId, String metric) {
+    return stub()
+        .listUsage(
+            dev.billing.proto.v1.ListUsageRequest.newBuilder()
+                .setUserId(userId)
+                .setMetric(metric)
+                .build());
+  }
+
   public CreateCheckoutResponse createCheckout(CreateCheckoutRequest request) {
     return stub().createCheckout(request);
   }

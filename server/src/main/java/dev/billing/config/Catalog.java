@@ -258,6 +258,13 @@ public final class Catalog {
     return List.copyOf(packages.values());
   }
 
+  /** Every metric some plan meters, by name, as the first plan that meters it defines it. */
+  public Map<String, Metric> metrics() {
+    Map<String, Metric> all = new java.util.TreeMap<>();
+    plansByName.values().forEach(p -> p.metrics().forEach(all::putIfAbsent));
+    return all;
+  }
+
   /** Custom credit purchases: at most $10,000.00 at once. */
   public static final long MAX_CUSTOM_CREDITS_MINOR = 1_000_000;
 

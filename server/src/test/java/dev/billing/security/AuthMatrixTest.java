@@ -51,7 +51,9 @@ class AuthMatrixTest {
           Map.entry("ListAuditEntries", "admin"),
           Map.entry("ListWebhookEvents", "admin"),
           Map.entry("ReplayWebhookEvent", "admin"),
-          Map.entry("ReconcileWithStripe", "admin"));
+          Map.entry("ReconcileWithStripe", "admin"),
+          Map.entry("RecordUsage", "usage:write"),
+          Map.entry("ListUsage", "entitlements:read"));
 
   private static TestServer server;
   private static ManagedChannel channel;

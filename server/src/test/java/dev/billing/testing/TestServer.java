@@ -40,7 +40,8 @@ public final class TestServer implements AutoCloseable {
           "entitlements:read", "test-reader-token",
           "checkout:write", "test-checkout-token",
           "credits:write", "test-credits-token",
-          "stream:read", "test-stream-token");
+          "stream:read", "test-stream-token",
+          "usage:write", "test-usage-token");
 
   private static volatile Path tokensFile;
 

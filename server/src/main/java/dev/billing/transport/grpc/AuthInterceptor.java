@@ -42,7 +42,9 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("ListAuditEntries", Scope.ADMIN),
           Map.entry("ListWebhookEvents", Scope.ADMIN),
           Map.entry("ReplayWebhookEvent", Scope.ADMIN),
-          Map.entry("ReconcileWithStripe", Scope.ADMIN));
+          Map.entry("ReconcileWithStripe", Scope.ADMIN),
+          Map.entry("RecordUsage", Scope.USAGE_WRITE),
+          Map.entry("ListUsage", Scope.ENTITLEMENTS_READ));
 
   private final TokenStore tokens;
 

@@ -1,6 +1,7 @@
 package dev.billing.transport.grpc;
 
 import dev.billing.config.Catalog;
+import dev.billing.config.Metric;
 import dev.billing.domain.audit.AuditEntry;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
@@ -16,6 +17,9 @@ import dev.billing.domain.payment.PaymentRow;
 import dev.billing.domain.reconcile.Reconciler;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.domain.subscription.CancellationService;
+import dev.billing.domain.usage.UsageRecordRow;
+import dev.billing.domain.usage.UsageResult;
+import dev.billing.domain.usage.UsageService;
 import dev.billing.proto.v1.ApplyReferralCodeRequest;
 import dev.billing.proto.v1.ApplyReferralCodeResponse;
 import dev.billing.proto.v1.BillingServiceGrpc;
@@ -48,17 +52,23 @@ import dev.billing.proto.v1.ListPaymentsRequest;
 import dev.billing.proto.v1.ListPaymentsResponse;
 import dev.billing.proto.v1.ListPlansRequest;
 import dev.billing.proto.v1.ListPlansResponse;
+import dev.billing.proto.v1.ListUsageRequest;
+import dev.billing.proto.v1.ListUsageResponse;
 import dev.billing.proto.v1.ListWebhookEventsRequest;
 import dev.billing.proto.v1.ListWebhookEventsResponse;
 import dev.billing.proto.v1.ReconcileDrift;
 import dev.billing.proto.v1.ReconcileWithStripeRequest;
 import dev.billing.proto.v1.ReconcileWithStripeResponse;
+import dev.billing.proto.v1.RecordUsageRequest;
+import dev.billing.proto.v1.RecordUsageResponse;
 import dev.billing.proto.v1.RefundPaymentRequest;
 import dev.billing.proto.v1.RefundPaymentResponse;
 import dev.billing.proto.v1.ReplayWebhookEventRequest;
 import dev.billing.proto.v1.ReplayWebhookEventResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
+import dev.billing.proto.v1.UsageMode;
+import dev.billing.proto.v1.UsageRecord;
 import dev.billing.transport.grpc.stream.StreamHub;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -88,6 +98,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       AuditLog audit,
       WebhookProcessor webhooks,
       Reconciler reconciler,
+      UsageService usage,
       Catalog catalog) {}
 
   private final Services s;
@@ -559,6 +570,119 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
                     .setStripe(d.stripe())
                     .setAction(d.action())
                     .setRepaired(d.repaired()));
+          }
+          return b.build();
+        });
+  }
+
+  /** The most units one usage record may carry. */
+  private static final long MAX_USAGE_QUANTITY = 1_000_000_000L;
+
+  @Override
+  public void recordUsage(
+      RecordUsageRequest request, StreamObserver<RecordUsageResponse> responses) {
+    unary(
+        "RecordUsage",
+        responses,
+        () -> {
+          var metrics = s.catalog().metrics();
+          Metric metric = metrics.get(request.getMetric());
+          long q = request.getQuantity();
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(
+                  metric != null,
+                  "metric",
+                  "must be a metric of the catalog: " + String.join(", ", metrics.keySet()))
+              .check(q != 0, "quantity", "must not be 0")
+              .check(
+                  Math.abs(q) <= MAX_USAGE_QUANTITY,
+                  "quantity",
+                  "must be at most " + MAX_USAGE_QUANTITY + " units")
+              .check(
+                  q > 0 || metric == null || metric.reset() == Metric.Reset.NEVER,
+                  "quantity",
+                  "must be positive for a per-period allowance (negative frees a running one)")
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .check(
+                  request.getMode() == UsageMode.USAGE_MODE_ENFORCE
+                      || request.getMode() == UsageMode.USAGE_MODE_RECORD,
+                  "mode",
+                  "must be USAGE_MODE_ENFORCE or USAGE_MODE_RECORD")
+              .validate();
+          UsageResult r =
+              s.usage()
+                  .record(
+                      new UsageService.Command(
+                          request.getUserId(),
+                          request.getMetric(),
+                          q,
+                          request.getIdempotencyKey(),
+                          request.getMode() == UsageMode.USAGE_MODE_ENFORCE),
+                      caller());
+          RecordUsageResponse.Builder b =
+              RecordUsageResponse.newBuilder()
+                  .setAllowed(r.allowed())
+                  .setUsed(r.used())
+                  .setLimit(r.limit())
+                  .setRemaining(r.remaining())
+                  .setReplayed(r.replayed())
+                  .setOverage(r.overage())
+                  .setCreditsDebited(r.creditsDebited());
+          if (r.resetsAt() != null) {
+            b.setResetsAt(com.google.protobuf.Timestamp.newBuilder().setSeconds(r.resetsAt()));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void listUsage(ListUsageRequest request, StreamObserver<ListUsageResponse> responses) {
+    unary(
+        "ListUsage",
+        responses,
+        () -> {
+          var metrics = s.catalog().metrics();
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(
+                  metrics.containsKey(request.getMetric()),
+                  "metric",
+                  "must be a metric of the catalog: " + String.join(", ", metrics.keySet()))
+              .validate();
+          UsageResult[] totals = new UsageResult[1];
+          PageTokens.Page<UsageRecordRow> page =
+              PageTokens.newestFirst(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (before, limit) -> {
+                    UsageService.Page p =
+                        s.usage().list(request.getUserId(), request.getMetric(), before, limit);
+                    totals[0] = p.totals();
+                    return p.records();
+                  },
+                  UsageRecordRow::id);
+          ListUsageResponse.Builder b =
+              ListUsageResponse.newBuilder()
+                  .setUsed(totals[0].used())
+                  .setLimit(totals[0].limit())
+                  .setRemaining(totals[0].remaining())
+                  .setNextPageToken(page.nextToken());
+          if (totals[0].resetsAt() != null) {
+            b.setResetsAt(
+                com.google.protobuf.Timestamp.newBuilder().setSeconds(totals[0].resetsAt()));
+          }
+          for (UsageRecordRow r : page.rows()) {
+            b.addRecords(
+                UsageRecord.newBuilder()
+                    .setId(r.id())
+                    .setMetric(r.metric())
+                    .setQuantity(r.quantity())
+                    .setIdempotencyKey(r.idempotencyKey())
+                    .setOverage(r.overage())
+                    .setCreditsDebited(r.creditsDebited())
+                    .setRecordedAt(
+                        com.google.protobuf.Timestamp.newBuilder().setSeconds(r.createdAt())));
           }
           return b.build();
         });

@@ -8,6 +8,7 @@ public enum Scope {
   CHECKOUT_WRITE("checkout:write"),
   CREDITS_WRITE("credits:write"),
   STREAM_READ("stream:read"),
+  USAGE_WRITE("usage:write"),
   ADMIN("admin");
 
   private final String wire;

@@ -1,0 +1,227 @@
+package dev.billing.domain.usage;
+
+import dev.billing.config.Catalog;
+import dev.billing.config.Metric;
+import dev.billing.config.Plan;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.credits.CreditService;
+import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.idempotency.Idempotency;
+import dev.billing.error.BillingException;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+
+/**
+ * Usage of the metered features of a user's plan. A record and its period's counter change in one
+ * transaction under the user's lock, so concurrent records never take a counter past its allowance
+ * (enforce mode), and the counter always equals the sum of its records. A period is the user's
+ * current billing period from Stripe (its counter is keyed by when it resets, so a renewal starts a
+ * new one), or the calendar month in UTC for a user without a subscription; a running allowance
+ * (seats) never resets. A plan change takes the new plan's allowance at once; what was recorded in
+ * the period stays counted.
+ */
+public final class UsageService {
+  static final String OPERATION = "usage";
+  public static final String LIMIT_REACHED = "LIMIT_REACHED";
+  public static final String NOT_IN_PLAN = "NOT_IN_PLAN";
+  public static final String INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS";
+
+  private final Transactions tx;
+  private final Catalog catalog;
+  private final EntitlementService entitlements;
+  private final CreditService credits;
+  private final Clock clock;
+
+  public UsageService(
+      Transactions tx,
+      Catalog catalog,
+      EntitlementService entitlements,
+      CreditService credits,
+      Clock clock) {
+    this.tx = tx;
+    this.catalog = catalog;
+    this.entitlements = entitlements;
+    this.credits = credits;
+    this.clock = clock;
+  }
+
+  /** A usage record request (validated by the caller: known metric, quantity in bounds). */
+  public record Command(
+      String userId, String metric, long quantity, String idempotencyKey, boolean enforce) {}
+
+  /**
+   * Records usage, exactly once per idempotency key: the same key answers its first outcome
+   * (replayed, or its refusal again), another request under it is {@code IDEMPOTENCY_KEY_REUSED}.
+   * Refusals are {@link BillingException.FailedPrecondition}: {@code NOT_IN_PLAN}, {@code
+   * LIMIT_REACHED} (enforce mode past the allowance, overage credits not covering it), {@code
+   * BELOW_ZERO} (freeing more than is used).
+   */
+  public UsageResult record(Command c, Cause cause) {
+    String hash = Idempotency.fingerprint(c.metric(), c.quantity(), c.enforce());
+    BillingException.FailedPrecondition[] refused = new BillingException.FailedPrecondition[1];
+    UsageResult result =
+        tx.execute(
+            uow -> {
+              refused[0] = null;
+              try {
+                return recordLocked(uow, c, hash, cause);
+              } catch (BillingException.FailedPrecondition e) {
+                if (e.reason().equals("IDEMPOTENCY_KEY_REUSED")) {
+                  throw e;
+                }
+                Idempotency.recordRefusal(uow, OPERATION, c.userId(), c.idempotencyKey(), hash, e);
+                refused[0] = e;
+                return null;
+              }
+            });
+    if (refused[0] != null) {
+      throw refused[0];
+    }
+    return result;
+  }
+
+  private UsageResult recordLocked(UnitOfWork uow, Command c, String hash, Cause cause) {
+    EntitlementRow user = entitlements.lock(uow, c.userId());
+    UsageStore store = uow.store(UsageStore.class);
+    UsageRecordRow first = store.findByKey(c.userId(), c.idempotencyKey());
+    if (first != null) {
+      if (!first.requestHash().equals(hash)) {
+        throw Idempotency.reused();
+      }
+      return new UsageResult(
+          true,
+          first.usedAfter(),
+          first.usageLimit(),
+          first.periodKey() == 0 ? null : first.periodKey(),
+          null,
+          true,
+          first.overage(),
+          first.creditsDebited());
+    }
+    Idempotency.replay(uow, OPERATION, c.userId(), c.idempotencyKey(), hash);
+    Plan plan = catalog.planOrFree(user.tier());
+    Metric metric = plan.metrics().get(c.metric());
+    if (metric == null) {
+      throw new BillingException.FailedPrecondition(
+          NOT_IN_PLAN, "plan " + plan.name() + " does not include " + c.metric());
+    }
+    if (c.quantity() < 0 && metric.reset() == Metric.Reset.PERIOD) {
+      throw BillingException.InvalidArgument.of(
+          "quantity", "must be positive for " + c.metric() + " (a per-period allowance)");
+    }
+    Long resetsAt = metric.reset() == Metric.Reset.PERIOD ? periodEnd(user) : null;
+    long periodKey = resetsAt == null ? 0 : resetsAt;
+    Long counter = store.lockCounter(c.userId(), c.metric(), periodKey);
+    long used = counter == null ? 0 : counter;
+    long after = used + c.quantity();
+    if (after < 0) {
+      throw new BillingException.FailedPrecondition(
+          "BELOW_ZERO", c.metric() + ": only " + used + " in use, cannot free " + -c.quantity());
+    }
+    long overage = c.quantity() > 0 ? Math.max(0, after - Math.max(used, metric.limit())) : 0;
+    long cost =
+        overage > 0 && metric.overageCredits() != null
+            ? Math.multiplyExact(overage, metric.overageCredits())
+            : 0;
+    if (c.enforce()
+        && overage > 0
+        && (metric.overageCredits() == null || user.creditBalance() < cost)) {
+      throw new BillingException.FailedPrecondition(
+          LIMIT_REACHED,
+          c.metric()
+              + ": "
+              + used
+              + " of "
+              + metric.limit()
+              + " used"
+              + (metric.overageCredits() == null
+                  ? ""
+                  : "; the overage costs "
+                      + cost
+                      + " credits and the balance is "
+                      + user.creditBalance()));
+    }
+    long debit = Math.min(cost, user.creditBalance());
+    String txn = null;
+    if (debit > 0) {
+      txn =
+          credits
+              .apply(
+                  uow,
+                  c.userId(),
+                  -debit,
+                  "usage_overage",
+                  "usage:" + c.idempotencyKey(),
+                  "overage of " + overage + " " + c.metric(),
+                  null,
+                  cause)
+              .transactionId();
+    }
+    store.upsertCounter(c.userId(), c.metric(), periodKey, after);
+    store.insertRecord(
+        new UsageRecordRow(
+            0,
+            c.userId(),
+            c.metric(),
+            periodKey,
+            c.quantity(),
+            c.idempotencyKey(),
+            hash,
+            after,
+            metric.limit(),
+            overage,
+            debit,
+            txn,
+            0));
+    return new UsageResult(true, after, metric.limit(), resetsAt, null, false, overage, debit);
+  }
+
+  /** A page of a user's records of a metric in the current period, and its totals. */
+  public record Page(List<UsageRecordRow> records, UsageResult totals) {}
+
+  public Page list(String userId, String metric, long beforeId, int limit) {
+    EntitlementRow user = entitlements.find(userId);
+    Metric m = catalog.planOrFree(user.tier()).metrics().get(metric);
+    Long resetsAt = m == null || m.reset() == Metric.Reset.PERIOD ? periodEnd(user) : null;
+    long periodKey = resetsAt == null ? 0 : resetsAt;
+    return tx.read(
+        s -> {
+          UsageStore store = s.store(UsageStore.class);
+          Long used = store.counter(userId, metric, periodKey);
+          return new Page(
+              store.findRecords(userId, metric, periodKey, beforeId, limit),
+              new UsageResult(
+                  m != null,
+                  used == null ? 0 : used,
+                  m == null ? 0 : m.limit(),
+                  resetsAt,
+                  m == null ? NOT_IN_PLAN : null,
+                  false,
+                  0,
+                  0));
+        });
+  }
+
+  /**
+   * When the user's current period ends: the subscription's period from Stripe while it grants the
+   * tier, else the first second of the next calendar month in UTC.
+   */
+  long periodEnd(EntitlementRow user) {
+    long now = clock.instant().getEpochSecond();
+    if (!Catalog.FREE.equals(user.tier())
+        && user.currentPeriodEnd() != null
+        && user.currentPeriodEnd() > now) {
+      return user.currentPeriodEnd();
+    }
+    return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC)
+        .withDayOfMonth(1)
+        .plusMonths(1)
+        .atStartOfDay(ZoneOffset.UTC)
+        .toEpochSecond();
+  }
+}
