@@ -5,10 +5,7 @@ import dev.billing.config.Catalog;
 import dev.billing.stripe.emulator.StripeEmulator;
 import dev.billing.transport.grpc.TokenStore;
 import java.net.ServerSocket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -160,28 +157,17 @@ public final class BenchRun {
       env.put("STRIPE_API_BASE", stripe.apiBase());
       env.put("BILLING_LOG_LEVEL", "WARN");
       server = pb.start();
-      HttpClient client = HttpClient.newHttpClient();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (true) {
-        try {
-          if (client
-                  .send(
-                      HttpRequest.newBuilder(URI.create("http://localhost:" + http + "/healthz"))
-                          .build(),
-                      HttpResponse.BodyHandlers.discarding())
-                  .statusCode()
-              == 200) {
-            break;
-          }
-        } catch (java.io.IOException e) {
-          // not up yet
-        }
-        if (System.nanoTime() > deadline || !server.isAlive()) {
-          throw new IllegalStateException(
-              "the server did not come up; see " + root.resolve("server.log"));
-        }
-        Thread.sleep(200);
-      }
+      Process started = server;
+      ChaosRun.awaitReady(
+          HttpClient.newHttpClient(),
+          http,
+          Duration.ofSeconds(60),
+          () -> {
+            if (!started.isAlive()) {
+              throw new IllegalStateException(
+                  "the server did not come up; see " + root.resolve("server.log"));
+            }
+          });
       List<String> benchArgs =
           new ArrayList<>(
               List.of(

@@ -598,8 +598,18 @@ public final class ChaosRun {
 
   private static void awaitReady(HttpClient client, int http, Duration timeout)
       throws InterruptedException {
+    awaitReady(client, http, timeout, () -> {});
+  }
+
+  /**
+   * Waits until {@code GET /healthz} on {@code http} answers 200; {@code stillStarting} may throw
+   * to give up early (the process died).
+   */
+  static void awaitReady(HttpClient client, int http, Duration timeout, Runnable stillStarting)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
+      stillStarting.run();
       try {
         if (client
                 .send(
