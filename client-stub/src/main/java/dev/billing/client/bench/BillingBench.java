@@ -97,7 +97,8 @@ public final class BillingBench implements Callable<Integer> {
       names = "--runs",
       split = ",",
       defaultValue = "entitlements,webhooks,fanout",
-      description = "which runs to do: entitlements, webhooks, fanout (default: ${DEFAULT-VALUE})")
+      description =
+          "which runs to do: entitlements, webhooks, fanout, usage (default: ${DEFAULT-VALUE})")
   List<String> runs;
 
   @Option(
@@ -148,7 +149,125 @@ public final class BillingBench implements Callable<Integer> {
     if (runs.contains("fanout") && streams > 0) {
       fanOut();
     }
+    if (runs.contains("usage") && webhookSecret != null) {
+      for (int n : inFlight) {
+        usage(n);
+      }
+    }
     return 0;
+  }
+
+  /**
+   * RecordUsage (record mode, 1 unit of api_calls, a new key each call) for 64 users put on pro by
+   * a signed subscription event each: durable calls per second, latency, server CPU per call.
+   */
+  private void usage(int concurrency) throws Exception {
+    int users = 64;
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    long now = Instant.now().getEpochSecond();
+    for (int u = 0; u < users; u++) {
+      String body = subscriptionEvent("evt_bench_usage_" + now + "_" + u, now, u, "active");
+      http.send(
+          HttpRequest.newBuilder(URI.create(webhookUrl))
+              .header("Content-Type", "application/json")
+              .header("Stripe-Signature", sign(body, webhookSecret, now))
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build(),
+          HttpResponse.BodyHandlers.discarding());
+    }
+    ManagedChannel ch = channel();
+    try {
+      var stub = BillingServiceGrpc.newStub(ch).withCallCredentials(new BearerToken(token));
+      AtomicLong keys = new AtomicLong();
+      String run = Long.toString(System.nanoTime(), 36);
+      recordUsage(stub, users, run, keys, concurrency, Duration.ofSeconds(warmup), null);
+      long[] latencies = new long[5_000_000];
+      AtomicInteger recorded = new AtomicInteger();
+      long cpuBefore = serverCpuNanos();
+      long start = System.nanoTime();
+      long calls =
+          recordUsage(
+              stub,
+              users,
+              run,
+              keys,
+              concurrency,
+              Duration.ofSeconds(seconds),
+              nanos -> {
+                int i = recorded.getAndIncrement();
+                if (i < latencies.length) {
+                  latencies[i] = nanos;
+                }
+              });
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
+      Arrays.sort(sorted);
+      results.put("usage." + concurrency + ".calls_per_s", calls / elapsed);
+      results.put("usage." + concurrency + ".p99_ms", pct(sorted, 0.99));
+      System.out.printf(
+          "RecordUsage     in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%s%n",
+          concurrency,
+          calls / elapsed,
+          pct(sorted, 0.50),
+          pct(sorted, 0.99),
+          calls,
+          elapsed,
+          serverCpuPerOp(cpuBefore, calls));
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  private static long recordUsage(
+      BillingServiceGrpc.BillingServiceStub stub,
+      int users,
+      String run,
+      AtomicLong keys,
+      int concurrency,
+      Duration d,
+      LatencySink sink)
+      throws InterruptedException {
+    Semaphore permits = new Semaphore(concurrency);
+    AtomicLong done = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    long end = System.nanoTime() + d.toNanos();
+    while (System.nanoTime() < end) {
+      permits.acquire();
+      long k = keys.incrementAndGet();
+      long t0 = System.nanoTime();
+      stub.recordUsage(
+          dev.billing.proto.v1.RecordUsageRequest.newBuilder()
+              .setUserId("bench-wh-" + (k % users))
+              .setMetric("api_calls")
+              .setQuantity(1)
+              .setIdempotencyKey(run + "-" + k)
+              .setMode(dev.billing.proto.v1.UsageMode.USAGE_MODE_RECORD)
+              .build(),
+          new StreamObserver<dev.billing.proto.v1.RecordUsageResponse>() {
+            @Override
+            public void onNext(dev.billing.proto.v1.RecordUsageResponse value) {}
+
+            @Override
+            public void onError(Throwable t) {
+              errors.incrementAndGet();
+              permits.release();
+            }
+
+            @Override
+            public void onCompleted() {
+              if (sink != null) {
+                sink.record(System.nanoTime() - t0);
+              }
+              done.incrementAndGet();
+              permits.release();
+            }
+          });
+    }
+    permits.acquire(concurrency);
+    if (errors.get() > 0) {
+      System.out.printf("  (%d calls failed)%n", errors.get());
+    }
+    return done.get();
   }
 
   /**
