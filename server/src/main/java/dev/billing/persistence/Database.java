@@ -6,8 +6,6 @@ import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.DatabaseConfig;
 import java.io.IOException;
 import java.io.InputStream;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.List;
 import javax.sql.DataSource;
 import org.apache.ibatis.builder.xml.XMLMapperBuilder;
@@ -205,15 +203,6 @@ public final class Database implements AutoCloseable {
 
   public SqlSessionFactory sessionFactory() {
     return sessionFactory;
-  }
-
-  /** True when the database answers a validation query within a second. */
-  public boolean isHealthy() {
-    try (Connection c = dataSource.getConnection()) {
-      return c.isValid(1);
-    } catch (SQLException e) {
-      return false;
-    }
   }
 
   public DataSource dataSource() {

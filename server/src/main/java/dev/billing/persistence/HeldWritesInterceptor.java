@@ -6,9 +6,7 @@ import org.apache.ibatis.executor.Executor;
 import org.apache.ibatis.mapping.BoundSql;
 import org.apache.ibatis.mapping.MappedStatement;
 import org.apache.ibatis.plugin.Interceptor;
-import org.apache.ibatis.plugin.Intercepts;
 import org.apache.ibatis.plugin.Invocation;
-import org.apache.ibatis.plugin.Signature;
 import org.apache.ibatis.session.ResultHandler;
 import org.apache.ibatis.session.RowBounds;
 
@@ -16,41 +14,20 @@ import org.apache.ibatis.session.RowBounds;
  * Sends a transaction's held-back writes for a store before any other statement of that store runs,
  * whoever issues it: the rule lives here, not in the code that holds the writes.
  */
-@Intercepts({
-  @Signature(
-      type = Executor.class,
-      method = "update",
-      args = {MappedStatement.class, Object.class}),
-  @Signature(
-      type = Executor.class,
-      method = "query",
-      args = {MappedStatement.class, Object.class, RowBounds.class, ResultHandler.class}),
-  @Signature(
-      type = Executor.class,
-      method = "query",
-      args = {
-        MappedStatement.class,
-        Object.class,
-        RowBounds.class,
-        ResultHandler.class,
-        CacheKey.class,
-        BoundSql.class
-      })
-})
 final class HeldWritesInterceptor implements Interceptor {
   /** The unit of work running on this thread, while {@link Transactions#execute} runs it. */
   static final ThreadLocal<UnitOfWork> CURRENT = new ThreadLocal<>();
 
+  /** Not called: {@link #plugin} wraps executors itself instead of through MyBatis's proxies. */
   @Override
   public Object intercept(Invocation invocation) throws Throwable {
-    flushBefore((MappedStatement) invocation.getArgs()[0]);
     return invocation.proceed();
   }
 
   /**
    * Wraps each session's executor in a plain delegating class instead of MyBatis's reflective proxy
    * (and leaves the per-statement handlers alone): no annotation scan and no reflective call per
-   * statement. The flush rule is the same as {@link #intercept}'s.
+   * statement.
    */
   @Override
   public Object plugin(Object target) {

@@ -3,7 +3,6 @@ package dev.billing.client.bench;
 import dev.billing.client.BearerToken;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.GetEntitlementRequest;
-import dev.billing.proto.v1.GetEntitlementResponse;
 import dev.billing.proto.v1.GrantCreditsRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
@@ -158,6 +157,31 @@ public final class BillingBench implements Callable<Integer> {
   }
 
   /**
+   * This run's figures by name (e.g. {@code entitlements.64.calls_per_s}, {@code fanout.p99_ms}).
+   */
+  private final Map<String, Double> results = new java.util.LinkedHashMap<>();
+
+  /** The figures of the last {@code call()}, for a caller that compares two runs. */
+  public Map<String, Double> results() {
+    return results;
+  }
+
+  private void entitlements(int concurrency) throws Exception {
+    GetEntitlementRequest[] requests = new GetEntitlementRequest[1000];
+    for (int i = 0; i < requests.length; i++) {
+      requests[i] = GetEntitlementRequest.newBuilder().setUserId("bench-user-" + i).build();
+    }
+    // The warm-up asks every user once (fills the server's snapshot).
+    measure(
+        "entitlements",
+        "GetEntitlement ",
+        concurrency,
+        stub ->
+            (i, ok, fail) ->
+                stub.getEntitlement(requests[(int) (i % requests.length)], observer(ok, fail)));
+  }
+
+  /**
    * RecordUsage (record mode, 1 unit of api_calls, a new key each call) for 64 users put on pro by
    * a signed subscription event each: durable calls per second, latency, server CPU per call.
    */
@@ -175,22 +199,71 @@ public final class BillingBench implements Callable<Integer> {
               .build(),
           HttpResponse.BodyHandlers.discarding());
     }
+    String run = Long.toString(System.nanoTime(), 36);
+    measure(
+        "usage",
+        "RecordUsage    ",
+        concurrency,
+        stub ->
+            (i, ok, fail) ->
+                stub.recordUsage(
+                    dev.billing.proto.v1.RecordUsageRequest.newBuilder()
+                        .setUserId("bench-wh-" + (i % users))
+                        .setMetric("api_calls")
+                        .setQuantity(1)
+                        .setIdempotencyKey(run + "-" + i)
+                        .setMode(dev.billing.proto.v1.UsageMode.USAGE_MODE_RECORD)
+                        .build(),
+                    observer(ok, fail)));
+  }
+
+  /** Starts call number {@code i}; it runs {@code ok} or {@code fail} when it ends. */
+  private interface AsyncCall {
+    void start(long i, Runnable ok, Runnable fail);
+  }
+
+  private static <T> StreamObserver<T> observer(Runnable ok, Runnable fail) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T value) {}
+
+      @Override
+      public void onError(Throwable t) {
+        fail.run();
+      }
+
+      @Override
+      public void onCompleted() {
+        ok.run();
+      }
+    };
+  }
+
+  /**
+   * A warm-up, then a measured run of {@code concurrency} calls in flight on a fresh channel:
+   * calls/s, p50/p99 and the server's CPU per call, printed and kept as {@code
+   * <name>.<concurrency>.calls_per_s} and {@code .p99_ms}.
+   */
+  private void measure(
+      String name,
+      String label,
+      int concurrency,
+      java.util.function.Function<BillingServiceGrpc.BillingServiceStub, AsyncCall> calls)
+      throws Exception {
     ManagedChannel ch = channel();
     try {
-      var stub = BillingServiceGrpc.newStub(ch).withCallCredentials(new BearerToken(token));
-      AtomicLong keys = new AtomicLong();
-      String run = Long.toString(System.nanoTime(), 36);
-      recordUsage(stub, users, run, keys, concurrency, Duration.ofSeconds(warmup), null);
+      AsyncCall call =
+          calls.apply(BillingServiceGrpc.newStub(ch).withCallCredentials(new BearerToken(token)));
+      AtomicLong next = new AtomicLong();
+      drive(call, next, concurrency, Duration.ofSeconds(warmup), null);
       long[] latencies = new long[5_000_000];
       AtomicInteger recorded = new AtomicInteger();
       long cpuBefore = serverCpuNanos();
       long start = System.nanoTime();
-      long calls =
-          recordUsage(
-              stub,
-              users,
-              run,
-              keys,
+      long done =
+          drive(
+              call,
+              next,
               concurrency,
               Duration.ofSeconds(seconds),
               nanos -> {
@@ -202,124 +275,18 @@ public final class BillingBench implements Callable<Integer> {
       double elapsed = (System.nanoTime() - start) / 1e9;
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
-      results.put("usage." + concurrency + ".calls_per_s", calls / elapsed);
-      results.put("usage." + concurrency + ".p99_ms", pct(sorted, 0.99));
+      results.put(name + "." + concurrency + ".calls_per_s", done / elapsed);
+      results.put(name + "." + concurrency + ".p99_ms", pct(sorted, 0.99));
       System.out.printf(
-          "RecordUsage     in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%s%n",
+          "%s in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%s%n",
+          label,
           concurrency,
-          calls / elapsed,
+          done / elapsed,
           pct(sorted, 0.50),
           pct(sorted, 0.99),
-          calls,
+          done,
           elapsed,
-          serverCpuPerOp(cpuBefore, calls));
-    } finally {
-      ch.shutdownNow();
-    }
-  }
-
-  private static long recordUsage(
-      BillingServiceGrpc.BillingServiceStub stub,
-      int users,
-      String run,
-      AtomicLong keys,
-      int concurrency,
-      Duration d,
-      LatencySink sink)
-      throws InterruptedException {
-    Semaphore permits = new Semaphore(concurrency);
-    AtomicLong done = new AtomicLong();
-    AtomicLong errors = new AtomicLong();
-    long end = System.nanoTime() + d.toNanos();
-    while (System.nanoTime() < end) {
-      permits.acquire();
-      long k = keys.incrementAndGet();
-      long t0 = System.nanoTime();
-      stub.recordUsage(
-          dev.billing.proto.v1.RecordUsageRequest.newBuilder()
-              .setUserId("bench-wh-" + (k % users))
-              .setMetric("api_calls")
-              .setQuantity(1)
-              .setIdempotencyKey(run + "-" + k)
-              .setMode(dev.billing.proto.v1.UsageMode.USAGE_MODE_RECORD)
-              .build(),
-          new StreamObserver<dev.billing.proto.v1.RecordUsageResponse>() {
-            @Override
-            public void onNext(dev.billing.proto.v1.RecordUsageResponse value) {}
-
-            @Override
-            public void onError(Throwable t) {
-              errors.incrementAndGet();
-              permits.release();
-            }
-
-            @Override
-            public void onCompleted() {
-              if (sink != null) {
-                sink.record(System.nanoTime() - t0);
-              }
-              done.incrementAndGet();
-              permits.release();
-            }
-          });
-    }
-    permits.acquire(concurrency);
-    if (errors.get() > 0) {
-      System.out.printf("  (%d calls failed)%n", errors.get());
-    }
-    return done.get();
-  }
-
-  /**
-   * This run's figures by name (e.g. {@code entitlements.64.calls_per_s}, {@code fanout.p99_ms}).
-   */
-  private final Map<String, Double> results = new java.util.LinkedHashMap<>();
-
-  /** The figures of the last {@code call()}, for a caller that compares two runs. */
-  public Map<String, Double> results() {
-    return results;
-  }
-
-  private void entitlements(int concurrency) throws Exception {
-    ManagedChannel ch = channel();
-    try {
-      var stub = BillingServiceGrpc.newStub(ch).withCallCredentials(new BearerToken(token));
-      GetEntitlementRequest[] requests = new GetEntitlementRequest[1000];
-      for (int i = 0; i < requests.length; i++) {
-        requests[i] = GetEntitlementRequest.newBuilder().setUserId("bench-user-" + i).build();
-      }
-      // Warm up: every user once (fills the server's snapshot), then a short run.
-      run(stub, requests, concurrency, Duration.ofSeconds(warmup), null);
-      long[] latencies = new long[5_000_000];
-      AtomicInteger recorded = new AtomicInteger();
-      long cpuBefore = serverCpuNanos();
-      long start = System.nanoTime();
-      long calls =
-          run(
-              stub,
-              requests,
-              concurrency,
-              Duration.ofSeconds(seconds),
-              (nanos) -> {
-                int i = recorded.getAndIncrement();
-                if (i < latencies.length) {
-                  latencies[i] = nanos;
-                }
-              });
-      double elapsed = (System.nanoTime() - start) / 1e9;
-      long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
-      Arrays.sort(sorted);
-      results.put("entitlements." + concurrency + ".calls_per_s", calls / elapsed);
-      results.put("entitlements." + concurrency + ".p99_ms", pct(sorted, 0.99));
-      System.out.printf(
-          "GetEntitlement  in-flight %3d: %,10.0f calls/s   p50 %6.3f ms   p99 %6.3f ms   (%,d calls in %.1f s)%s%n",
-          concurrency,
-          calls / elapsed,
-          pct(sorted, 0.50),
-          pct(sorted, 0.99),
-          calls,
-          elapsed,
-          serverCpuPerOp(cpuBefore, calls));
+          serverCpuPerOp(cpuBefore, done));
     } finally {
       ch.shutdownNow();
     }
@@ -329,41 +296,29 @@ public final class BillingBench implements Callable<Integer> {
     void record(long nanos);
   }
 
-  private static long run(
-      BillingServiceGrpc.BillingServiceStub stub,
-      GetEntitlementRequest[] requests,
-      int concurrency,
-      Duration d,
-      LatencySink sink)
+  /** Keeps {@code concurrency} calls in flight for {@code d}; returns how many completed. */
+  private static long drive(
+      AsyncCall call, AtomicLong next, int concurrency, Duration d, LatencySink sink)
       throws InterruptedException {
     Semaphore permits = new Semaphore(concurrency);
     AtomicLong done = new AtomicLong();
     AtomicLong errors = new AtomicLong();
     long end = System.nanoTime() + d.toNanos();
-    int i = 0;
     while (System.nanoTime() < end) {
       permits.acquire();
       long t0 = System.nanoTime();
-      stub.getEntitlement(
-          requests[i++ % requests.length],
-          new StreamObserver<GetEntitlementResponse>() {
-            @Override
-            public void onNext(GetEntitlementResponse value) {}
-
-            @Override
-            public void onError(Throwable t) {
-              errors.incrementAndGet();
-              permits.release();
+      call.start(
+          next.getAndIncrement(),
+          () -> {
+            if (sink != null) {
+              sink.record(System.nanoTime() - t0);
             }
-
-            @Override
-            public void onCompleted() {
-              if (sink != null) {
-                sink.record(System.nanoTime() - t0);
-              }
-              done.incrementAndGet();
-              permits.release();
-            }
+            done.incrementAndGet();
+            permits.release();
+          },
+          () -> {
+            errors.incrementAndGet();
+            permits.release();
           });
     }
     permits.acquire(concurrency);

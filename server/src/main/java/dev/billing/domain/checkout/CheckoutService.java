@@ -30,10 +30,9 @@ public final class CheckoutService {
   /** Custom credit purchases: at least $1.00, at most $10,000.00. */
   public static final long MIN_CREDIT_AMOUNT = 100;
 
-  public static final long MAX_CREDIT_AMOUNT = 1_000_000;
+  public static final long MAX_CREDIT_AMOUNT = Catalog.MAX_CUSTOM_CREDITS_MINOR;
   public static final int MAX_TRIAL_DAYS = 730;
   private static final Pattern COUPON = Pattern.compile("[A-Za-z0-9_\\-]{1,64}");
-  private static final String CREDITS_CURRENCY = "usd";
 
   private final Transactions tx;
   private final StripeGateway stripe;
@@ -297,7 +296,8 @@ public final class CheckoutService {
                 "plan",
                 "plan, trial_days, coupon and allow_promotion_codes are for subscriptions"));
       }
-      String currency = cmd.currency().isEmpty() ? CREDITS_CURRENCY : cmd.currency().toLowerCase();
+      String currency =
+          cmd.currency().isEmpty() ? Catalog.CREDITS_CURRENCY : cmd.currency().toLowerCase();
       if (!cmd.creditPackage().isEmpty() && cmd.amountMinor() != 0) {
         v.add(
             new FieldViolation("credit_package", "give either credit_package or amount, not both"));
@@ -327,7 +327,7 @@ public final class CheckoutService {
                     + " and "
                     + MAX_CREDIT_AMOUNT
                     + " minor units"));
-      } else if (!CREDITS_CURRENCY.equals(currency)) {
+      } else if (!Catalog.CREDITS_CURRENCY.equals(currency)) {
         v.add(new FieldViolation("amount.currency", "credits are sold in usd (1 credit = $0.01)"));
       } else {
         purchase = new Purchase(null, null, null, cmd.amountMinor(), currency, cmd.amountMinor());

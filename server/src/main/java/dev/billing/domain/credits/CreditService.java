@@ -55,29 +55,13 @@ public final class CreditService {
    */
   private CreditResult keyed(
       String userId, long delta, String kind, String key, String reason, Cause cause) {
-    BillingException.FailedPrecondition[] refused = new BillingException.FailedPrecondition[1];
-    CreditResult result =
-        tx.execute(
-            uow -> {
-              refused[0] = null;
-              try {
-                return mutate(uow, userId, delta, false, kind, key, reason, null, cause, true);
-              } catch (BillingException.FailedPrecondition e) {
-                if (e.reason().equals("IDEMPOTENCY_KEY_REUSED")) {
-                  throw e;
-                }
-                // A refusal answered again from the record is not recorded twice (insert if
-                // absent).
-                Idempotency.recordRefusal(
-                    uow, OPERATION, userId, key, Idempotency.fingerprint(kind, delta), e);
-                refused[0] = e;
-                return null;
-              }
-            });
-    if (refused[0] != null) {
-      throw refused[0];
-    }
-    return result;
+    return Idempotency.refusalsRecorded(
+        tx,
+        OPERATION,
+        userId,
+        key,
+        Idempotency.fingerprint(kind, delta),
+        uow -> mutate(uow, userId, delta, false, kind, key, reason, null, cause, true));
   }
 
   /** A user's ledger, newest first, rows with id below {@code beforeId}. */

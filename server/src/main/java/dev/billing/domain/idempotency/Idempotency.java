@@ -85,6 +85,43 @@ public final class Idempotency {
             new RecordedOutcome(operation, owner, key, requestHash, null, null, result));
   }
 
+  /**
+   * Runs {@code work} in one transaction as a keyed mutation: a refusal it throws (other than a
+   * reused key) is recorded as the key's outcome and committed with whatever {@code work} did
+   * before refusing (nothing that changes money: refusals are decided first), then thrown. {@code
+   * work} itself answers a key seen before ({@link #replay}).
+   */
+  public static <T> T refusalsRecorded(
+      Transactions tx,
+      String operation,
+      String owner,
+      String key,
+      String requestHash,
+      Transactions.Work<T> work) {
+    BillingException.FailedPrecondition[] refused = new BillingException.FailedPrecondition[1];
+    T result =
+        tx.execute(
+            uow -> {
+              refused[0] = null;
+              try {
+                return work.run(uow);
+              } catch (BillingException.FailedPrecondition e) {
+                if (e.reason().equals("IDEMPOTENCY_KEY_REUSED")) {
+                  throw e;
+                }
+                // A refusal answered again from the record is not recorded twice (insert if
+                // absent).
+                recordRefusal(uow, operation, owner, key, requestHash, e);
+                refused[0] = e;
+                return null;
+              }
+            });
+    if (refused[0] != null) {
+      throw refused[0];
+    }
+    return result;
+  }
+
   /** A call that decides its outcome outside a transaction (it asks Stripe). */
   @FunctionalInterface
   public interface Call {

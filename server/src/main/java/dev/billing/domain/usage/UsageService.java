@@ -63,26 +63,13 @@ public final class UsageService {
    */
   public UsageResult record(Command c, Cause cause) {
     String hash = Idempotency.fingerprint(c.metric(), c.quantity(), c.enforce());
-    BillingException.FailedPrecondition[] refused = new BillingException.FailedPrecondition[1];
-    UsageResult result =
-        tx.execute(
-            uow -> {
-              refused[0] = null;
-              try {
-                return recordLocked(uow, c, hash, cause);
-              } catch (BillingException.FailedPrecondition e) {
-                if (e.reason().equals("IDEMPOTENCY_KEY_REUSED")) {
-                  throw e;
-                }
-                Idempotency.recordRefusal(uow, OPERATION, c.userId(), c.idempotencyKey(), hash, e);
-                refused[0] = e;
-                return null;
-              }
-            });
-    if (refused[0] != null) {
-      throw refused[0];
-    }
-    return result;
+    return Idempotency.refusalsRecorded(
+        tx,
+        OPERATION,
+        c.userId(),
+        c.idempotencyKey(),
+        hash,
+        uow -> recordLocked(uow, c, hash, cause));
   }
 
   private UsageResult recordLocked(UnitOfWork uow, Command c, String hash, Cause cause) {

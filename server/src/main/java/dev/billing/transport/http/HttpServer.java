@@ -45,28 +45,19 @@ public final class HttpServer implements AutoCloseable {
             .build();
   }
 
+  /** GET or HEAD, run on a worker thread (the handler may block). */
   private static HttpHandler getOnly(HttpHandler next) {
+    HttpHandler checked = getOrHead(next);
     return exchange -> {
       if (exchange.isInIoThread()) {
-        exchange.dispatch((HttpHandler) ex -> guard(ex, next));
+        exchange.dispatch(checked);
         return;
       }
-      guard(exchange, next);
+      checked.handleRequest(exchange);
     };
   }
 
-  private static void guard(HttpServerExchange exchange, HttpHandler next) throws Exception {
-    if (!Methods.GET.equals(exchange.getRequestMethod())
-        && !Methods.HEAD.equals(exchange.getRequestMethod())) {
-      exchange.setStatusCode(405);
-      exchange.getResponseHeaders().put(Headers.ALLOW, "GET");
-      exchange.getResponseSender().send("method not allowed\n");
-      return;
-    }
-    next.handleRequest(exchange);
-  }
-
-  /** GET or HEAD, answered on the I/O thread (the handler must not block). */
+  /** GET or HEAD, answered on the calling thread (the I/O thread: the handler must not block). */
   private static HttpHandler getOrHead(HttpHandler next) {
     return exchange -> {
       if (!Methods.GET.equals(exchange.getRequestMethod())
