@@ -27,6 +27,7 @@ public final class Catalog {
   private final Map<String, Plan> plansByPrice;
   private final Map<String, CreditPackage> packages;
   private final Plan free;
+  private final Map<String, Metric> metrics;
 
   public Catalog(List<Plan> plans, List<CreditPackage> creditPackages) {
     Map<String, Plan> byName = new LinkedHashMap<>();
@@ -55,6 +56,9 @@ public final class Catalog {
     this.plansByName = byName;
     this.plansByPrice = byPrice;
     this.packages = pkgs;
+    Map<String, Metric> allMetrics = new java.util.TreeMap<>();
+    byName.values().forEach(p -> p.metrics().forEach(allMetrics::putIfAbsent));
+    this.metrics = java.util.Collections.unmodifiableMap(allMetrics);
   }
 
   /**
@@ -260,9 +264,7 @@ public final class Catalog {
 
   /** Every metric some plan meters, by name, as the first plan that meters it defines it. */
   public Map<String, Metric> metrics() {
-    Map<String, Metric> all = new java.util.TreeMap<>();
-    plansByName.values().forEach(p -> p.metrics().forEach(all::putIfAbsent));
-    return all;
+    return metrics;
   }
 
   /** Custom credit purchases: at most $10,000.00 at once. */
