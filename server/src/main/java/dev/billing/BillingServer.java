@@ -134,10 +134,12 @@ public final class BillingServer implements AutoCloseable {
             new EntitlementCalculator(config.catalog(), config.pastDueGrace()),
             audit,
             clock);
-    EntitlementProtoConverter converter = new EntitlementProtoConverter(config.catalog());
+    credits = new CreditService(tx, entitlementRules, audit);
+    UsageService usage = new UsageService(tx, config.catalog(), entitlementRules, credits, clock);
+    EntitlementProtoConverter converter = new EntitlementProtoConverter(config.catalog(), usage);
     entitlements =
         new EntitlementSnapshots(
-            entitlementRules, converter, config.entitlementCacheSize(), meters);
+            entitlementRules, usage, converter, clock, config.entitlementCacheSize(), meters);
     ChangeLog changeLog = new ChangeLog(converter);
     // Audit rows first; the change-log reservation is the transaction's last statement.
     tx.addCommitHook(audit);
@@ -161,7 +163,6 @@ public final class BillingServer implements AutoCloseable {
     CustomerService customers = new CustomerService(tx, gateway);
     SubscriptionService subscriptions =
         new SubscriptionService(config.catalog(), entitlementRules, audit, customers);
-    credits = new CreditService(tx, entitlementRules, audit);
     ReferralService referrals = new ReferralService(tx, entitlementRules, credits, audit);
     PaymentService payments =
         new PaymentService(credits, referrals, audit, customers, config.catalog());
@@ -223,7 +224,7 @@ public final class BillingServer implements AutoCloseable {
                     audit,
                     webhooks,
                     reconciler,
-                    new UsageService(tx, config.catalog(), entitlementRules, credits, clock),
+                    usage,
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());

@@ -136,6 +136,21 @@ public final class BillingClient implements AutoCloseable {
                 .build());
   }
 
+  /**
+   * May the user use {@code quantity} more of {@code metric} now? Answered from the server's memory
+   * (no database read), exact with respect to every committed record; {@code reason} says why not.
+   */
+  public dev.billing.proto.v1.CheckUsageResponse checkUsage(
+      String userId, String metric, long quantity) {
+    return stub()
+        .checkUsage(
+            dev.billing.proto.v1.CheckUsageRequest.newBuilder()
+                .setUserId(userId)
+                .setMetric(metric)
+                .setQuantity(quantity)
+                .build());
+  }
+
   /** The current period's usage of a metric: the newest records and the totals. */
   public dev.billing.proto.v1.ListUsageResponse listUsage(String userId, String metric) {
     return stub()

@@ -485,7 +485,8 @@ public final class ChaosRun {
                   try {
                     int k = kills;
                     int d = dbRestarts;
-                    while (work1.stream().anyMatch(f -> !f.isDone())) {
+                    // Every planned fault happens, also when the load finishes first.
+                    while (k > 0 || d > 0 || work1.stream().anyMatch(f -> !f.isDone())) {
                       Thread.sleep(300 + random.nextInt(1200));
                       if (server.superviseOnce()) {
                         load.supervisorRestarts++;

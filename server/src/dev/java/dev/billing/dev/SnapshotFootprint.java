@@ -1,9 +1,8 @@
 package dev.billing.dev;
 
 import dev.billing.config.Catalog;
-import dev.billing.domain.entitlement.Change;
-import dev.billing.domain.entitlement.ChangeKind;
 import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.usage.UsageService;
 import dev.billing.transport.grpc.EntitlementProtoConverter;
 import dev.billing.transport.grpc.EntitlementSnapshots;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -23,9 +22,15 @@ public final class SnapshotFootprint {
   public static void main(String[] args) throws Exception {
     int users = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
     Catalog catalog = Catalog.defaults("price_pro", "price_studio");
+    UsageService usage = new UsageService(null, catalog, null, null, java.time.Clock.systemUTC());
     EntitlementSnapshots snapshots =
         new EntitlementSnapshots(
-            null, new EntitlementProtoConverter(catalog), users + 1L, new SimpleMeterRegistry());
+            null,
+            usage,
+            new EntitlementProtoConverter(catalog, usage),
+            java.time.Clock.systemUTC(),
+            users + 1L,
+            new SimpleMeterRegistry());
     long heapBefore = usedHeap();
     long rssBefore = rss();
     long now = System.currentTimeMillis() / 1000;
@@ -43,8 +48,7 @@ public final class SnapshotFootprint {
               false,
               3,
               1000 + i % 500);
-      snapshots.onCommitted(
-          new Change(i + 1, user, ChangeKind.SUBSCRIPTION_STARTED, row, "free", "none", null, 0));
+      snapshots.put(row, java.util.Map.of());
     }
     long heapAfter = usedHeap();
     long rssAfter = rss();

@@ -29,6 +29,11 @@ public record Plan(
     metrics = Map.copyOf(metrics);
   }
 
+  /** Whether any metric of the plan counts per period (and so starts again at a renewal). */
+  public boolean hasPeriodMetrics() {
+    return metrics.values().stream().anyMatch(m -> m.reset() == Metric.Reset.PERIOD);
+  }
+
   public boolean isFree() {
     return priceId == null;
   }

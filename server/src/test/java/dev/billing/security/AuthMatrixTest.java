@@ -53,7 +53,8 @@ class AuthMatrixTest {
           Map.entry("ReplayWebhookEvent", "admin"),
           Map.entry("ReconcileWithStripe", "admin"),
           Map.entry("RecordUsage", "usage:write"),
-          Map.entry("ListUsage", "entitlements:read"));
+          Map.entry("ListUsage", "entitlements:read"),
+          Map.entry("CheckUsage", "entitlements:read"));
 
   private static TestServer server;
   private static ManagedChannel channel;

@@ -97,7 +97,8 @@ public final class BillingBench implements Callable<Integer> {
       split = ",",
       defaultValue = "entitlements,webhooks,fanout",
       description =
-          "which runs to do: entitlements, webhooks, fanout, usage (default: ${DEFAULT-VALUE})")
+          "which runs to do: entitlements, webhooks, fanout, usage (RecordUsage, and CheckUsage"
+              + " against GetEntitlement) (default: ${DEFAULT-VALUE})")
   List<String> runs;
 
   @Option(
@@ -152,6 +153,22 @@ public final class BillingBench implements Callable<Integer> {
       for (int n : inFlight) {
         usage(n);
       }
+      for (int n : inFlight) {
+        if (!runs.contains("entitlements")) {
+          entitlements(n);
+        }
+        checks(n);
+        double ratio =
+            results.get("checks." + n + ".calls_per_s")
+                / results.get("entitlements." + n + ".calls_per_s");
+        results.put("checks_vs_entitlements." + n, ratio);
+        System.out.printf(
+            "CheckUsage / GetEntitlement, in-flight %3d, same run: %.2fx calls/s, p99 %.3f / %.3f ms%n",
+            n,
+            ratio,
+            results.get("checks." + n + ".p99_ms"),
+            results.get("entitlements." + n + ".p99_ms"));
+      }
     }
     return 0;
   }
@@ -179,6 +196,30 @@ public final class BillingBench implements Callable<Integer> {
         stub ->
             (i, ok, fail) ->
                 stub.getEntitlement(requests[(int) (i % requests.length)], observer(ok, fail)));
+  }
+
+  /**
+   * CheckUsage of api_calls for the users GetEntitlement asks for (the warm-up fills the server's
+   * snapshot, as GetEntitlement's does).
+   */
+  private void checks(int concurrency) throws Exception {
+    dev.billing.proto.v1.CheckUsageRequest[] requests =
+        new dev.billing.proto.v1.CheckUsageRequest[1000];
+    for (int i = 0; i < requests.length; i++) {
+      requests[i] =
+          dev.billing.proto.v1.CheckUsageRequest.newBuilder()
+              .setUserId("bench-user-" + i)
+              .setMetric("api_calls")
+              .setQuantity(1)
+              .build();
+    }
+    measure(
+        "checks",
+        "CheckUsage     ",
+        concurrency,
+        stub ->
+            (i, ok, fail) ->
+                stub.checkUsage(requests[(int) (i % requests.length)], observer(ok, fail)));
   }
 
   /**

@@ -4,10 +4,12 @@ import dev.billing.domain.entitlement.Change;
 import dev.billing.domain.entitlement.ChangeKind;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.PendingChange;
+import dev.billing.domain.entitlement.UsageCount;
 import dev.billing.persistence.CommitHook;
 import dev.billing.persistence.UnitOfWork;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -31,10 +33,14 @@ public final class ChangeLog implements CommitHook {
    * replays exactly what was sent live (the transport provides it).
    */
   public interface EntitlementCodec {
-    byte[] encode(EntitlementRow entitlement);
+    /** The entitlement with the usage of its plan's metrics from {@code counters}. */
+    byte[] encode(EntitlementRow entitlement, Map<String, UsageCount> counters);
 
-    EntitlementRow decode(byte[] stored);
+    Decoded decode(byte[] stored);
   }
+
+  /** A stored snapshot read back. */
+  public record Decoded(EntitlementRow entitlement, Map<String, UsageCount> counters) {}
 
   private final EntitlementCodec codec;
   private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
@@ -72,11 +78,12 @@ public final class ChangeLog implements CommitHook {
               change.userId(),
               change.kind().stored(),
               change.entitlement().version(),
-              codec.encode(change.entitlement()),
+              codec.encode(change.entitlement(), change.counters()),
               change.previousTier(),
               change.previousStatus(),
               change.stripeEventId(),
-              change.occurredAtMillis()));
+              change.occurredAtMillis(),
+              change.usageMetric()));
       changes.add(change);
     }
     uow.batch(ChangeLogStore.class, rows, ChangeLogStore::insert);
@@ -101,14 +108,17 @@ public final class ChangeLog implements CommitHook {
 
   /** A stored row as the change it records. */
   public Change toChange(ChangeLogRow row) {
+    Decoded stored = codec.decode(row.entitlement());
     return new Change(
         row.seq(),
         row.userId(),
         ChangeKind.ofStored(row.kind()),
-        codec.decode(row.entitlement()),
+        stored.entitlement(),
         row.previousTier(),
         row.previousStatus(),
         row.stripeEventId(),
-        row.occurredAtMs());
+        row.occurredAtMs(),
+        stored.counters(),
+        row.usageMetric());
   }
 }

@@ -10,4 +10,5 @@ public record ChangeLogRow(
     String previousTier,
     String previousStatus,
     String stripeEventId,
-    long occurredAtMs) {}
+    long occurredAtMs,
+    String usageMetric) {}

@@ -10,7 +10,23 @@ public enum ChangeKind {
   SUBSCRIPTION_ENDED,
   PAYMENT_FAILED,
   PAYMENT_RECOVERED,
-  CREDITS_CHANGED;
+  CREDITS_CHANGED,
+  /** Usage of a metric crossed 80% of its allowance. */
+  USAGE_THRESHOLD_REACHED,
+  /** Usage of a metric reached its allowance. */
+  USAGE_LIMIT_REACHED,
+  /** A new billing period started: per-period counters start from zero. */
+  USAGE_PERIOD_RESET,
+  /**
+   * A usage record that crossed no threshold: in the change log so every replica's counters stay
+   * exact, but never sent on the stream (one change per record would drown it).
+   */
+  USAGE_RECORDED;
+
+  /** Whether the stream sends changes of this kind. */
+  public boolean streamed() {
+    return this != USAGE_RECORDED;
+  }
 
   private static final String STORED_PREFIX = "CHANGE_KIND_";
 

@@ -23,6 +23,7 @@ public final class EntitlementService {
   private final EntitlementCalculator calculator;
   private final AuditLog audit;
   private final Clock clock;
+  private volatile UsageCounters usageCounters = UsageCounters.NONE;
 
   public EntitlementService(
       Transactions tx,
@@ -35,6 +36,11 @@ public final class EntitlementService {
     this.calculator = calculator;
     this.audit = audit;
     this.clock = clock;
+  }
+
+  /** Where changes read users' usage counters from (set once at start by the usage package). */
+  public void useCounters(UsageCounters counters) {
+    this.usageCounters = counters;
   }
 
   /** The user's stored entitlement; a user the service has never seen is on the free tier. */
@@ -70,7 +76,7 @@ public final class EntitlementService {
    * three per event. Later {@link #lock} calls for these users cost nothing.
    */
   public void lockAll(UnitOfWork uow, Collection<String> userIds) {
-    Map<String, EntitlementRow> held = held(uow);
+    HeldRows held = held(uow);
     List<String> wanted =
         userIds.stream().filter(u -> !held.containsKey(u)).distinct().sorted().toList();
     if (wanted.isEmpty()) {
@@ -78,6 +84,7 @@ public final class EntitlementService {
     }
     EntitlementStore m = uow.store(EntitlementStore.class);
     m.lockAll(wanted).forEach(r -> held.put(r.userId(), r));
+    loadCounters(uow, held, wanted); // one statement for the group, for the changes it will carry
     List<String> missing = wanted.stream().filter(u -> !held.containsKey(u)).toList();
     if (!missing.isEmpty()) {
       if (m.ensureRows(missing) == missing.size()) {
@@ -98,6 +105,9 @@ public final class EntitlementService {
   private static final class HeldRows extends HashMap<String, EntitlementRow> {
     private final HeldWrites<EntitlementRow> unwritten;
 
+    /** The newest usage counters of the users read so far, by user, then metric. */
+    private final Map<String, Map<String, UsageCount>> counters = new HashMap<>();
+
     HeldRows(UnitOfWork uow) {
       unwritten =
           new HeldWrites<>(
@@ -110,6 +120,24 @@ public final class EntitlementService {
 
   private static HeldRows held(UnitOfWork uow) {
     return uow.attachment(HeldRows.class, () -> new HeldRows(uow));
+  }
+
+  private void loadCounters(UnitOfWork uow, HeldRows held, Collection<String> userIds) {
+    for (String u : userIds) {
+      held.counters.putIfAbsent(u, new HashMap<>());
+    }
+    for (UsageCounters.UserCount c : usageCounters.newest(uow, userIds)) {
+      held.counters.get(c.userId()).put(c.count().metric(), c.count());
+    }
+  }
+
+  /** A locked user's newest usage counters, read once per transaction. */
+  private Map<String, UsageCount> counters(UnitOfWork uow, String userId) {
+    HeldRows held = held(uow);
+    if (!held.counters.containsKey(userId)) {
+      loadCounters(uow, held, List.of(userId));
+    }
+    return held.counters.get(userId);
   }
 
   /** Records a locked user's new row: written when the transaction flushes. */
@@ -144,7 +172,43 @@ public final class EntitlementService {
         "entitlement.changed",
         locked.toString(),
         updated.toString());
-    emit(uow, locked, updated, kindOf(locked, updated), cause);
+    emit(uow, locked, updated, kindOf(locked, updated), cause, null);
+    if (periodRenewed(locked, updated)) {
+      emit(uow, updated, updated, ChangeKind.USAGE_PERIOD_RESET, cause, null);
+    }
+    return updated;
+  }
+
+  /**
+   * A renewal: the same subscription moved on to a new period, and the plan counts something per
+   * period, whose counters now start from zero.
+   */
+  private boolean periodRenewed(EntitlementRow before, EntitlementRow after) {
+    return before.currentPeriodEnd() != null
+        && after.currentPeriodEnd() != null
+        && after.currentPeriodEnd() > before.currentPeriodEnd()
+        && java.util.Objects.equals(before.subscriptionId(), after.subscriptionId())
+        && catalog.planOrFree(after.tier()).hasPeriodMetrics();
+  }
+
+  /**
+   * Records a locked user's usage counter after a usage record: a new version and a change that
+   * carries the counter, so every replica's snapshot counts it ({@code kind} says whether a
+   * threshold was crossed; a plain record is not sent on the stream).
+   */
+  public EntitlementRow usageRecorded(
+      UnitOfWork uow,
+      EntitlementRow locked,
+      String metric,
+      long periodKey,
+      long used,
+      ChangeKind kind,
+      Cause cause) {
+    EntitlementRow updated = locked.next(locked.creditBalance());
+    write(uow, updated);
+    counters(uow, locked.userId())
+        .put(metric, new UsageCount(metric, periodKey, used, updated.version()));
+    emit(uow, locked, updated, kind, cause, metric);
     return updated;
   }
 
@@ -153,12 +217,17 @@ public final class EntitlementService {
       UnitOfWork uow, EntitlementRow locked, long newBalance, Cause cause) {
     EntitlementRow updated = locked.next(newBalance);
     write(uow, updated);
-    emit(uow, locked, updated, ChangeKind.CREDITS_CHANGED, cause);
+    emit(uow, locked, updated, ChangeKind.CREDITS_CHANGED, cause, null);
     return updated;
   }
 
   private void emit(
-      UnitOfWork uow, EntitlementRow before, EntitlementRow after, ChangeKind kind, Cause cause) {
+      UnitOfWork uow,
+      EntitlementRow before,
+      EntitlementRow after,
+      ChangeKind kind,
+      Cause cause,
+      String usageMetric) {
     uow.journal(PendingChange.class)
         .add(
             new PendingChange(
@@ -168,7 +237,9 @@ public final class EntitlementService {
                 catalog.planOrFree(before.tier()).name(),
                 StripeStatus.parseStored(before.status()).stripeName(),
                 cause.stripeEventId(),
-                clock.millis()));
+                clock.millis(),
+                Map.copyOf(counters(uow, after.userId())),
+                usageMetric));
   }
 
   ChangeKind kindOf(EntitlementRow before, EntitlementRow after) {

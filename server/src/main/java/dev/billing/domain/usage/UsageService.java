@@ -5,8 +5,11 @@ import dev.billing.config.Metric;
 import dev.billing.config.Plan;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.credits.CreditService;
+import dev.billing.domain.entitlement.ChangeKind;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.entitlement.UsageCount;
+import dev.billing.domain.entitlement.UsageCounters;
 import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
@@ -14,7 +17,10 @@ import dev.billing.persistence.UnitOfWork;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Usage of the metered features of a user's plan. A record and its period's counter change in one
@@ -25,7 +31,7 @@ import java.util.List;
  * (seats) never resets. A plan change takes the new plan's allowance at once; what was recorded in
  * the period stays counted.
  */
-public final class UsageService {
+public final class UsageService implements UsageCounters {
   static final String OPERATION = "usage";
   public static final String LIMIT_REACHED = "LIMIT_REACHED";
   public static final String NOT_IN_PLAN = "NOT_IN_PLAN";
@@ -48,6 +54,35 @@ public final class UsageService {
     this.entitlements = entitlements;
     this.credits = credits;
     this.clock = clock;
+    if (entitlements != null) {
+      entitlements.useCounters(this); // every change carries the user's counters
+    }
+  }
+
+  @Override
+  public List<UserCount> newest(UnitOfWork uow, java.util.Collection<String> userIds) {
+    if (userIds.isEmpty()) {
+      return List.of();
+    }
+    List<UserCount> out = new ArrayList<>();
+    for (CounterRow r : newestOnly(uow.store(UsageStore.class).countersOf(List.copyOf(userIds)))) {
+      out.add(new UserCount(r.userId(), count(r)));
+    }
+    return out;
+  }
+
+  /** Of each user's counters of a metric, the newest period's. */
+  private static java.util.Collection<CounterRow> newestOnly(List<CounterRow> rows) {
+    Map<String, CounterRow> newest = new HashMap<>();
+    for (CounterRow r : rows) {
+      newest.merge(
+          r.userId() + '\u0000' + r.metric(), r, (a, b) -> a.periodKey() >= b.periodKey() ? a : b);
+    }
+    return newest.values();
+  }
+
+  private static UsageCount count(CounterRow r) {
+    return new UsageCount(r.metric(), r.periodKey(), r.used(), r.version());
   }
 
   /** A usage record request (validated by the caller: known metric, quantity in bounds). */
@@ -149,7 +184,11 @@ public final class UsageService {
                   cause)
               .transactionId();
     }
-    store.upsertCounter(c.userId(), c.metric(), periodKey, after);
+    EntitlementRow now = entitlements.lock(uow, c.userId()); // the debit above may have moved it
+    EntitlementRow written =
+        entitlements.usageRecorded(
+            uow, now, c.metric(), periodKey, after, crossing(used, after, metric.limit()), cause);
+    store.upsertCounter(c.userId(), c.metric(), periodKey, after, written.version());
     store.insertRecord(
         new UsageRecordRow(
             0,
@@ -166,6 +205,101 @@ public final class UsageService {
             txn,
             0));
     return new UsageResult(true, after, metric.limit(), resetsAt, null, false, overage, debit);
+  }
+
+  /**
+   * The stream's kind for a record that took a counter from {@code before} to {@code after}:
+   * reaching the allowance, crossing 80% of it, or neither.
+   */
+  static ChangeKind crossing(long before, long after, long limit) {
+    if (limit <= 0 || after <= before) {
+      return ChangeKind.USAGE_RECORDED;
+    }
+    if (before < limit && after >= limit) {
+      return ChangeKind.USAGE_LIMIT_REACHED;
+    }
+    if (before * 5 < limit * 4 && after * 5 >= limit * 4) {
+      return ChangeKind.USAGE_THRESHOLD_REACHED;
+    }
+    return ChangeKind.USAGE_RECORDED;
+  }
+
+  /** The user's newest counters, by metric, as stored (for a snapshot loaded from the database). */
+  public Map<String, UsageCount> counters(String userId) {
+    Map<String, UsageCount> byMetric = new HashMap<>();
+    for (CounterRow r :
+        newestOnly(tx.read(s -> s.store(UsageStore.class).countersOf(List.of(userId))))) {
+      byMetric.put(r.metric(), count(r));
+    }
+    return byMetric;
+  }
+
+  /** One metric's usage against the user's plan right now. */
+  public record Summary(String metric, long used, long limit, Long resetsAt) {
+    public long remaining() {
+      return Math.max(0, limit - used);
+    }
+  }
+
+  /**
+   * The usage of every metric of the user's plan, sorted by metric, from the user's entitlement and
+   * newest counters (a counter of an earlier period counts 0).
+   */
+  public List<Summary> summaries(EntitlementRow user, Map<String, UsageCount> counters) {
+    Plan plan = catalog.planOrFree(user.tier());
+    if (plan.metrics().isEmpty()) {
+      return List.of();
+    }
+    long periodEnd = periodEnd(user);
+    List<Summary> out = new ArrayList<>(plan.metrics().size());
+    for (Metric m : plan.metrics().values()) {
+      out.add(summary(m, counters.get(m.name()), periodEnd));
+    }
+    out.sort(java.util.Comparator.comparing(Summary::metric));
+    return out;
+  }
+
+  private static Summary summary(Metric m, UsageCount counter, long periodEnd) {
+    Long resetsAt = m.reset() == Metric.Reset.PERIOD ? periodEnd : null;
+    long key = resetsAt == null ? 0 : resetsAt;
+    long used = counter != null && counter.periodKey() == key ? counter.used() : 0;
+    return new Summary(m.name(), used, m.limit(), resetsAt);
+  }
+
+  /**
+   * When the summaries of this user change without any record: the end of the current period, so a
+   * snapshot built now is rebuilt once it has passed (epoch seconds; Long.MAX_VALUE for never).
+   */
+  public long summariesValidUntil(EntitlementRow user) {
+    return catalog.planOrFree(user.tier()).hasPeriodMetrics() ? periodEnd(user) : Long.MAX_VALUE;
+  }
+
+  /**
+   * Whether recording {@code quantity} of {@code metric} now would be accepted in enforce mode, and
+   * why not, from the user's entitlement and newest counters: the same rule as {@link #record},
+   * without a database read.
+   */
+  public UsageResult check(
+      EntitlementRow user, Map<String, UsageCount> counters, String metricName, long quantity) {
+    Plan plan = catalog.planOrFree(user.tier());
+    Metric m = plan.metrics().get(metricName);
+    if (m == null) {
+      return new UsageResult(false, 0, 0, null, NOT_IN_PLAN, false, 0, 0);
+    }
+    Summary s = summary(m, counters.get(metricName), periodEnd(user));
+    long after = s.used() + quantity;
+    long overage = quantity > 0 ? Math.max(0, after - Math.max(s.used(), m.limit())) : 0;
+    String reason = null;
+    if (after < 0) {
+      reason = LIMIT_REACHED; // cannot free what is not in use
+    } else if (overage > 0) {
+      if (m.overageCredits() == null) {
+        reason = LIMIT_REACHED;
+      } else if (user.creditBalance() < overage * m.overageCredits()) {
+        reason = INSUFFICIENT_CREDITS;
+      }
+    }
+    return new UsageResult(reason == null, s.used(), m.limit(), s.resetsAt(), reason, false, 0, 0);
   }
 
   /** A page of a user's records of a metric in the current period, and its totals. */

@@ -11,7 +11,10 @@ public interface UsageStore {
 
   Long counter(String userId, String metric, long periodKey);
 
-  void upsertCounter(String userId, String metric, long periodKey, long used);
+  void upsertCounter(String userId, String metric, long periodKey, long used, long version);
+
+  /** Every counter of these users (each period's). */
+  List<CounterRow> countersOf(List<String> userIds);
 
   void insertRecord(UsageRecordRow row);
 

@@ -44,7 +44,8 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("ReplayWebhookEvent", Scope.ADMIN),
           Map.entry("ReconcileWithStripe", Scope.ADMIN),
           Map.entry("RecordUsage", Scope.USAGE_WRITE),
-          Map.entry("ListUsage", Scope.ENTITLEMENTS_READ));
+          Map.entry("ListUsage", Scope.ENTITLEMENTS_READ),
+          Map.entry("CheckUsage", Scope.ENTITLEMENTS_READ));
 
   private final TokenStore tokens;
 

@@ -27,6 +27,8 @@ import dev.billing.proto.v1.CancelMode;
 import dev.billing.proto.v1.CancelSubscriptionRequest;
 import dev.billing.proto.v1.CancelSubscriptionResponse;
 import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.CheckUsageRequest;
+import dev.billing.proto.v1.CheckUsageResponse;
 import dev.billing.proto.v1.CheckoutMode;
 import dev.billing.proto.v1.ConsumeCreditsRequest;
 import dev.billing.proto.v1.ConsumeCreditsResponse;
@@ -68,6 +70,7 @@ import dev.billing.proto.v1.ReplayWebhookEventResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.proto.v1.UsageMode;
+import dev.billing.proto.v1.UsageReason;
 import dev.billing.proto.v1.UsageRecord;
 import dev.billing.transport.grpc.stream.StreamHub;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -157,10 +160,86 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
               if (error != null) {
                 responses.onError(StatusMapper.toStatus(error, "GetEntitlement"));
               } else {
-                responses.onNext(loaded);
+                responses.onNext(loaded.response());
                 responses.onCompleted();
               }
             });
+  }
+
+  @Override
+  public void checkUsage(CheckUsageRequest request, StreamObserver<CheckUsageResponse> responses) {
+    // A hot path like GetEntitlement: answered on the transport thread from the snapshot, which
+    // every committed usage record updates; a miss is loaded off this thread.
+    String userId = request.getUserId();
+    Metric metric = s.catalog().metrics().get(request.getMetric());
+    long q = request.getQuantity() == 0 ? 1 : request.getQuantity();
+    if (!UserIds.isValid(userId)
+        || metric == null
+        || Math.abs(q) > MAX_USAGE_QUANTITY
+        || (q < 0 && metric.reset() != Metric.Reset.NEVER)) {
+      unary(
+          "CheckUsage",
+          responses,
+          () -> {
+            usageQuantity(new RequestValidator().userId("user_id", userId), request.getMetric(), q)
+                .validate();
+            return null;
+          });
+      return;
+    }
+    EntitlementSnapshots.Snapshot hit = s.entitlements().snapshotIfCached(userId);
+    if (hit != null) {
+      responses.onNext(checked(hit, request.getMetric(), q));
+      responses.onCompleted();
+      return;
+    }
+    s.entitlements()
+        .loadAsync(
+            userId,
+            (loaded, error) -> {
+              if (error != null) {
+                responses.onError(StatusMapper.toStatus(error, "CheckUsage"));
+              } else {
+                responses.onNext(checked(loaded, request.getMetric(), q));
+                responses.onCompleted();
+              }
+            });
+  }
+
+  private CheckUsageResponse checked(EntitlementSnapshots.Snapshot snap, String metric, long q) {
+    UsageResult r = s.usage().check(snap.row(), snap.counters(), metric, q);
+    CheckUsageResponse.Builder b =
+        CheckUsageResponse.newBuilder()
+            .setAllowed(r.allowed())
+            .setUsed(r.used())
+            .setLimit(r.limit())
+            .setRemaining(r.remaining());
+    if (r.resetsAt() != null) {
+      b.setResetsAt(com.google.protobuf.Timestamp.newBuilder().setSeconds(r.resetsAt()));
+    }
+    if (r.reason() != null) {
+      b.setReason(UsageReason.valueOf("USAGE_REASON_" + r.reason()));
+    }
+    return b.build();
+  }
+
+  /** The metric and quantity rules RecordUsage and CheckUsage share. */
+  private RequestValidator usageQuantity(RequestValidator v, String metricName, long q) {
+    var metrics = s.catalog().metrics();
+    Metric metric = metrics.get(metricName);
+    return v.check(
+            metric != null,
+            "metric",
+            "must be a metric of the catalog: " + String.join(", ", metrics.keySet()))
+        .check(q != 0, "quantity", "must not be 0")
+        .check(
+            Math.abs(q) <= MAX_USAGE_QUANTITY,
+            "quantity",
+            "must be at most " + MAX_USAGE_QUANTITY + " units")
+        .check(
+            q > 0 || metric == null || metric.reset() == Metric.Reset.NEVER,
+            "quantity",
+            "must be positive for a per-period allowance (negative frees a running one)");
   }
 
   /** The credit mutation behind GrantCredits and ConsumeCredits. */
@@ -585,24 +664,11 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
         "RecordUsage",
         responses,
         () -> {
-          var metrics = s.catalog().metrics();
-          Metric metric = metrics.get(request.getMetric());
           long q = request.getQuantity();
-          new RequestValidator()
-              .userId("user_id", request.getUserId())
-              .check(
-                  metric != null,
-                  "metric",
-                  "must be a metric of the catalog: " + String.join(", ", metrics.keySet()))
-              .check(q != 0, "quantity", "must not be 0")
-              .check(
-                  Math.abs(q) <= MAX_USAGE_QUANTITY,
-                  "quantity",
-                  "must be at most " + MAX_USAGE_QUANTITY + " units")
-              .check(
-                  q > 0 || metric == null || metric.reset() == Metric.Reset.NEVER,
-                  "quantity",
-                  "must be positive for a per-period allowance (negative frees a running one)")
+          usageQuantity(
+                  new RequestValidator().userId("user_id", request.getUserId()),
+                  request.getMetric(),
+                  q)
               .idempotencyKey("idempotency_key", request.getIdempotencyKey())
               .check(
                   request.getMode() == UsageMode.USAGE_MODE_ENFORCE

@@ -8,11 +8,16 @@ import dev.billing.domain.change.ChangeLog;
 import dev.billing.domain.entitlement.Change;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.StripeStatus;
+import dev.billing.domain.entitlement.UsageCount;
+import dev.billing.domain.usage.UsageService;
 import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.Entitlement;
+import dev.billing.proto.v1.MetricUsage;
 import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.proto.v1.SubscriptionStatus;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,14 +36,18 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
       STATUS.put(s, SubscriptionStatus.valueOf(STATUS_PREFIX + s.name()));
     }
     for (var k : dev.billing.domain.entitlement.ChangeKind.values()) {
-      KIND.put(k, ChangeKind.valueOf(k.stored()));
+      if (k.streamed()) {
+        KIND.put(k, ChangeKind.valueOf(k.stored()));
+      }
     }
   }
 
   private final Catalog catalog;
+  private final UsageService usage;
 
-  public EntitlementProtoConverter(Catalog catalog) {
+  public EntitlementProtoConverter(Catalog catalog, UsageService usage) {
     this.catalog = catalog;
+    this.usage = usage;
   }
 
   /** A Stripe status as the API's enum. */
@@ -60,6 +69,32 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
   }
 
   public Entitlement toProto(EntitlementRow row) {
+    return builder(row).build();
+  }
+
+  /** The entitlement with the usage of every metric of its plan. */
+  public Entitlement toProto(EntitlementRow row, List<UsageService.Summary> usage) {
+    Entitlement.Builder b = builder(row);
+    for (UsageService.Summary s : usage) {
+      b.addUsage(toProto(s));
+    }
+    return b.build();
+  }
+
+  public static MetricUsage toProto(UsageService.Summary s) {
+    MetricUsage.Builder u =
+        MetricUsage.newBuilder()
+            .setMetric(s.metric())
+            .setUsed(s.used())
+            .setLimit(s.limit())
+            .setRemaining(s.remaining());
+    if (s.resetsAt() != null) {
+      u.setResetsAt(seconds(s.resetsAt()));
+    }
+    return u.build();
+  }
+
+  private Entitlement.Builder builder(EntitlementRow row) {
     Plan plan = catalog.planOrFree(row.tier());
     Entitlement.Builder b =
         Entitlement.newBuilder()
@@ -81,17 +116,19 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
     if (row.subscriptionId() != null) {
       b.setSubscriptionId(row.subscriptionId());
     }
-    return b.build();
+    return b;
   }
 
-  /** A committed change as the stream sends it. */
+  /** A committed change as the stream sends it: the whole entitlement after it, usage included. */
   public SubscriptionChange toProto(Change change) {
     SubscriptionChange.Builder b =
         SubscriptionChange.newBuilder()
             .setSeq(change.seq())
             .setUserId(change.userId())
             .setKind(KIND.get(change.kind()))
-            .setEntitlement(toProto(change.entitlement()))
+            .setEntitlement(
+                toProto(
+                    change.entitlement(), usage.summaries(change.entitlement(), change.counters())))
             .setPreviousTier(change.previousTier())
             .setPreviousStatus(status(StripeStatus.parseStored(change.previousStatus())))
             .setOccurredAt(
@@ -101,33 +138,52 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
     if (change.stripeEventId() != null) {
       b.setStripeEventId(change.stripeEventId());
     }
+    if (change.usageMetric() != null) {
+      b.setUsageMetric(change.usageMetric());
+    }
     return b.build();
   }
 
+  /**
+   * The stored form: the entitlement with the usage of its plan's metrics, as of the change (a
+   * counter of an earlier period is stored as 0 for the current one).
+   */
   @Override
-  public byte[] encode(EntitlementRow entitlement) {
-    return toProto(entitlement).toByteArray();
+  public byte[] encode(EntitlementRow entitlement, Map<String, UsageCount> counters) {
+    return toProto(entitlement, usage.summaries(entitlement, counters)).toByteArray();
   }
 
   @Override
-  public EntitlementRow decode(byte[] stored) {
+  public ChangeLog.Decoded decode(byte[] stored) {
     Entitlement e;
     try {
       e = Entitlement.parseFrom(stored);
     } catch (InvalidProtocolBufferException ex) {
       throw new IllegalStateException("a change_log row holds a corrupt entitlement", ex);
     }
-    return new EntitlementRow(
-        e.getUserId(),
-        e.getTier(),
-        status(e.getStatus()).stripeName(),
-        e.getSubscriptionId().isEmpty() ? null : e.getSubscriptionId(),
-        e.hasCurrentPeriodEnd() ? e.getCurrentPeriodEnd().getSeconds() : null,
-        e.hasTrialEnd() ? e.getTrialEnd().getSeconds() : null,
-        e.getCancelAtPeriodEnd(),
-        e.getPaymentProblem(),
-        e.getVersion(),
-        e.getCreditBalance());
+    EntitlementRow row =
+        new EntitlementRow(
+            e.getUserId(),
+            e.getTier(),
+            status(e.getStatus()).stripeName(),
+            e.getSubscriptionId().isEmpty() ? null : e.getSubscriptionId(),
+            e.hasCurrentPeriodEnd() ? e.getCurrentPeriodEnd().getSeconds() : null,
+            e.hasTrialEnd() ? e.getTrialEnd().getSeconds() : null,
+            e.getCancelAtPeriodEnd(),
+            e.getPaymentProblem(),
+            e.getVersion(),
+            e.getCreditBalance());
+    Map<String, UsageCount> counters = new HashMap<>();
+    for (MetricUsage u : e.getUsageList()) {
+      counters.put(
+          u.getMetric(),
+          new UsageCount(
+              u.getMetric(),
+              u.hasResetsAt() ? u.getResetsAt().getSeconds() : 0,
+              u.getUsed(),
+              e.getVersion()));
+    }
+    return new ChangeLog.Decoded(row, counters);
   }
 
   private static Timestamp seconds(long epochSeconds) {

@@ -19,6 +19,7 @@ public final class HotPathExecutors implements ServerCallExecutorSupplier {
   private static final Set<String> HOT =
       Set.of(
           "billing.v1.BillingService/GetEntitlement",
+          "billing.v1.BillingService/CheckUsage",
           "billing.v1.BillingService/ListPlans",
           "billing.v1.BillingService/ListCreditPackages");
 

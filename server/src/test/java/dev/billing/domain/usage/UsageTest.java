@@ -7,11 +7,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.billing.client.BillingClient;
+import dev.billing.client.ChangeSubscription;
+import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.CheckoutMode;
 import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.ListUsageRequest;
 import dev.billing.proto.v1.RecordUsageRequest;
 import dev.billing.proto.v1.RecordUsageResponse;
+import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.proto.v1.SubscriptionStatus;
 import dev.billing.proto.v1.UsageMode;
 import dev.billing.proto.v1.UsageRecord;
@@ -27,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -251,10 +255,27 @@ class UsageTest {
     assertThat(reasonOf(statusOf(() -> record(usage(user, "api_calls", 1, "p2")))))
         .isEqualTo("LIMIT_REACHED");
 
-    AdvanceClockCommand.advance(server.emulator().apiBase(), "sk_test_x", user, 31);
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> client.getEntitlement(user).getCurrentPeriodEnd().getSeconds() > resetsAt);
+    List<SubscriptionChange> seen = new CopyOnWriteArrayList<>();
+    try (ChangeSubscription sub = client.subscribe(null, List.of(user), List.of(), seen::add)) {
+      AdvanceClockCommand.advance(server.emulator().apiBase(), "sk_test_x", user, 31);
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  seen.stream()
+                      .anyMatch(c -> c.getKind() == ChangeKind.CHANGE_KIND_USAGE_PERIOD_RESET));
+    }
+    // The reset follows the renewal's own change, once.
+    List<ChangeKind> kinds = seen.stream().map(SubscriptionChange::getKind).toList();
+    assertThat(kinds).containsOnlyOnce(ChangeKind.CHANGE_KIND_USAGE_PERIOD_RESET);
+    assertThat(kinds.indexOf(ChangeKind.CHANGE_KIND_USAGE_PERIOD_RESET))
+        .isGreaterThan(kinds.indexOf(ChangeKind.CHANGE_KIND_SUBSCRIPTION_UPDATED));
+    assertThat(client.getEntitlement(user).getCurrentPeriodEnd().getSeconds())
+        .isGreaterThan(resetsAt);
+    // Answered from memory: the new period's counter is empty.
+    var check = client.checkUsage(user, "api_calls", 1);
+    assertThat(check.getUsed()).isZero();
+    assertThat(check.getAllowed()).isTrue();
     RecordUsageResponse next = record(usage(user, "api_calls", 1, "p3"));
     assertThat(next.getUsed()).isEqualTo(1);
     assertThat(next.getResetsAt().getSeconds()).isEqualTo(resetsAt + 30 * 86_400L);

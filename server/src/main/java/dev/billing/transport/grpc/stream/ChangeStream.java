@@ -53,6 +53,11 @@ final class ChangeStream {
     return position;
   }
 
+  /** A change the stream never sends (see ChangeKind.streamed) was considered during catch-up. */
+  synchronized void passed(long seq) {
+    position = Math.max(position, seq);
+  }
+
   synchronized boolean isClosed() {
     return closed;
   }

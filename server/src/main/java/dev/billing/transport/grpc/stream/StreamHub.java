@@ -130,6 +130,9 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     List<SubscriptionChange> changes = new ArrayList<>(page.size());
     List<StreamSubscriptionChangesResponse> messages = new ArrayList<>(page.size());
     for (Change c : page) {
+      if (!c.kind().streamed()) {
+        continue;
+      }
       SubscriptionChange change = toProto.apply(c);
       changes.add(change);
       messages.add(StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
@@ -140,7 +143,9 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       remember(page);
       targets = streams.toArray(ChangeStream[]::new);
     }
-    fanOut(targets, changes, messages);
+    if (!changes.isEmpty()) {
+      fanOut(targets, changes, messages);
+    }
   }
 
   private void remember(List<Change> page) { // under lock
@@ -294,7 +299,11 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
           }
         }
         for (Change row : rows) {
-          stream.offerReplay(toProto.apply(row), config.stallTimeout().toNanos());
+          if (row.kind().streamed()) {
+            stream.offerReplay(toProto.apply(row), config.stallTimeout().toNanos());
+          } else {
+            stream.passed(row.seq());
+          }
         }
         if (rows.size() < ChangeFeed.PAGE_SIZE) {
           synchronized (lock) {
