@@ -34,6 +34,7 @@ import dev.billing.domain.subscription.CancellationService;
 import dev.billing.domain.subscription.SubscriptionMaintenance;
 import dev.billing.domain.subscription.SubscriptionService;
 import dev.billing.domain.subscription.SubscriptionStore;
+import dev.billing.domain.usage.MeterReporter;
 import dev.billing.domain.usage.UsageService;
 import dev.billing.persistence.Database;
 import dev.billing.persistence.DatabaseHealth;
@@ -88,7 +89,8 @@ public final class BillingServer implements AutoCloseable {
           InboxStore.class,
           SubscriptionStore.class,
           IdempotencyStore.class,
-          dev.billing.domain.usage.UsageStore.class);
+          dev.billing.domain.usage.UsageStore.class,
+          dev.billing.domain.usage.MeterOutboxStore.class);
 
   private final List<AutoCloseable> closeOrder = new ArrayList<>();
   private final GrpcServer grpc;
@@ -102,6 +104,7 @@ public final class BillingServer implements AutoCloseable {
   private final SubscriptionMaintenance maintenance;
   private final ChangeLogPruner pruner;
   private final Reconciler reconciler;
+  private final MeterReporter meterReporter;
 
   private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
@@ -189,6 +192,8 @@ public final class BillingServer implements AutoCloseable {
             clock,
             meters);
 
+    meterReporter = new MeterReporter(tx, gateway, customers, clock, meters);
+
     CheckoutService checkout =
         new CheckoutService(
             tx,
@@ -225,6 +230,7 @@ public final class BillingServer implements AutoCloseable {
                     webhooks,
                     reconciler,
                     usage,
+                    meterReporter,
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());
@@ -257,6 +263,7 @@ public final class BillingServer implements AutoCloseable {
     maintenance.start(config.maintenanceInterval());
     pruner.start(config.stream().pruneInterval());
     reconciler.start(resilience.reconcileInterval());
+    meterReporter.start(resilience.meterReportInterval());
     grpc.start();
     health.addListener(
         new DatabaseHealth.Listener() {
@@ -283,6 +290,7 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(maintenance);
     closeOrder.add(pruner);
     closeOrder.add(reconciler);
+    closeOrder.add(meterReporter);
     closeOrder.add(health);
     closeOrder.add(database);
     closeOrder.add(gc);
@@ -363,6 +371,10 @@ public final class BillingServer implements AutoCloseable {
 
   public Database database() {
     return database;
+  }
+
+  public MeterReporter meterReporter() {
+    return meterReporter;
   }
 
   public Reconciler reconciler() {

@@ -38,13 +38,15 @@ public record BillingConfig(
    * @param placeholderConfirmAfter a subscription known only from its checkout for this long is
    *     read from Stripe (and ended if Stripe does not have it)
    * @param reconcileInterval background reconciliation with Stripe; zero = off
+   * @param meterReportInterval how often recorded usage is reported to Stripe's meters
    */
   public record ResilienceConfig(
       Duration dbProbeInterval,
       Duration dbProbeTimeout,
       Duration webhookStoreWait,
       Duration placeholderConfirmAfter,
-      Duration reconcileInterval) {}
+      Duration reconcileInterval,
+      Duration meterReportInterval) {}
 
   /**
    * Optional TLS for gRPC: a PEM certificate chain and key; with {@code clientCa}, mutual TLS
@@ -250,7 +252,8 @@ public record BillingConfig(
             env.getDuration("BILLING_DB_PROBE_TIMEOUT", Duration.ofMillis(500)),
             env.getDuration("BILLING_WEBHOOK_STORE_WAIT", Duration.ofSeconds(5)),
             env.getDuration("BILLING_PLACEHOLDER_CONFIRM_AFTER", Duration.ofMinutes(10)),
-            env.getDuration("BILLING_RECONCILE_INTERVAL", Duration.ofHours(1))));
+            env.getDuration("BILLING_RECONCILE_INTERVAL", Duration.ofHours(1)),
+            env.getDuration("BILLING_METER_REPORT_INTERVAL", Duration.ofSeconds(1))));
   }
 
   private static boolean testClocks(Env env, String secretKey) {

@@ -116,7 +116,13 @@ public final class Catalog {
   private static final Set<String> PLAN_KEYS =
       Set.of("name", "price_id", "rank", "features", "limits", "amount", "currency", "interval");
   private static final Set<String> LIMIT_KEYS =
-      Set.of("limit", "reset", "overage_credits", "meter_event_name", "legacy_name");
+      Set.of(
+          "limit",
+          "reset",
+          "overage_credits",
+          "meter_event_name",
+          "meter_unit_amount",
+          "legacy_name");
   private static final Set<String> PACKAGE_KEYS = Set.of("id", "credits", "amount", "currency");
 
   /** Refuses a key the catalog format does not have, naming it (a typo is not silently ignored). */
@@ -160,7 +166,8 @@ public final class Catalog {
                 o.get("limit").getAsLong(),
                 reset.equals("never") ? Metric.Reset.NEVER : Metric.Reset.PERIOD,
                 o.has("overage_credits") ? o.get("overage_credits").getAsLong() : null,
-                o.has("meter_event_name") ? o.get("meter_event_name").getAsString() : null);
+                o.has("meter_event_name") ? o.get("meter_event_name").getAsString() : null,
+                o.has("meter_unit_amount") ? o.get("meter_unit_amount").getAsLong() : null);
         legacy = o.has("legacy_name") ? o.get("legacy_name").getAsString() : null;
       }
       metrics.put(name, m);

@@ -9,9 +9,16 @@ package dev.billing.config;
  *     boundary; {@link Reset#NEVER}: a running allowance (seats, projects) that goes up and down
  * @param overageCredits credits per unit past the allowance, or null when there is no overage
  * @param meterEventName the Stripe meter usage is reported to, or null
+ * @param meterUnitAmount what the local Stripe emulator bills per metered unit (minor units), or
+ *     null; real Stripe bills what the subscription's metered price says
  */
 public record Metric(
-    String name, long limit, Reset reset, Long overageCredits, String meterEventName) {
+    String name,
+    long limit,
+    Reset reset,
+    Long overageCredits,
+    String meterEventName,
+    Long meterUnitAmount) {
 
   /** When an allowance starts again. */
   public enum Reset {
@@ -26,10 +33,16 @@ public record Metric(
     if (overageCredits != null && overageCredits <= 0) {
       throw new ConfigException("catalog: metric " + name + " has a non-positive overage_credits");
     }
+    if (meterEventName != null && (meterEventName.isBlank() || meterEventName.length() > 100)) {
+      throw new ConfigException(
+          "catalog: metric "
+              + name
+              + " has a meter_event_name that is empty or over 100 characters");
+    }
   }
 
   /** A per-period allowance with no overage and no meter. */
   public static Metric perPeriod(String name, long limit) {
-    return new Metric(name, limit, Reset.PERIOD, null, null);
+    return new Metric(name, limit, Reset.PERIOD, null, null, null);
   }
 }

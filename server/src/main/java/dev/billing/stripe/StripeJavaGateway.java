@@ -201,6 +201,34 @@ public final class StripeJavaGateway implements StripeGateway {
   }
 
   @Override
+  public MeterOutcome reportMeterEvent(
+      String eventName, String customerId, long value, String identifier, long timestamp) {
+    var params =
+        com.stripe.param.billing.MeterEventCreateParams.builder()
+            .setEventName(eventName)
+            .putPayload("stripe_customer_id", customerId)
+            .putPayload("value", Long.toString(value))
+            .setIdentifier(identifier)
+            .setTimestamp(timestamp)
+            .build();
+    try {
+      client.v1().billing().meterEvents().create(params);
+      return MeterOutcome.ACCEPTED;
+    } catch (com.stripe.exception.InvalidRequestException e) {
+      // Stripe refuses a repeated identifier (400 "An event already exists with identifier ...");
+      // the identifier is derived from the record, so the record was counted.
+      String m = StripeErrors.safeMessage(e);
+      if ("duplicate_meter_event".equals(e.getCode())
+          || (m != null && m.contains("already exists with identifier"))) {
+        return MeterOutcome.DUPLICATE;
+      }
+      throw StripeErrors.translate(e);
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
   public SubscriptionSnapshot retrieveSubscription(String subscriptionId) {
     try {
       return StripeEventParser.subscription(

@@ -31,7 +31,7 @@ class CatalogFileTest {
     assertThat(c.free().metrics().get("api_calls")).isEqualTo(Metric.perPeriod("api_calls", 10));
     Plan team = c.plan("team").orElseThrow();
     assertThat(team.metrics().get("exports"))
-        .isEqualTo(new Metric("exports", 100, Metric.Reset.PERIOD, 2L, null));
+        .isEqualTo(new Metric("exports", 100, Metric.Reset.PERIOD, 2L, null, null));
     assertThat(team.metrics().get("seats").reset()).isEqualTo(Metric.Reset.NEVER);
     assertThat(team.limits())
         .containsEntry("exports", 100L)

@@ -54,7 +54,8 @@ class AuthMatrixTest {
           Map.entry("ReconcileWithStripe", "admin"),
           Map.entry("RecordUsage", "usage:write"),
           Map.entry("ListUsage", "entitlements:read"),
-          Map.entry("CheckUsage", "entitlements:read"));
+          Map.entry("CheckUsage", "entitlements:read"),
+          Map.entry("ListMeterEvents", "admin"));
 
   private static TestServer server;
   private static ManagedChannel channel;

@@ -72,6 +72,7 @@ public final class StripeEmulator implements AutoCloseable {
                 api(ex -> state.updateSubscription(param(ex, "id"), form(ex))))
             .delete("/v1/subscriptions/{id}", api(ex -> state.cancelSubscription(param(ex, "id"))))
             .post("/v1/refunds", api(ex -> state.createRefund(form(ex))))
+            .post("/v1/billing/meter_events", api(ex -> state.createMeterEvent(form(ex))))
             .get("/v1/events", api(ex -> state.listEvents(form(ex))))
             .get("/v1/events/{id}", api(ex -> state.event(param(ex, "id"))))
             .get("/v1/payment_intents", api(ex -> state.listPaymentIntents(form(ex))))
@@ -145,6 +146,18 @@ public final class StripeEmulator implements AutoCloseable {
     sender.dropNext(n);
   }
 
+  private volatile boolean apiDown;
+
+  /** While down, every API call is answered 503 (an outage of Stripe's API, for testing). */
+  public void setApiDown(boolean down) {
+    apiDown = down;
+  }
+
+  /** The sum of a customer's meter events of {@code eventName}. */
+  public long meterTotal(String customerId, String eventName) {
+    return state.meterTotal(customerId, eventName);
+  }
+
   public long deliveredWebhooks() {
     return sender.delivered();
   }
@@ -172,6 +185,13 @@ public final class StripeEmulator implements AutoCloseable {
 
   private io.undertow.server.HttpHandler api(ApiCall call) {
     return exchange -> {
+      if (apiDown) {
+        sendError(
+            exchange,
+            new EmulatorError(
+                503, "api_error", "Stripe is unavailable (emulated outage).", null, null));
+        return;
+      }
       String auth = exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION);
       if (auth == null
           || !(auth.startsWith("Bearer sk_test_") || auth.startsWith("Bearer rk_test_"))) {

@@ -48,8 +48,18 @@ final class StripeState {
   private final Map<String, JsonObject> portalSessions = new LinkedHashMap<>();
   private final List<JsonObject> events = new ArrayList<>();
 
+  /** What a metered unit costs, by meter event name (the catalog's meter_unit_amount). */
+  private final Map<String, Long> meterUnitAmounts = new HashMap<>();
+
   StripeState(Catalog catalog, Clock clock, Consumer<JsonObject> eventSink) {
     this.clock = clock;
+    for (Plan p : catalog.plans()) {
+      for (var m : p.metrics().values()) {
+        if (m.meterEventName() != null && m.meterUnitAmount() != null) {
+          meterUnitAmounts.put(m.meterEventName(), m.meterUnitAmount());
+        }
+      }
+    }
     this.eventSink = eventSink;
     for (Plan p : catalog.plans()) {
       if (p.priceId() != null) {
@@ -284,10 +294,136 @@ final class StripeState {
     if ("trialing".equals(str(sub, "status"))) {
       sub.addProperty("status", "active");
     }
+    long start = num(item, "current_period_start");
     item.addProperty("current_period_start", end);
     item.addProperty("current_period_end", end + 30 * DAY);
     emit("customer.subscription.updated", sub, previous);
-    invoiceFor(sub, priceOf(sub), true);
+    // Metered usage is billed in arrears: the period that just ended, on the renewal invoice.
+    JsonArray usageLines = meteredLines(sub, start, end);
+    long usageAmount = 0;
+    for (var l : usageLines) {
+      usageAmount += num(l.getAsJsonObject(), "amount");
+    }
+    invoiceFor(sub, priceOf(sub) + usageAmount, true, usageLines);
+  }
+
+  // ---------------------------------------------------------------- billing meter events
+
+  /** Meter events by identifier (Stripe keeps identifiers unique for at least 24 hours). */
+  private final Map<String, JsonObject> meterEvents = new LinkedHashMap<>();
+
+  private static final long METER_MAX_AGE = 35 * DAY;
+  private static final long METER_MAX_AHEAD = 5 * 60;
+
+  /** {@code POST /v1/billing/meter_events}, with Stripe's rules. */
+  synchronized JsonObject createMeterEvent(Params p) {
+    String eventName = p.string("event_name");
+    if (eventName == null || eventName.isBlank() || eventName.length() > 100) {
+      throw EmulatorError.invalid("event_name is required (at most 100 characters).", "event_name");
+    }
+    String customerId = p.string("payload.stripe_customer_id");
+    if (customerId == null) {
+      throw EmulatorError.invalid(
+          "payload must contain stripe_customer_id.", "payload[stripe_customer_id]");
+    }
+    JsonObject customer = require(customers, customerId, "customer");
+    String rawValue = p.string("payload.value");
+    long value;
+    try {
+      value = Long.parseLong(rawValue == null ? "" : rawValue);
+    } catch (NumberFormatException e) {
+      throw EmulatorError.invalid("payload[value] must be a whole number.", "payload[value]");
+    }
+    String identifier = p.has("identifier") ? p.string("identifier") : newId("mev");
+    if (identifier.length() > 100) {
+      throw EmulatorError.invalid("identifier must be at most 100 characters.", "identifier");
+    }
+    if (meterEvents.containsKey(identifier)) {
+      throw new EmulatorError(
+          400,
+          "invalid_request_error",
+          "An event already exists with identifier " + identifier + ".",
+          "identifier",
+          null);
+    }
+    return atClockOf(
+        str(customer, "id"),
+        () -> {
+          long now = now();
+          long timestamp = p.longValue("timestamp", now);
+          if (timestamp < now - METER_MAX_AGE || timestamp > now + METER_MAX_AHEAD) {
+            throw EmulatorError.invalid(
+                "Timestamp must be within the past 35 calendar days or up to 5 minutes in the"
+                    + " future.",
+                "timestamp");
+          }
+          JsonObject event =
+              obj(
+                  "object",
+                  "billing.meter_event",
+                  "created",
+                  now,
+                  "event_name",
+                  eventName,
+                  "identifier",
+                  identifier,
+                  "livemode",
+                  false,
+                  "payload",
+                  obj("stripe_customer_id", customerId, "value", Long.toString(value)),
+                  "timestamp",
+                  timestamp);
+          meterEvents.put(identifier, event);
+          return event.deepCopy();
+        });
+  }
+
+  /** The sum of a customer's meter events of {@code eventName} (all time). */
+  synchronized long meterTotal(String customerId, String eventName) {
+    long sum = 0;
+    for (JsonObject e : meterEvents.values()) {
+      JsonObject payload = e.getAsJsonObject("payload");
+      if (eventName.equals(str(e, "event_name"))
+          && customerId.equals(str(payload, "stripe_customer_id"))) {
+        sum += Long.parseLong(str(payload, "value"));
+      }
+    }
+    return sum;
+  }
+
+  /** Invoice lines for the customer's metered usage with timestamps in [from, to). */
+  private JsonArray meteredLines(JsonObject sub, long from, long to) {
+    String customerId = str(sub, "customer");
+    Map<String, Long> sums = new java.util.TreeMap<>();
+    for (JsonObject e : meterEvents.values()) {
+      JsonObject payload = e.getAsJsonObject("payload");
+      long ts = num(e, "timestamp");
+      if (customerId.equals(str(payload, "stripe_customer_id")) && ts >= from && ts < to) {
+        sums.merge(str(e, "event_name"), Long.parseLong(str(payload, "value")), Long::sum);
+      }
+    }
+    JsonArray lines = new JsonArray();
+    sums.forEach(
+        (name, quantity) -> {
+          long unit = meterUnitAmounts.getOrDefault(name, 0L);
+          lines.add(
+              obj(
+                  "id",
+                  newId("il"),
+                  "object",
+                  "line_item",
+                  "amount",
+                  quantity * unit,
+                  "currency",
+                  str(sub, "currency"),
+                  "description",
+                  quantity + " × " + name + " (metered, at " + unit + ")",
+                  "quantity",
+                  quantity,
+                  "period",
+                  obj("start", from, "end", to)));
+        });
+    return lines;
   }
 
   String newId(String prefix) {
@@ -1034,6 +1170,10 @@ final class StripeState {
    * failed.
    */
   private JsonObject invoiceFor(JsonObject sub, long amount, boolean paid) {
+    return invoiceFor(sub, amount, paid, new JsonArray());
+  }
+
+  private JsonObject invoiceFor(JsonObject sub, long amount, boolean paid, JsonArray extraLines) {
     JsonObject item = sub.getAsJsonObject("items").getAsJsonArray("data").get(0).getAsJsonObject();
     String id = newId("in");
     JsonObject invoice =
@@ -1112,6 +1252,7 @@ final class StripeState {
                                 "product", str(item.getAsJsonObject("price"), "product"))))),
                 "/v1/invoices/" + id + "/lines",
                 false));
+    invoice.getAsJsonObject("lines").getAsJsonArray("data").addAll(extraLines);
     invoices.put(id, invoice);
     sub.addProperty("latest_invoice", id);
     emit("invoice.created", invoice);

@@ -40,4 +40,20 @@ public interface StripeGateway {
    */
   java.util.List<dev.billing.domain.command.StripeCommand.PaymentIntentSettled>
       listSucceededPaymentIntents(String customerId);
+
+  /** What Stripe made of a meter event. */
+  enum MeterOutcome {
+    /** Counted. */
+    ACCEPTED,
+    /** Stripe already holds an event with this identifier: counted before, not again. */
+    DUPLICATE
+  }
+
+  /**
+   * Reports usage to a Stripe meter ({@code POST /v1/billing/meter_events}). Throws {@link
+   * dev.billing.error.BillingException.Unavailable} when it may be retried, another {@link
+   * dev.billing.error.BillingException} when Stripe refuses it for good.
+   */
+  MeterOutcome reportMeterEvent(
+      String eventName, String customerId, long value, String identifier, long timestamp);
 }

@@ -204,7 +204,32 @@ public final class UsageService implements UsageCounters {
             debit,
             txn,
             0));
+    if (metric.meterEventName() != null && c.quantity() > 0) {
+      // Reported to Stripe later, from the outbox, with an identifier only this record has.
+      uow.store(MeterOutboxStore.class)
+          .insert(
+              new MeterEventRow(
+                  0,
+                  c.userId(),
+                  c.metric(),
+                  metric.meterEventName(),
+                  c.quantity(),
+                  meterIdentifier(c.userId(), c.idempotencyKey()),
+                  clock.instant().getEpochSecond(),
+                  MeterEventRow.PENDING,
+                  0,
+                  0,
+                  null));
+    }
     return new UsageResult(true, after, metric.limit(), resetsAt, null, false, overage, debit);
+  }
+
+  /**
+   * The meter event identifier of a usage record: derived from the user and the record's
+   * idempotency key, so every resend of the record carries the same one (at most 100 characters).
+   */
+  static String meterIdentifier(String userId, String idempotencyKey) {
+    return "bu_" + Idempotency.fingerprint("meter", userId, idempotencyKey).substring(0, 48);
   }
 
   /**

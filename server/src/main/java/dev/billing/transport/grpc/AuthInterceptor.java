@@ -45,7 +45,8 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("ReconcileWithStripe", Scope.ADMIN),
           Map.entry("RecordUsage", Scope.USAGE_WRITE),
           Map.entry("ListUsage", Scope.ENTITLEMENTS_READ),
-          Map.entry("CheckUsage", Scope.ENTITLEMENTS_READ));
+          Map.entry("CheckUsage", Scope.ENTITLEMENTS_READ),
+          Map.entry("ListMeterEvents", Scope.ADMIN));
 
   private final TokenStore tokens;
 

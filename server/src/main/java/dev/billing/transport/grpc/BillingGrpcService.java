@@ -17,6 +17,8 @@ import dev.billing.domain.payment.PaymentRow;
 import dev.billing.domain.reconcile.Reconciler;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.domain.subscription.CancellationService;
+import dev.billing.domain.usage.MeterEventRow;
+import dev.billing.domain.usage.MeterReporter;
 import dev.billing.domain.usage.UsageRecordRow;
 import dev.billing.domain.usage.UsageResult;
 import dev.billing.domain.usage.UsageService;
@@ -50,6 +52,8 @@ import dev.billing.proto.v1.ListCreditPackagesRequest;
 import dev.billing.proto.v1.ListCreditPackagesResponse;
 import dev.billing.proto.v1.ListCreditTransactionsRequest;
 import dev.billing.proto.v1.ListCreditTransactionsResponse;
+import dev.billing.proto.v1.ListMeterEventsRequest;
+import dev.billing.proto.v1.ListMeterEventsResponse;
 import dev.billing.proto.v1.ListPaymentsRequest;
 import dev.billing.proto.v1.ListPaymentsResponse;
 import dev.billing.proto.v1.ListPlansRequest;
@@ -58,6 +62,7 @@ import dev.billing.proto.v1.ListUsageRequest;
 import dev.billing.proto.v1.ListUsageResponse;
 import dev.billing.proto.v1.ListWebhookEventsRequest;
 import dev.billing.proto.v1.ListWebhookEventsResponse;
+import dev.billing.proto.v1.MeterEvent;
 import dev.billing.proto.v1.ReconcileDrift;
 import dev.billing.proto.v1.ReconcileWithStripeRequest;
 import dev.billing.proto.v1.ReconcileWithStripeResponse;
@@ -102,6 +107,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       WebhookProcessor webhooks,
       Reconciler reconciler,
       UsageService usage,
+      MeterReporter meters,
       Catalog catalog) {}
 
   private final Services s;
@@ -749,6 +755,50 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
                     .setCreditsDebited(r.creditsDebited())
                     .setRecordedAt(
                         com.google.protobuf.Timestamp.newBuilder().setSeconds(r.createdAt())));
+          }
+          return b.build();
+        });
+  }
+
+  private static final Set<String> METER_STATUSES =
+      Set.of(MeterEventRow.PENDING, MeterEventRow.SENT, MeterEventRow.DEAD);
+
+  @Override
+  public void listMeterEvents(
+      ListMeterEventsRequest request, StreamObserver<ListMeterEventsResponse> responses) {
+    unary(
+        "ListMeterEvents",
+        responses,
+        () -> {
+          String status = request.getStatus().isEmpty() ? MeterEventRow.DEAD : request.getStatus();
+          new RequestValidator()
+              .check(METER_STATUSES.contains(status), "status", "must be pending, sent or dead")
+              .validate();
+          PageTokens.Page<MeterEventRow> page =
+              PageTokens.newestFirst(
+                  request.getPageSize(),
+                  request.getPageToken(),
+                  (before, limit) -> s.meters().list(status, before, limit),
+                  MeterEventRow::id);
+          ListMeterEventsResponse.Builder b =
+              ListMeterEventsResponse.newBuilder().setNextPageToken(page.nextToken());
+          for (MeterEventRow r : page.rows()) {
+            MeterEvent.Builder e =
+                MeterEvent.newBuilder()
+                    .setId(r.id())
+                    .setUserId(r.userId())
+                    .setMetric(r.metric())
+                    .setEventName(r.eventName())
+                    .setValue(r.value())
+                    .setIdentifier(r.identifier())
+                    .setTimestamp(
+                        com.google.protobuf.Timestamp.newBuilder().setSeconds(r.eventTs()))
+                    .setStatus(r.status())
+                    .setAttempts(r.attempts());
+            if (r.lastError() != null) {
+              e.setLastError(r.lastError());
+            }
+            b.addEvents(e);
           }
           return b.build();
         });
