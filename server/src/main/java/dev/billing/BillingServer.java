@@ -264,6 +264,7 @@ public final class BillingServer implements AutoCloseable {
     pruner.start(config.stream().pruneInterval());
     reconciler.start(resilience.reconcileInterval());
     meterReporter.start(resilience.meterReportInterval());
+    usage.start(2);
     grpc.start();
     health.addListener(
         new DatabaseHealth.Listener() {
@@ -290,6 +291,7 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(maintenance);
     closeOrder.add(pruner);
     closeOrder.add(reconciler);
+    closeOrder.add(usage::stop);
     closeOrder.add(meterReporter);
     closeOrder.add(health);
     closeOrder.add(database);

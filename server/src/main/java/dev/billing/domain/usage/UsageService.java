@@ -21,6 +21,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * Usage of the metered features of a user's plan. A record and its period's counter change in one
@@ -98,13 +102,124 @@ public final class UsageService implements UsageCounters {
    */
   public UsageResult record(Command c, Cause cause) {
     String hash = Idempotency.fingerprint(c.metric(), c.quantity(), c.enforce());
-    return Idempotency.refusalsRecorded(
-        tx,
-        OPERATION,
-        c.userId(),
-        c.idempotencyKey(),
-        hash,
-        uow -> recordLocked(uow, c, hash, cause));
+    if (writers.isEmpty()) {
+      return Idempotency.refusalsRecorded(
+          tx,
+          OPERATION,
+          c.userId(),
+          c.idempotencyKey(),
+          hash,
+          uow -> recordLocked(uow, c, hash, cause));
+    }
+    Pending p = new Pending(c, cause, hash, new CompletableFuture<>());
+    if (!queue.offer(p)) {
+      throw new BillingException.Unavailable(
+          "OVERLOADED", "too many usage records waiting; retry", null);
+    }
+    try {
+      return p.result().get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BillingException.Unavailable("INTERRUPTED", "interrupted", e);
+    }
+  }
+
+  // ---------------------------------------------------------------- group commit
+
+  private record Pending(
+      Command command, Cause cause, String hash, CompletableFuture<UsageResult> result) {}
+
+  private static final int MAX_GROUP = 64;
+  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
+  private final List<Thread> writers = new ArrayList<>();
+  private volatile boolean running;
+
+  /**
+   * Starts {@code count} writers: each takes the records waiting and writes them in ONE transaction
+   * (one commit, one change-log reservation for all of them), in user order so writers never
+   * deadlock on users; a record that fails is rolled back alone (savepoints) while the rest commit.
+   * Until started, each record is its own transaction.
+   */
+  public void start(int count) {
+    running = true;
+    for (int i = 0; i < count; i++) {
+      writers.add(Thread.ofPlatform().daemon().name("usage-writer-" + i).start(this::writeLoop));
+    }
+  }
+
+  public void stop() {
+    running = false;
+    writers.forEach(Thread::interrupt);
+    Pending left;
+    while ((left = queue.poll()) != null) {
+      left.result()
+          .completeExceptionally(
+              new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
+    }
+  }
+
+  private void writeLoop() {
+    while (running) {
+      List<Pending> group = new ArrayList<>();
+      try {
+        group.add(queue.take());
+      } catch (InterruptedException e) {
+        return;
+      }
+      queue.drainTo(group, MAX_GROUP - 1);
+      group.sort(java.util.Comparator.comparing(p -> p.command().userId()));
+      try {
+        writeGroup(group);
+      } catch (RuntimeException e) {
+        RuntimeException failure = Transactions.translate(e);
+        group.forEach(p -> p.result().completeExceptionally(failure));
+      }
+    }
+  }
+
+  private void writeGroup(List<Pending> group) {
+    Transactions.GroupOutcome<Object> done =
+        tx.executeGroup(
+            group,
+            false,
+            new Transactions.GroupWork<Pending, Object>() {
+              @Override
+              public boolean prepare(UnitOfWork uow, List<Pending> items) {
+                return true;
+              }
+
+              @Override
+              public Object apply(UnitOfWork uow, Pending p, boolean batched) {
+                Command c = p.command();
+                try {
+                  return recordLocked(uow, c, p.hash(), p.cause());
+                } catch (BillingException.FailedPrecondition e) {
+                  if (e.reason().equals("IDEMPOTENCY_KEY_REUSED")) {
+                    throw e;
+                  }
+                  // The refusal is this key's outcome: recorded with the group.
+                  Idempotency.recordRefusal(
+                      uow, OPERATION, c.userId(), c.idempotencyKey(), p.hash(), e);
+                  return e;
+                }
+              }
+            });
+    for (int i = 0; i < group.size(); i++) {
+      CompletableFuture<UsageResult> result = group.get(i).result();
+      Object r = done.results().get(i);
+      if (r instanceof UsageResult ok) {
+        result.complete(ok);
+      } else if (r instanceof RuntimeException refused) {
+        result.completeExceptionally(refused);
+      } else {
+        result.completeExceptionally(done.failures().get(i));
+      }
+    }
   }
 
   private UsageResult recordLocked(UnitOfWork uow, Command c, String hash, Cause cause) {
