@@ -245,6 +245,34 @@ public final class TestServer implements AutoCloseable {
             .build());
   }
 
+  /**
+   * A new user ({@code prefix} and a random suffix) on {@code plan} through a hosted checkout paid
+   * with a test card, once GetEntitlement shows the subscription active.
+   */
+  public String subscribedUser(String plan, String prefix) {
+    String user = prefix + java.util.UUID.randomUUID().toString().substring(0, 8);
+    var co =
+        client()
+            .createCheckout(
+                dev.billing.proto.v1.CreateCheckoutRequest.newBuilder()
+                    .setUserId(user)
+                    .setMode(dev.billing.proto.v1.CheckoutMode.CHECKOUT_MODE_SUBSCRIPTION)
+                    .setPlan(plan)
+                    .setIdempotencyKey("co-" + user)
+                    .build());
+    int status = pay(co.getUrl(), "4242424242424242", null).statusCode();
+    if (status != 200) {
+      throw new AssertionError("paying the checkout answered " + status);
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                client().getEntitlement(user).getStatus()
+                    == dev.billing.proto.v1.SubscriptionStatus.SUBSCRIPTION_STATUS_ACTIVE);
+    return user;
+  }
+
   /** A call to the emulator's Stripe API with a test key. */
   public HttpResponse<String> stripeApi(String method, String path, String form) {
     return send(

@@ -153,9 +153,21 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
           });
       return;
     }
-    GetEntitlementResponse hit = s.entitlements().getIfCached(userId);
+    fromSnapshot("GetEntitlement", userId, responses, EntitlementSnapshots.Snapshot::response);
+  }
+
+  /**
+   * Answers from the user's in-memory snapshot: on this (transport) thread on a hit, after a load
+   * off it on a miss.
+   */
+  private <T> void fromSnapshot(
+      String method,
+      String userId,
+      StreamObserver<T> responses,
+      java.util.function.Function<EntitlementSnapshots.Snapshot, T> answer) {
+    EntitlementSnapshots.Snapshot hit = s.entitlements().snapshotIfCached(userId);
     if (hit != null) {
-      responses.onNext(hit);
+      responses.onNext(answer.apply(hit));
       responses.onCompleted();
       return;
     }
@@ -164,9 +176,9 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
             userId,
             (loaded, error) -> {
               if (error != null) {
-                responses.onError(StatusMapper.toStatus(error, "GetEntitlement"));
+                responses.onError(StatusMapper.toStatus(error, method));
               } else {
-                responses.onNext(loaded.response());
+                responses.onNext(answer.apply(loaded));
                 responses.onCompleted();
               }
             });
@@ -193,23 +205,8 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
           });
       return;
     }
-    EntitlementSnapshots.Snapshot hit = s.entitlements().snapshotIfCached(userId);
-    if (hit != null) {
-      responses.onNext(checked(hit, request.getMetric(), q));
-      responses.onCompleted();
-      return;
-    }
-    s.entitlements()
-        .loadAsync(
-            userId,
-            (loaded, error) -> {
-              if (error != null) {
-                responses.onError(StatusMapper.toStatus(error, "CheckUsage"));
-              } else {
-                responses.onNext(checked(loaded, request.getMetric(), q));
-                responses.onCompleted();
-              }
-            });
+    String metricName = request.getMetric();
+    fromSnapshot("CheckUsage", userId, responses, snap -> checked(snap, metricName, q));
   }
 
   private CheckUsageResponse checked(EntitlementSnapshots.Snapshot snap, String metric, long q) {

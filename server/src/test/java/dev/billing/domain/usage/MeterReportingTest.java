@@ -6,11 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.billing.client.BillingClient;
-import dev.billing.proto.v1.CheckoutMode;
-import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.ListMeterEventsRequest;
 import dev.billing.proto.v1.MeterEvent;
-import dev.billing.proto.v1.SubscriptionStatus;
 import dev.billing.stripe.emulator.AdvanceClockCommand;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
@@ -18,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,23 +59,7 @@ class MeterReportingTest {
   }
 
   private static String proUser() {
-    String user = "mtr_" + UUID.randomUUID().toString().substring(0, 8);
-    var co =
-        client.createCheckout(
-            CreateCheckoutRequest.newBuilder()
-                .setUserId(user)
-                .setMode(CheckoutMode.CHECKOUT_MODE_SUBSCRIPTION)
-                .setPlan("pro")
-                .setIdempotencyKey("co-" + user)
-                .build());
-    assertThat(server.pay(co.getUrl(), "4242424242424242", null).statusCode()).isEqualTo(200);
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(
-            () ->
-                client.getEntitlement(user).getStatus()
-                    == SubscriptionStatus.SUBSCRIPTION_STATUS_ACTIVE);
-    return user;
+    return server.subscribedUser("pro", "mtr_");
   }
 
   private static long pending(String user) {

@@ -9,13 +9,10 @@ import static org.awaitility.Awaitility.await;
 import dev.billing.client.BillingClient;
 import dev.billing.client.ChangeSubscription;
 import dev.billing.proto.v1.ChangeKind;
-import dev.billing.proto.v1.CheckoutMode;
-import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.ListUsageRequest;
 import dev.billing.proto.v1.RecordUsageRequest;
 import dev.billing.proto.v1.RecordUsageResponse;
 import dev.billing.proto.v1.SubscriptionChange;
-import dev.billing.proto.v1.SubscriptionStatus;
 import dev.billing.proto.v1.UsageMode;
 import dev.billing.proto.v1.UsageRecord;
 import dev.billing.stripe.emulator.AdvanceClockCommand;
@@ -72,23 +69,7 @@ class UsageTest {
 
   /** A user on pro through a paid checkout (its customer on a test clock). */
   private static String proUser() {
-    String user = "use_" + UUID.randomUUID().toString().substring(0, 8);
-    var co =
-        client.createCheckout(
-            CreateCheckoutRequest.newBuilder()
-                .setUserId(user)
-                .setMode(CheckoutMode.CHECKOUT_MODE_SUBSCRIPTION)
-                .setPlan("pro")
-                .setIdempotencyKey("co-" + user)
-                .build());
-    assertThat(server.pay(co.getUrl(), "4242424242424242", null).statusCode()).isEqualTo(200);
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(
-            () ->
-                client.getEntitlement(user).getStatus()
-                    == SubscriptionStatus.SUBSCRIPTION_STATUS_ACTIVE);
-    return user;
+    return server.subscribedUser("pro", "use_");
   }
 
   private static RecordUsageRequest.Builder usage(String user, String metric, long q, String key) {
