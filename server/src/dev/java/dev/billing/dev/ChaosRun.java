@@ -60,6 +60,7 @@ public final class ChaosRun {
       int events,
       int deliveries,
       int creditOperations,
+      int usageRecords,
       int kills,
       int dbRestarts,
       int supervisorRestarts,
@@ -76,13 +77,14 @@ public final class ChaosRun {
     public String toString() {
       return String.format(
           "chaos: %d users, %d events, %d deliveries (duplicates and shuffles), %d credit operations"
-              + " (each sent twice), %d kill -9, %d database restarts, %d restarts of a server that"
+              + " and %d usage records (each sent twice), %d kill -9, %d database restarts, %d restarts of a server that"
               + " exited by itself, %d deliveries/calls retried, %d s%n"
               + "  lost %d, doubled %d, differing users %d",
           users,
           events,
           deliveries,
           creditOperations,
+          usageRecords,
           kills,
           dbRestarts,
           supervisorRestarts,
@@ -196,11 +198,21 @@ public final class ChaosRun {
                   "SELECT COUNT(*) FROM (SELECT b.user_id FROM credit_balances b JOIN (SELECT user_id,"
                       + " SUM(delta) s FROM credit_ledger GROUP BY user_id) l ON l.user_id ="
                       + " b.user_id WHERE l.s <> b.balance) x");
+      // A counter that is not the sum of its records is a usage record counted twice (or lost).
+      doubled +=
+          (int)
+              count(
+                  dbPort,
+                  "chaos",
+                  "SELECT COUNT(*) FROM usage_counters c JOIN (SELECT user_id, metric, period_key,"
+                      + " SUM(quantity) s FROM usage_records GROUP BY user_id, metric, period_key) r"
+                      + " USING (user_id, metric, period_key) WHERE r.s <> c.used");
       return new Result(
           users,
           events.size(),
           deliveries.size(),
           reference.creditOperations,
+          reference.usageRecords,
           chaos.kills,
           chaos.dbRestarts,
           chaos.supervisorRestarts,
@@ -365,6 +377,7 @@ public final class ChaosRun {
     int dbRestarts;
     int creditOperations;
     volatile int supervisorRestarts;
+    volatile int usageRecords;
     final AtomicInteger retries = new AtomicInteger();
   }
 
@@ -437,6 +450,7 @@ public final class ChaosRun {
     env.put("BILLING_HTTP_PORT", Integer.toString(http));
     env.put("BILLING_GRPC_PORT", Integer.toString(grpc));
     env.put("BILLING_TOKENS_FILE", tokens.toString());
+    env.put("BILLING_CATALOG", catalog(work).toString());
     env.put("STRIPE_WEBHOOK_SECRET", SECRET);
     env.put("STRIPE_SECRET_KEY", "sk_test_chaos");
     env.put(
@@ -465,7 +479,9 @@ public final class ChaosRun {
       String user = "chaos-" + u;
       long a = 100 + (u * 37L) % 400;
       long b = 50 + (u * 53L) % 500;
+      long seats = u % 5;
       load.creditOperations += 3;
+      load.usageRecords += 3;
       work1.add(
           senders.submit(
               () -> {
@@ -473,6 +489,13 @@ public final class ChaosRun {
                   call(load, () -> grpcClient.grantCredits(user, a, "grant-1", "chaos"));
                   call(load, () -> consume(grpcClient, user, b, "spend-1"));
                   call(load, () -> grpcClient.grantCredits(user, 25, "grant-2", "chaos"));
+                  // Usage of a running allowance every plan has (so the tier a record meets at
+                  // its moment does not matter), each key sent twice.
+                  for (int r = 1; r <= 3; r++) {
+                    long q = r + seats;
+                    String key = "use-" + r;
+                    call(load, () -> grpcClient.recordUsage(user, "seats", q, key, false));
+                  }
                 }
                 return null;
               }));
@@ -629,6 +652,27 @@ public final class ChaosRun {
     throw new IllegalStateException("the server did not become ready on :" + http);
   }
 
+  /**
+   * The catalog of the soak: the default plans' prices, and a running allowance on every plan, so a
+   * usage record is accepted whatever tier it meets.
+   */
+  private static Path catalog(Path work) throws java.io.IOException {
+    Path file = work.resolve("chaos-catalog.json");
+    String seats = "\"limits\": {\"seats\": {\"limit\": 1000000, \"reset\": \"never\"}}";
+    Files.createDirectories(work);
+    Files.writeString(
+        file,
+        "{\"plans\": [{\"name\": \"free\", \"rank\": 0, "
+            + seats
+            + "},\n {\"name\": \"pro\", \"price_id\": \"price_pro\", \"rank\": 1, \"amount\": 1900, "
+            + seats
+            + "},\n {\"name\": \"studio\", \"price_id\": \"price_studio\", \"rank\": 2,"
+            + " \"amount\": 4900, "
+            + seats
+            + "}]}\n");
+    return file;
+  }
+
   // ------------------------------------------------------------------ state
 
   /** Every user's state as one comparable line. */
@@ -660,6 +704,19 @@ public final class ChaosRun {
                   + " ORDER BY stripe_subscription_id) FROM subscriptions GROUP BY user_id")) {
         while (rs.next()) {
           state.merge(rs.getString(1), "subs=" + rs.getString(2), (x, y) -> x + " " + y);
+        }
+      }
+      try (ResultSet rs =
+          s.executeQuery(
+              "SELECT user_id, GROUP_CONCAT(CONCAT(idempotency_key, ':', quantity) ORDER BY"
+                  + " idempotency_key) FROM usage_records GROUP BY user_id")) {
+        while (rs.next()) {
+          state.merge(rs.getString(1), "usage=" + rs.getString(2), (x, y) -> x + " " + y);
+        }
+      }
+      try (ResultSet rs = s.executeQuery("SELECT user_id, used FROM usage_counters")) {
+        while (rs.next()) {
+          state.merge(rs.getString(1), "seats=" + rs.getLong(2), (x, y) -> x + " " + y);
         }
       }
       try (ResultSet rs = s.executeQuery("SELECT user_id, balance FROM credit_balances")) {
