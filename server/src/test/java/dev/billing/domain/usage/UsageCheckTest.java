@@ -16,6 +16,8 @@ import dev.billing.proto.v1.CheckUsageResponse;
 import dev.billing.proto.v1.MetricUsage;
 import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.proto.v1.UsageReason;
+import dev.billing.testing.StripeFixtures;
+import dev.billing.testing.StripeFixtures.Sub;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import io.grpc.Status;
@@ -23,6 +25,7 @@ import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +60,9 @@ class UsageCheckTest {
                       "renders": {"limit": 5, "overage_credits": 10},
                       "seats": {"limit": 2, "reset": "never"}}},
           {"name": "pro", "price_id": "price_pro", "rank": 1, "amount": 1900,
-           "limits": {"api_calls": 1000, "exports": 3}}]}
+           "limits": {"api_calls": 1000, "exports": 3}},
+          {"name": "studio", "price_id": "price_studio", "rank": 2, "amount": 4900,
+           "limits": {"api_calls": 2000, "exports": 10}}]}
         """);
     DatabaseConfig db = TestDatabase.fresh();
     Map<String, String> env = Map.of("BILLING_CATALOG", catalog.toString());
@@ -189,6 +194,55 @@ class UsageCheckTest {
     assertThat(exports.getReason()).isEqualTo(UsageReason.USAGE_REASON_NOT_IN_PLAN);
     // Quantity 0 means 1.
     assertThat(clientA.checkUsage(user, "api_calls", 0).getRemaining()).isEqualTo(100);
+  }
+
+  private static void post(String eventId, String type, long created, Sub sub) {
+    assertThat(
+            a.postSigned(StripeFixtures.subscriptionEvent(eventId, type, created, sub))
+                .statusCode())
+        .isEqualTo(200);
+  }
+
+  /**
+   * A plan change within a period takes the new plan's allowance at once; what was recorded in the
+   * period stays counted against it, up and down.
+   */
+  @Test
+  void aPlanChangeTakesTheNewAllowanceAndKeepsThePeriodsUsage() {
+    String user = user();
+    long now = Instant.now().getEpochSecond();
+    Sub pro = Sub.of("sub_" + user, "cus_" + user, user, "price_pro", "active");
+    post("evt_" + user + "_1", "customer.subscription.created", now, pro);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> clientA.getEntitlement(user).getTier().equals("pro"));
+    assertThat(record(clientA, user, "api_calls", 900, "p1")).isTrue();
+    assertThat(clientA.checkUsage(user, "api_calls", 200).getAllowed()).isFalse();
+
+    post(
+        "evt_" + user + "_2",
+        "customer.subscription.updated",
+        now + 1,
+        pro.withPrice("price_studio"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              CheckUsageResponse up = clientA.checkUsage(user, "api_calls", 200);
+              assertThat(up.getLimit()).isEqualTo(2000);
+              assertThat(up.getUsed()).isEqualTo(900);
+              assertThat(up.getAllowed()).isTrue();
+            });
+
+    post("evt_" + user + "_3", "customer.subscription.updated", now + 2, pro);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> clientA.checkUsage(user, "api_calls", 1).getLimit() == 1000);
+    assertThat(record(clientA, user, "api_calls", 200, "p2")).isFalse();
+    assertThat(record(clientA, user, "api_calls", 100, "p3")).isTrue();
+    CheckUsageResponse full = clientA.checkUsage(user, "api_calls", 1);
+    assertThat(full.getUsed()).isEqualTo(1000);
+    assertThat(full.getAllowed()).isFalse();
   }
 
   @Test
