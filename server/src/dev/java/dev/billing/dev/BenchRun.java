@@ -138,12 +138,20 @@ public final class BenchRun {
               Duration.ofSeconds(1));
       stripe.setWebhookEndpoint("http://localhost:" + http + "/webhooks/stripe");
       stripe.start();
-      ProcessBuilder pb =
-          new ProcessBuilder(
+      List<String> command =
+          new ArrayList<>(
+              List.of(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                  "--enable-native-access=ALL-UNNAMED",
-                  "-jar",
-                  "server/target/billing-server.jar")
+                  "--enable-native-access=ALL-UNNAMED"));
+      // JVM flags for the measured server only, e.g. a JFR recording:
+      // BENCH_SERVER_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/server.jfr"
+      String serverOpts = System.getenv("BENCH_SERVER_JAVA_OPTS");
+      if (serverOpts != null && !serverOpts.isBlank()) {
+        command.addAll(List.of(serverOpts.trim().split("\\s+")));
+      }
+      command.addAll(List.of("-jar", "server/target/billing-server.jar"));
+      ProcessBuilder pb =
+          new ProcessBuilder(command)
               .redirectErrorStream(true)
               .redirectOutput(root.resolve("server.log").toFile());
       var env = pb.environment();

@@ -105,7 +105,7 @@ public final class EntitlementService {
   private static final class HeldRows extends HashMap<String, EntitlementRow> {
     private final HeldWrites<EntitlementRow> unwritten;
 
-    /** The newest usage counters of the users read so far, by user, then metric. */
+    /** The live usage counters of the users read so far, by user, then {@link UsageCount#key}. */
     private final Map<String, Map<String, UsageCount>> counters = new HashMap<>();
 
     HeldRows(UnitOfWork uow) {
@@ -127,11 +127,19 @@ public final class EntitlementService {
       held.counters.putIfAbsent(u, new HashMap<>());
     }
     for (UsageCounters.UserCount c : usageCounters.newest(uow, userIds)) {
-      held.counters.get(c.userId()).put(c.count().metric(), c.count());
+      held.counters.get(c.userId()).put(c.count().key(), c.count());
     }
   }
 
-  /** A locked user's newest usage counters, read once per transaction. */
+  /**
+   * A locked user's counter of {@code metric} in the period {@code periodKey} as this transaction
+   * stands (read with the user's lock, so exact), or null when nothing was counted in it.
+   */
+  public UsageCount counter(UnitOfWork uow, String userId, String metric, long periodKey) {
+    return counters(uow, userId).get(UsageCount.key(metric, periodKey));
+  }
+
+  /** A locked user's live usage counters, read once per transaction. */
   private Map<String, UsageCount> counters(UnitOfWork uow, String userId) {
     HeldRows held = held(uow);
     if (!held.counters.containsKey(userId)) {
@@ -206,8 +214,8 @@ public final class EntitlementService {
       Cause cause) {
     EntitlementRow updated = locked.next(locked.creditBalance());
     write(uow, updated);
-    counters(uow, locked.userId())
-        .put(metric, new UsageCount(metric, periodKey, used, updated.version()));
+    UsageCount count = new UsageCount(metric, periodKey, used, updated.version());
+    counters(uow, locked.userId()).put(count.key(), count);
     emit(uow, locked, updated, kind, cause, metric);
     return updated;
   }

@@ -7,4 +7,14 @@ package dev.billing.domain.entitlement;
  * @param periodKey when the counted period ends (epoch seconds), 0 for a running allowance
  * @param version the entitlement version of the change that wrote it (a newer one replaces it)
  */
-public record UsageCount(String metric, long periodKey, long used, long version) {}
+public record UsageCount(String metric, long periodKey, long used, long version) {
+
+  /** How counters are keyed in the maps that hold a user's counters: metric and period. */
+  public String key() {
+    return key(metric, periodKey);
+  }
+
+  public static String key(String metric, long periodKey) {
+    return metric + '@' + periodKey;
+  }
+}

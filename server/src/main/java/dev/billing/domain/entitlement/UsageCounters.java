@@ -9,7 +9,9 @@ import java.util.List;
  * change can carry the whole entitlement, usage included.
  */
 public interface UsageCounters {
-  /** The newest counter of each metric of each of these users (any order). */
+  /**
+   * The live counters of these users (any order): running allowances, and periods not yet ended.
+   */
   List<UserCount> newest(UnitOfWork uow, Collection<String> userIds);
 
   /** One counter of one user. */

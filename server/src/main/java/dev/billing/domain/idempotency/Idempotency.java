@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * A key's first outcome is its outcome. For a mutating call that ran (a request rejected by
@@ -38,7 +39,11 @@ public final class Idempotency {
    */
   public static RecordedOutcome replay(
       UnitOfWork uow, String operation, String owner, String key, String requestHash) {
-    RecordedOutcome first = uow.store(IdempotencyStore.class).find(operation, owner, key);
+    return check(uow.store(IdempotencyStore.class).find(operation, owner, key), requestHash);
+  }
+
+  /** {@link #replay}'s rule for an outcome already read (null: the key is new). */
+  public static RecordedOutcome check(RecordedOutcome first, String requestHash) {
     if (first == null) {
       return null;
     }
@@ -51,8 +56,21 @@ public final class Idempotency {
     return first;
   }
 
+  /**
+   * The recorded outcomes of these owners' keys of {@code operation}, by owner + NUL + key, read
+   * with one statement (what a group checks with {@link #check}).
+   */
+  public static java.util.Map<String, RecordedOutcome> prefetch(
+      UnitOfWork uow, String operation, List<String> owners, List<String> keys) {
+    java.util.Map<String, RecordedOutcome> byKey = new java.util.HashMap<>();
+    for (RecordedOutcome o : uow.store(IdempotencyStore.class).findAll(operation, owners, keys)) {
+      byKey.put(o.owner() + '\u0000' + o.idemKey(), o);
+    }
+    return byKey;
+  }
+
   /** Records a refusal decided in this transaction; the caller commits, then throws it. */
-  public static void recordRefusal(
+  public static RecordedOutcome recordRefusal(
       UnitOfWork uow,
       String operation,
       String owner,
@@ -60,16 +78,17 @@ public final class Idempotency {
       String requestHash,
       BillingException.FailedPrecondition refusal) {
     String message = refusal.getMessage();
-    uow.store(IdempotencyStore.class)
-        .insertIfAbsent(
-            new RecordedOutcome(
-                operation,
-                owner,
-                key,
-                requestHash,
-                refusal.reason(),
-                message == null || message.length() <= 1000 ? message : message.substring(0, 1000),
-                null));
+    RecordedOutcome outcome =
+        new RecordedOutcome(
+            operation,
+            owner,
+            key,
+            requestHash,
+            refusal.reason(),
+            message == null || message.length() <= 1000 ? message : message.substring(0, 1000),
+            null);
+    uow.store(IdempotencyStore.class).insertIfAbsent(outcome);
+    return outcome;
   }
 
   /** Records a success and what it answered. */

@@ -11,7 +11,9 @@ import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.UsageCount;
 import dev.billing.domain.entitlement.UsageCounters;
 import dev.billing.domain.idempotency.Idempotency;
+import dev.billing.domain.idempotency.RecordedOutcome;
 import dev.billing.error.BillingException;
+import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.time.Clock;
@@ -69,20 +71,16 @@ public final class UsageService implements UsageCounters {
       return List.of();
     }
     List<UserCount> out = new ArrayList<>();
-    for (CounterRow r : newestOnly(uow.store(UsageStore.class).countersOf(List.copyOf(userIds)))) {
+    for (CounterRow r :
+        uow.store(UsageStore.class).liveCounters(List.copyOf(userIds), liveAfter())) {
       out.add(new UserCount(r.userId(), count(r)));
     }
     return out;
   }
 
-  /** Of each user's counters of a metric, the newest period's. */
-  private static java.util.Collection<CounterRow> newestOnly(List<CounterRow> rows) {
-    Map<String, CounterRow> newest = new HashMap<>();
-    for (CounterRow r : rows) {
-      newest.merge(
-          r.userId() + '\u0000' + r.metric(), r, (a, b) -> a.periodKey() >= b.periodKey() ? a : b);
-    }
-    return newest.values();
+  /** Counters of periods that ended before this are of no more use (running ones are kept). */
+  private long liveAfter() {
+    return clock.instant().getEpochSecond() - 1;
   }
 
   private static UsageCount count(CounterRow r) {
@@ -186,10 +184,11 @@ public final class UsageService implements UsageCounters {
     Transactions.GroupOutcome<Object> done =
         tx.executeGroup(
             group,
-            false,
+            group.size() > 1,
             new Transactions.GroupWork<Pending, Object>() {
               @Override
               public boolean prepare(UnitOfWork uow, List<Pending> items) {
+                prefetch(uow, items);
                 return true;
               }
 
@@ -203,8 +202,13 @@ public final class UsageService implements UsageCounters {
                     throw e;
                   }
                   // The refusal is this key's outcome: recorded with the group.
-                  Idempotency.recordRefusal(
-                      uow, OPERATION, c.userId(), c.idempotencyKey(), p.hash(), e);
+                  RecordedOutcome refusal =
+                      Idempotency.recordRefusal(
+                          uow, OPERATION, c.userId(), c.idempotencyKey(), p.hash(), e);
+                  Held held = held(uow);
+                  if (held.outcomes != null) {
+                    held.outcomes.put(c.userId() + '\u0000' + c.idempotencyKey(), refusal);
+                  }
                   return e;
                 }
               }
@@ -224,8 +228,12 @@ public final class UsageService implements UsageCounters {
 
   private UsageResult recordLocked(UnitOfWork uow, Command c, String hash, Cause cause) {
     EntitlementRow user = entitlements.lock(uow, c.userId());
-    UsageStore store = uow.store(UsageStore.class);
-    UsageRecordRow first = store.findByKey(c.userId(), c.idempotencyKey());
+    Held held = held(uow);
+    String k = c.userId() + '\u0000' + c.idempotencyKey();
+    UsageRecordRow first =
+        held.firstRecords != null
+            ? held.firstRecords.get(k)
+            : uow.store(UsageStore.class).findByKey(c.userId(), c.idempotencyKey());
     if (first != null) {
       if (!first.requestHash().equals(hash)) {
         throw Idempotency.reused();
@@ -240,7 +248,11 @@ public final class UsageService implements UsageCounters {
           first.overage(),
           first.creditsDebited());
     }
-    Idempotency.replay(uow, OPERATION, c.userId(), c.idempotencyKey(), hash);
+    if (held.outcomes != null) {
+      Idempotency.check(held.outcomes.get(k), hash);
+    } else {
+      Idempotency.replay(uow, OPERATION, c.userId(), c.idempotencyKey(), hash);
+    }
     Plan plan = catalog.planOrFree(user.tier());
     Metric metric = plan.metrics().get(c.metric());
     if (metric == null) {
@@ -253,8 +265,9 @@ public final class UsageService implements UsageCounters {
     }
     Long resetsAt = metric.reset() == Metric.Reset.PERIOD ? periodEnd(user) : null;
     long periodKey = resetsAt == null ? 0 : resetsAt;
-    Long counter = store.lockCounter(c.userId(), c.metric(), periodKey);
-    long used = counter == null ? 0 : counter;
+    // The user's lock (taken above) guards the counter: the transaction's view of it is exact.
+    UsageCount counter = entitlements.counter(uow, c.userId(), c.metric(), periodKey);
+    long used = counter == null ? 0 : counter.used();
     long after = used + c.quantity();
     if (after < 0) {
       throw new BillingException.FailedPrecondition(
@@ -303,8 +316,10 @@ public final class UsageService implements UsageCounters {
     EntitlementRow written =
         entitlements.usageRecorded(
             uow, now, c.metric(), periodKey, after, crossing(used, after, metric.limit()), cause);
-    store.upsertCounter(c.userId(), c.metric(), periodKey, after, written.version());
-    store.insertRecord(
+    held.counters.put(
+        c.userId() + '\u0000' + UsageCount.key(c.metric(), periodKey),
+        new CounterRow(c.userId(), c.metric(), periodKey, after, written.version()));
+    UsageRecordRow row =
         new UsageRecordRow(
             0,
             c.userId(),
@@ -318,23 +333,28 @@ public final class UsageService implements UsageCounters {
             overage,
             debit,
             txn,
-            0));
+            0);
+    held.records.put(k, row);
+    if (held.firstRecords != null) {
+      held.firstRecords.put(k, row); // a repeat of this key later in the group is a replay
+    }
     if (metric.meterEventName() != null && c.quantity() > 0) {
       // Reported to Stripe later, from the outbox, with an identifier only this record has.
-      uow.store(MeterOutboxStore.class)
-          .insert(
-              new MeterEventRow(
-                  0,
-                  c.userId(),
-                  c.metric(),
-                  metric.meterEventName(),
-                  c.quantity(),
-                  meterIdentifier(c.userId(), c.idempotencyKey()),
-                  clock.instant().getEpochSecond(),
-                  MeterEventRow.PENDING,
-                  0,
-                  0,
-                  null));
+      String identifier = meterIdentifier(c.userId(), c.idempotencyKey());
+      held.meterEvents.put(
+          identifier,
+          new MeterEventRow(
+              0,
+              c.userId(),
+              c.metric(),
+              metric.meterEventName(),
+              c.quantity(),
+              identifier,
+              clock.instant().getEpochSecond(),
+              MeterEventRow.PENDING,
+              0,
+              0,
+              null));
     }
     return new UsageResult(true, after, metric.limit(), resetsAt, null, false, overage, debit);
   }
@@ -345,6 +365,63 @@ public final class UsageService implements UsageCounters {
    */
   static String meterIdentifier(String userId, String idempotencyKey) {
     return "bu_" + Idempotency.fingerprint("meter", userId, idempotencyKey).substring(0, 48);
+  }
+
+  /**
+   * A transaction's usage writes, held and sent together (one batch per table), and, in a group
+   * that was prefetched, the keys' first outcomes read for the whole group at once.
+   */
+  private static final class Held {
+    final HeldWrites<CounterRow> counters;
+    final HeldWrites<UsageRecordRow> records;
+    final HeldWrites<MeterEventRow> meterEvents;
+
+    /** user + key -> its first record, for every key of a prefetched group; else null. */
+    Map<String, UsageRecordRow> firstRecords;
+
+    /** user + key -> its recorded refusal, for every key of a prefetched group; else null. */
+    Map<String, RecordedOutcome> outcomes;
+
+    Held(UnitOfWork uow) {
+      counters =
+          new HeldWrites<>(
+              uow,
+              UsageStore.class,
+              (u, r) -> u.store(UsageStore.class).writeCounter(r),
+              (u, rows) -> u.batch(UsageStore.class, rows, UsageStore::writeCounter));
+      records =
+          new HeldWrites<>(
+              uow,
+              UsageStore.class,
+              (u, r) -> u.store(UsageStore.class).insertRecord(r),
+              (u, rows) -> u.batch(UsageStore.class, rows, UsageStore::insertRecord));
+      meterEvents =
+          new HeldWrites<>(
+              uow,
+              MeterOutboxStore.class,
+              (u, r) -> u.store(MeterOutboxStore.class).insert(r),
+              (u, rows) -> u.batch(MeterOutboxStore.class, rows, MeterOutboxStore::insert));
+    }
+  }
+
+  private static Held held(UnitOfWork uow) {
+    return uow.attachment(Held.class, () -> new Held(uow));
+  }
+
+  /**
+   * Before a group's records: locks its users (and reads their counters) and reads every key's
+   * first record and refusal, a few statements for the whole group.
+   */
+  private void prefetch(UnitOfWork uow, List<Pending> group) {
+    List<String> users = group.stream().map(p -> p.command().userId()).distinct().toList();
+    List<String> keys = group.stream().map(p -> p.command().idempotencyKey()).distinct().toList();
+    entitlements.lockAll(uow, users);
+    Held held = held(uow);
+    held.firstRecords = new HashMap<>();
+    for (UsageRecordRow r : uow.store(UsageStore.class).findByKeys(users, keys)) {
+      held.firstRecords.put(r.userId() + '\u0000' + r.idempotencyKey(), r);
+    }
+    held.outcomes = Idempotency.prefetch(uow, OPERATION, users, keys);
   }
 
   /**
@@ -364,14 +441,15 @@ public final class UsageService implements UsageCounters {
     return ChangeKind.USAGE_RECORDED;
   }
 
-  /** The user's newest counters, by metric, as stored (for a snapshot loaded from the database). */
+  /** The user's live counters, by {@link UsageCount#key}, as stored (for a snapshot). */
   public Map<String, UsageCount> counters(String userId) {
-    Map<String, UsageCount> byMetric = new HashMap<>();
+    Map<String, UsageCount> byKey = new HashMap<>();
     for (CounterRow r :
-        newestOnly(tx.read(s -> s.store(UsageStore.class).countersOf(List.of(userId))))) {
-      byMetric.put(r.metric(), count(r));
+        tx.read(s -> s.store(UsageStore.class).liveCounters(List.of(userId), liveAfter()))) {
+      UsageCount c = count(r);
+      byKey.put(c.key(), c);
     }
-    return byMetric;
+    return byKey;
   }
 
   /** One metric's usage against the user's plan right now. */
@@ -383,7 +461,7 @@ public final class UsageService implements UsageCounters {
 
   /**
    * The usage of every metric of the user's plan, sorted by metric, from the user's entitlement and
-   * newest counters (a counter of an earlier period counts 0).
+   * counters (only the current period's counts).
    */
   public List<Summary> summaries(EntitlementRow user, Map<String, UsageCount> counters) {
     Plan plan = catalog.planOrFree(user.tier());
@@ -393,17 +471,16 @@ public final class UsageService implements UsageCounters {
     long periodEnd = periodEnd(user);
     List<Summary> out = new ArrayList<>(plan.metrics().size());
     for (Metric m : plan.metrics().values()) {
-      out.add(summary(m, counters.get(m.name()), periodEnd));
+      out.add(summary(m, counters, periodEnd));
     }
     out.sort(java.util.Comparator.comparing(Summary::metric));
     return out;
   }
 
-  private static Summary summary(Metric m, UsageCount counter, long periodEnd) {
+  private static Summary summary(Metric m, Map<String, UsageCount> counters, long periodEnd) {
     Long resetsAt = m.reset() == Metric.Reset.PERIOD ? periodEnd : null;
-    long key = resetsAt == null ? 0 : resetsAt;
-    long used = counter != null && counter.periodKey() == key ? counter.used() : 0;
-    return new Summary(m.name(), used, m.limit(), resetsAt);
+    UsageCount counter = counters.get(UsageCount.key(m.name(), resetsAt == null ? 0 : resetsAt));
+    return new Summary(m.name(), counter == null ? 0 : counter.used(), m.limit(), resetsAt);
   }
 
   /**
@@ -426,7 +503,7 @@ public final class UsageService implements UsageCounters {
     if (m == null) {
       return new UsageResult(false, 0, 0, null, NOT_IN_PLAN, false, 0, 0);
     }
-    Summary s = summary(m, counters.get(metricName), periodEnd(user));
+    Summary s = summary(m, counters, periodEnd(user));
     long after = s.used() + quantity;
     long overage = quantity > 0 ? Math.max(0, after - Math.max(s.used(), m.limit())) : 0;
     String reason = null;

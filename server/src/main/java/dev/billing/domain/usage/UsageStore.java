@@ -6,15 +6,16 @@ import java.util.List;
 public interface UsageStore {
   UsageRecordRow findByKey(String userId, String idemKey);
 
-  /** A period's counter, locked; null when nothing was recorded in it yet. */
-  Long lockCounter(String userId, String metric, long periodKey);
-
   Long counter(String userId, String metric, long periodKey);
 
-  void upsertCounter(String userId, String metric, long periodKey, long used, long version);
+  /** Writes a period's counter (inserted, or replaced). */
+  void writeCounter(CounterRow row);
 
-  /** Every counter of these users (each period's). */
-  List<CounterRow> countersOf(List<String> userIds);
+  /** The records of these users with these keys (a superset of the pairs asked for). */
+  List<UsageRecordRow> findByKeys(List<String> userIds, List<String> keys);
+
+  /** These users' counters of running allowances and of periods ending after {@code after}. */
+  List<CounterRow> liveCounters(List<String> userIds, long after);
 
   void insertRecord(UsageRecordRow row);
 

@@ -175,13 +175,13 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
             e.getCreditBalance());
     Map<String, UsageCount> counters = new HashMap<>();
     for (MetricUsage u : e.getUsageList()) {
-      counters.put(
-          u.getMetric(),
+      UsageCount count =
           new UsageCount(
               u.getMetric(),
               u.hasResetsAt() ? u.getResetsAt().getSeconds() : 0,
               u.getUsed(),
-              e.getVersion()));
+              e.getVersion());
+      counters.put(count.key(), count);
     }
     return new ChangeLog.Decoded(row, counters);
   }
