@@ -31,6 +31,7 @@ import dev.billing.domain.reconcile.Reconciler;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.domain.referral.ReferralStore;
 import dev.billing.domain.subscription.CancellationService;
+import dev.billing.domain.subscription.PlanChangeService;
 import dev.billing.domain.subscription.SubscriptionMaintenance;
 import dev.billing.domain.subscription.SubscriptionService;
 import dev.billing.domain.subscription.SubscriptionStore;
@@ -231,6 +232,8 @@ public final class BillingServer implements AutoCloseable {
                     reconciler,
                     usage,
                     meterReporter,
+                    new PlanChangeService(
+                        tx, config.catalog(), entitlementRules, gateway, audit, clock),
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());

@@ -151,6 +151,67 @@ public final class BillingClient implements AutoCloseable {
                 .build());
   }
 
+  /**
+   * What moving the user to {@code plan} would cost ({@code now}: prorated and charged at once;
+   * else at the end of the period), from Stripe's invoice preview. Nothing changes.
+   */
+  public dev.billing.proto.v1.PreviewPlanChangeResponse previewPlanChange(
+      String userId, String plan, boolean now) {
+    return stub()
+        .previewPlanChange(
+            dev.billing.proto.v1.PreviewPlanChangeRequest.newBuilder()
+                .setUserId(userId)
+                .setPlan(plan)
+                .setTiming(
+                    now
+                        ? dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_NOW
+                        : dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_PERIOD_END)
+                .build());
+  }
+
+  /**
+   * Moves the user to {@code plan} now: the prorations are invoiced and charged to the saved card;
+   * FAILED_PRECONDITION {@code PAYMENT_FAILED} when it is declined (the old plan stays). The tier
+   * follows once Stripe's event arrives. Retrying with the same key returns the first answer.
+   */
+  public dev.billing.proto.v1.ChangePlanResponse changePlan(
+      String userId, String plan, String idempotencyKey) {
+    return stub()
+        .changePlan(
+            dev.billing.proto.v1.ChangePlanRequest.newBuilder()
+                .setUserId(userId)
+                .setPlan(plan)
+                .setTiming(dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_NOW)
+                .setIdempotencyKey(idempotencyKey)
+                .build());
+  }
+
+  /**
+   * Moves the user to {@code plan} at the end of the current period (a downgrade at renewal);
+   * GetEntitlement shows it as {@code pending_plan_change} until then.
+   */
+  public dev.billing.proto.v1.ChangePlanResponse changePlanAtPeriodEnd(
+      String userId, String plan, String idempotencyKey) {
+    return stub()
+        .changePlan(
+            dev.billing.proto.v1.ChangePlanRequest.newBuilder()
+                .setUserId(userId)
+                .setPlan(plan)
+                .setTiming(dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_PERIOD_END)
+                .setIdempotencyKey(idempotencyKey)
+                .build());
+  }
+
+  /** Withdraws the plan change scheduled for the end of the period. */
+  public dev.billing.proto.v1.CancelPendingPlanChangeResponse cancelPendingPlanChange(
+      String userId) {
+    return stub()
+        .cancelPendingPlanChange(
+            dev.billing.proto.v1.CancelPendingPlanChangeRequest.newBuilder()
+                .setUserId(userId)
+                .build());
+  }
+
   /** The current period's usage of a metric: the newest records and the totals. */
   public dev.billing.proto.v1.ListUsageResponse listUsage(String userId, String metric) {
     return stub()

@@ -47,7 +47,9 @@ public final class SnapshotFootprint {
               false,
               false,
               3,
-              1000 + i % 500);
+              1000 + i % 500,
+              null,
+              null);
       snapshots.put(row, java.util.Map.of());
     }
     long heapAfter = usedHeap();

@@ -18,6 +18,8 @@ import com.stripe.param.checkout.SessionCreateParams;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
+import dev.billing.domain.gateway.InvoicePreview;
+import dev.billing.domain.gateway.PriceChange;
 import dev.billing.domain.gateway.StripeGateway;
 import java.util.ArrayList;
 import java.util.List;
@@ -198,6 +200,211 @@ public final class StripeJavaGateway implements StripeGateway {
     } catch (StripeException e) {
       throw StripeErrors.translate(e);
     }
+  }
+
+  /** The subscription's (first and only) item, whose price a change replaces. */
+  private String itemOf(String subscriptionId) throws StripeException {
+    JsonObject sub = client.v1().subscriptions().retrieve(subscriptionId).getRawJsonObject();
+    return StripeJson.id(StripeJson.firstOfList(sub, "items"), "id");
+  }
+
+  @Override
+  public InvoicePreview previewPriceChange(
+      String subscriptionId, String newPriceId, boolean invoiceNow) {
+    try {
+      var details =
+          com.stripe.param.InvoiceCreatePreviewParams.SubscriptionDetails.builder()
+              .addItem(
+                  com.stripe.param.InvoiceCreatePreviewParams.SubscriptionDetails.Item.builder()
+                      .setId(itemOf(subscriptionId))
+                      .setPrice(newPriceId)
+                      .build())
+              .setProrationBehavior(
+                  invoiceNow
+                      ? com.stripe.param.InvoiceCreatePreviewParams.SubscriptionDetails
+                          .ProrationBehavior.ALWAYS_INVOICE
+                      : com.stripe.param.InvoiceCreatePreviewParams.SubscriptionDetails
+                          .ProrationBehavior.NONE)
+              .build();
+      JsonObject invoice =
+          client
+              .v1()
+              .invoices()
+              .createPreview(
+                  com.stripe.param.InvoiceCreatePreviewParams.builder()
+                      .setSubscription(subscriptionId)
+                      .setSubscriptionDetails(details)
+                      .build())
+              .getRawJsonObject();
+      List<InvoicePreview.Line> lines = new ArrayList<>();
+      JsonElement data = StripeJson.at(invoice, "lines.data");
+      if (data != null && data.isJsonArray()) {
+        for (JsonElement e : data.getAsJsonArray()) {
+          JsonObject l = e.getAsJsonObject();
+          Long start = StripeJson.longValue(l, "period.start");
+          Long end = StripeJson.longValue(l, "period.end");
+          lines.add(
+              new InvoicePreview.Line(
+                  StripeJson.string(l, "description"),
+                  StripeJson.amount(l, "amount"),
+                  StripeJson.bool(l, "parent.subscription_item_details.proration")
+                      || StripeJson.bool(l, "proration"),
+                  start == null ? 0 : start,
+                  end == null ? 0 : end));
+        }
+      }
+      Long periodStart = StripeJson.longValue(invoice, "period_start");
+      Long periodEnd = StripeJson.longValue(invoice, "period_end");
+      return new InvoicePreview(
+          StripeJson.amount(invoice, "amount_due"),
+          StripeJson.string(invoice, "currency"),
+          lines,
+          periodStart == null ? 0 : periodStart,
+          periodEnd == null ? 0 : periodEnd);
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public PriceChange changePrice(String subscriptionId, String newPriceId, String idempotencyKey) {
+    try {
+      SubscriptionUpdateParams params =
+          SubscriptionUpdateParams.builder()
+              .addItem(
+                  SubscriptionUpdateParams.Item.builder()
+                      .setId(itemOf(subscriptionId))
+                      .setPrice(newPriceId)
+                      .build())
+              .setProrationBehavior(SubscriptionUpdateParams.ProrationBehavior.ALWAYS_INVOICE)
+              .setPaymentBehavior(SubscriptionUpdateParams.PaymentBehavior.PENDING_IF_INCOMPLETE)
+              .build();
+      JsonObject sub =
+          client
+              .v1()
+              .subscriptions()
+              .update(subscriptionId, params, idempotent(idempotencyKey))
+              .getRawJsonObject();
+      String invoiceId = StripeJson.id(sub, "latest_invoice");
+      JsonObject invoice =
+          invoiceId == null ? null : client.v1().invoices().retrieve(invoiceId).getRawJsonObject();
+      boolean pending = StripeJson.object(sub, "pending_update") != null;
+      boolean proration =
+          invoice != null
+              && "subscription_update".equals(StripeJson.string(invoice, "billing_reason"));
+      long amount = proration ? StripeJson.amount(invoice, "amount_due") : 0;
+      String failure = null;
+      if (pending && invoice != null) {
+        failure = paymentFailure(invoice);
+      }
+      return new PriceChange(!pending, proration ? invoiceId : null, amount, failure);
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public String schedulePriceAtPeriodEnd(
+      String subscriptionId, String newPriceId, String idempotencyKey) {
+    try {
+      JsonObject sub = client.v1().subscriptions().retrieve(subscriptionId).getRawJsonObject();
+      JsonObject item = StripeJson.firstOfList(sub, "items");
+      String currentPrice = StripeJson.id(item, "price");
+      Long start = StripeJson.longValue(item, "current_period_start");
+      Long end = StripeJson.longValue(item, "current_period_end");
+      String scheduleId = StripeJson.id(sub, "schedule");
+      if (scheduleId == null) {
+        scheduleId =
+            client
+                .v1()
+                .subscriptionSchedules()
+                .create(
+                    com.stripe.param.SubscriptionScheduleCreateParams.builder()
+                        .setFromSubscription(subscriptionId)
+                        .build(),
+                    idempotent(idempotencyKey + ":schedule"))
+                .getId();
+      }
+      client
+          .v1()
+          .subscriptionSchedules()
+          .update(
+              scheduleId,
+              com.stripe.param.SubscriptionScheduleUpdateParams.builder()
+                  .addPhase(
+                      com.stripe.param.SubscriptionScheduleUpdateParams.Phase.builder()
+                          .addItem(
+                              com.stripe.param.SubscriptionScheduleUpdateParams.Phase.Item.builder()
+                                  .setPrice(currentPrice)
+                                  .build())
+                          .setStartDate(start)
+                          .setEndDate(end)
+                          .build())
+                  .addPhase(
+                      com.stripe.param.SubscriptionScheduleUpdateParams.Phase.builder()
+                          .addItem(
+                              com.stripe.param.SubscriptionScheduleUpdateParams.Phase.Item.builder()
+                                  .setPrice(newPriceId)
+                                  .build())
+                          .setDuration(
+                              com.stripe.param.SubscriptionScheduleUpdateParams.Phase.Duration
+                                  .builder()
+                                  .setInterval(
+                                      com.stripe.param.SubscriptionScheduleUpdateParams.Phase
+                                          .Duration.Interval.MONTH)
+                                  .setIntervalCount(1L)
+                                  .build())
+                          .build())
+                  .setEndBehavior(
+                      com.stripe.param.SubscriptionScheduleUpdateParams.EndBehavior.RELEASE)
+                  .build(),
+              idempotent(idempotencyKey + ":phases"));
+      return scheduleId;
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public boolean releaseScheduleOf(String subscriptionId, String idempotencyKey) {
+    try {
+      String scheduleId =
+          StripeJson.id(
+              client.v1().subscriptions().retrieve(subscriptionId).getRawJsonObject(), "schedule");
+      if (scheduleId == null) {
+        return false;
+      }
+      client
+          .v1()
+          .subscriptionSchedules()
+          .release(
+              scheduleId,
+              com.stripe.param.SubscriptionScheduleReleaseParams.builder().build(),
+              idempotent(idempotencyKey));
+      return true;
+    } catch (com.stripe.exception.InvalidRequestException e) {
+      // Already released (or completed): the subscription goes on alone, as asked.
+      if (!String.valueOf(e.getMessage()).contains("released")
+          && !String.valueOf(e.getMessage()).contains("completed")) {
+        throw StripeErrors.translate(e);
+      }
+      return true;
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  /** Why an invoice's payment failed, from its payment intent's last error. */
+  private String paymentFailure(JsonObject invoice) throws StripeException {
+    JsonObject payment = StripeJson.firstOfList(invoice, "payments");
+    String pi = payment == null ? null : StripeJson.id(payment, "payment.payment_intent");
+    if (pi == null) {
+      return "the payment failed";
+    }
+    JsonObject intent = client.v1().paymentIntents().retrieve(pi).getRawJsonObject();
+    String decline = StripeJson.string(intent, "last_payment_error.decline_code");
+    String code = StripeJson.string(intent, "last_payment_error.code");
+    return decline != null ? decline : code != null ? code : "the payment failed";
   }
 
   @Override

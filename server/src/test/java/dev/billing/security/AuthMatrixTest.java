@@ -55,7 +55,10 @@ class AuthMatrixTest {
           Map.entry("RecordUsage", "usage:write"),
           Map.entry("ListUsage", "entitlements:read"),
           Map.entry("CheckUsage", "entitlements:read"),
-          Map.entry("ListMeterEvents", "admin"));
+          Map.entry("ListMeterEvents", "admin"),
+          Map.entry("PreviewPlanChange", "entitlements:read"),
+          Map.entry("ChangePlan", "checkout:write"),
+          Map.entry("CancelPendingPlanChange", "checkout:write"));
 
   private static TestServer server;
   private static ManagedChannel channel;

@@ -250,6 +250,11 @@ public final class TestServer implements AutoCloseable {
    * with a test card, once GetEntitlement shows the subscription active.
    */
   public String subscribedUser(String plan, String prefix) {
+    return subscribedUser(plan, prefix, "4242424242424242");
+  }
+
+  /** {@link #subscribedUser(String, String)} paying with {@code cardNumber} (a test card). */
+  public String subscribedUser(String plan, String prefix, String cardNumber) {
     String user = prefix + java.util.UUID.randomUUID().toString().substring(0, 8);
     var co =
         client()
@@ -260,7 +265,7 @@ public final class TestServer implements AutoCloseable {
                     .setPlan(plan)
                     .setIdempotencyKey("co-" + user)
                     .build());
-    int status = pay(co.getUrl(), "4242424242424242", null).statusCode();
+    int status = pay(co.getUrl(), cardNumber, null).statusCode();
     if (status != 200) {
       throw new AssertionError("paying the checkout answered " + status);
     }

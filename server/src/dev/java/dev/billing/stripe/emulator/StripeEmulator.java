@@ -73,6 +73,15 @@ public final class StripeEmulator implements AutoCloseable {
             .delete("/v1/subscriptions/{id}", api(ex -> state.cancelSubscription(param(ex, "id"))))
             .post("/v1/refunds", api(ex -> state.createRefund(form(ex))))
             .post("/v1/billing/meter_events", api(ex -> state.createMeterEvent(form(ex))))
+            .post("/v1/invoices/create_preview", api(ex -> state.previewInvoice(form(ex))))
+            .post("/v1/subscription_schedules", api(ex -> state.createSchedule(form(ex))))
+            .get("/v1/subscription_schedules/{id}", api(ex -> state.schedule(param(ex, "id"))))
+            .post(
+                "/v1/subscription_schedules/{id}",
+                api(ex -> state.updateSchedule(param(ex, "id"), form(ex))))
+            .post(
+                "/v1/subscription_schedules/{id}/release",
+                api(ex -> state.releaseSchedule(param(ex, "id"))))
             .get("/v1/events", api(ex -> state.listEvents(form(ex))))
             .get("/v1/events/{id}", api(ex -> state.event(param(ex, "id"))))
             .get("/v1/payment_intents", api(ex -> state.listPaymentIntents(form(ex))))

@@ -297,7 +297,11 @@ final class StripeState {
     long start = num(item, "current_period_start");
     item.addProperty("current_period_start", end);
     item.addProperty("current_period_end", end + 30 * DAY);
+    JsonObject released = schedulePhaseAt(sub, end, previous);
     emit("customer.subscription.updated", sub, previous);
+    if (released != null) {
+      emit("subscription_schedule.released", released);
+    }
     // Metered usage is billed in arrears: the period that just ended, on the renewal invoice.
     JsonArray usageLines = meteredLines(sub, start, end);
     long usageAmount = 0;
@@ -884,7 +888,10 @@ final class StripeState {
     s.addProperty("customer", str(customer, "id"));
     boolean subscription = "subscription".equals(str(s, "mode"));
     long amount = num(s, "amount_total");
-    if (card == null || (card != TestCards.SUCCESS && card != TestCards.REQUIRES_AUTHENTICATION)) {
+    if (card == null
+        || (card != TestCards.SUCCESS
+            && card != TestCards.REQUIRES_AUTHENTICATION
+            && card != TestCards.DECLINE_AFTER_ATTACHING)) {
       String code = card == null ? "payment_intent_authentication_failure" : card.code;
       String decline = card == null ? null : card.declineCode;
       String message =
@@ -895,6 +902,7 @@ final class StripeState {
       return new PayResult(
           Outcome.DECLINED, publicSession(s), message, decline != null ? decline : code);
     }
+    rememberCard(customer, cardNumber, card);
     if (subscription) {
       completeSubscription(s, customer);
     } else {
@@ -1174,6 +1182,15 @@ final class StripeState {
   }
 
   private JsonObject invoiceFor(JsonObject sub, long amount, boolean paid, JsonArray extraLines) {
+    return invoiceFor(sub, amount, paid, extraLines, null);
+  }
+
+  /**
+   * {@code onlyLines}: the invoice's lines instead of the subscription's price (a proration
+   * invoice, billing reason {@code subscription_update}); null for a period's invoice.
+   */
+  private JsonObject invoiceFor(
+      JsonObject sub, long amount, boolean paid, JsonArray extraLines, JsonArray onlyLines) {
     JsonObject item = sub.getAsJsonObject("items").getAsJsonArray("data").get(0).getAsJsonObject();
     String id = newId("in");
     JsonObject invoice =
@@ -1252,6 +1269,10 @@ final class StripeState {
                                 "product", str(item.getAsJsonObject("price"), "product"))))),
                 "/v1/invoices/" + id + "/lines",
                 false));
+    if (onlyLines != null) {
+      invoice.getAsJsonObject("lines").add("data", onlyLines);
+      invoice.addProperty("billing_reason", "subscription_update");
+    }
     invoice.getAsJsonObject("lines").getAsJsonArray("data").addAll(extraLines);
     invoices.put(id, invoice);
     sub.addProperty("latest_invoice", id);
@@ -1284,17 +1305,21 @@ final class StripeState {
         emit("charge.succeeded", charge);
         emit("payment_intent.succeeded", pi);
       } else {
+        // The saved card's own decline, if it has one (else the renewal test's insufficient funds).
+        TestCards saved = cardBehind.get(defaultPaymentMethod(str(sub, "customer")));
+        TestCards decline =
+            saved != null && saved.declineCode != null ? saved : TestCards.INSUFFICIENT_FUNDS;
         pi.add(
             "last_payment_error",
             obj(
                 "type",
                 "card_error",
                 "code",
-                "card_declined",
+                decline.code,
                 "decline_code",
-                "insufficient_funds",
+                decline.declineCode,
                 "message",
-                "Your card has insufficient funds."));
+                decline.message()));
         emit("charge.failed", charge);
         emit("payment_intent.payment_failed", pi);
       }
@@ -1372,8 +1397,499 @@ final class StripeState {
       p.stringMap("metadata").forEach(md::addProperty);
       sub.add("metadata", md);
     }
+    if (p.has("items.0.price")) {
+      return atClockOf(str(sub, "customer"), () -> changePrice(sub, p, previous));
+    }
     emit("customer.subscription.updated", sub, previous);
     return sub.deepCopy();
+  }
+
+  // ---------------------------------------------------------------- subscription schedules
+
+  private final Map<String, JsonObject> schedules = new LinkedHashMap<>();
+
+  private static final long PHASE_ITERATION = 30 * DAY;
+
+  /** {@code POST /v1/subscription_schedules} with {@code from_subscription}. */
+  synchronized JsonObject createSchedule(Params p) {
+    String subId = p.string("from_subscription");
+    if (subId == null) {
+      throw EmulatorError.invalid(
+          "from_subscription is required by the local emulator.", "from_subscription");
+    }
+    JsonObject sub = require(subscriptions, subId, "subscription");
+    if (sub.has("schedule") && !sub.get("schedule").isJsonNull()) {
+      throw EmulatorError.invalid(
+          "You cannot migrate a subscription that is already attached to a schedule: `"
+              + str(sub, "schedule")
+              + "`.",
+          "from_subscription");
+    }
+    if (!"active".equals(str(sub, "status")) && !"trialing".equals(str(sub, "status"))) {
+      throw EmulatorError.invalid(
+          "A subscription in status " + str(sub, "status") + " cannot get a schedule.",
+          "from_subscription");
+    }
+    return atClockOf(
+        str(sub, "customer"),
+        () -> {
+          JsonObject item = firstItem(sub);
+          long start = num(item, "current_period_start");
+          long end = num(item, "current_period_end");
+          String id = newId("sub_sched");
+          JsonObject schedule =
+              obj(
+                  "id",
+                  id,
+                  "object",
+                  "subscription_schedule",
+                  "created",
+                  now(),
+                  "customer",
+                  str(sub, "customer"),
+                  "subscription",
+                  subId,
+                  "status",
+                  "active",
+                  "end_behavior",
+                  "release",
+                  "released_at",
+                  null,
+                  "released_subscription",
+                  null,
+                  "current_phase",
+                  obj("start_date", start, "end_date", end),
+                  "phases",
+                  array(phase(str(item.getAsJsonObject("price"), "id"), start, end)),
+                  "metadata",
+                  Map.of());
+          schedules.put(id, schedule);
+          JsonObject previous = obj("schedule", null);
+          sub.addProperty("schedule", id);
+          emit("subscription_schedule.created", schedule);
+          emit("customer.subscription.updated", sub, previous);
+          return schedule.deepCopy();
+        });
+  }
+
+  private static JsonObject phase(String priceId, long start, long end) {
+    return obj(
+        "start_date",
+        start,
+        "end_date",
+        end,
+        "items",
+        array(obj("price", priceId, "quantity", 1)),
+        "proration_behavior",
+        "create_prorations");
+  }
+
+  synchronized JsonObject schedule(String id) {
+    return require(schedules, id, "subscription_schedule").deepCopy();
+  }
+
+  /**
+   * {@code POST /v1/subscription_schedules/{id}} with {@code phases}: each phase's {@code
+   * items[0][price]}, the first one's {@code start_date}, and an {@code end_date} or a {@code
+   * duration} (a month is the emulator's 30-day period) for each; {@code end_behavior}.
+   */
+  synchronized JsonObject updateSchedule(String id, Params p) {
+    JsonObject schedule = require(schedules, id, "subscription_schedule");
+    if (!"active".equals(str(schedule, "status"))
+        && !"not_started".equals(str(schedule, "status"))) {
+      throw EmulatorError.invalid(
+          "You cannot update a subscription schedule that is " + str(schedule, "status") + ".",
+          "phases");
+    }
+    JsonObject previous = obj("phases", schedule.get("phases").deepCopy());
+    List<Params> phases = p.list("phases");
+    if (!phases.isEmpty()) {
+      JsonArray out = new JsonArray();
+      long cursor = num(schedule.getAsJsonObject("current_phase"), "start_date");
+      for (int i = 0; i < phases.size(); i++) {
+        Params ph = phases.get(i);
+        String price = ph.string("items.0.price");
+        if (price == null) {
+          throw EmulatorError.invalid(
+              "Each phase needs items[0][price].", "phases[" + i + "][items]");
+        }
+        priceObject(price);
+        long start = i == 0 ? ph.longValue("start_date", cursor) : cursor;
+        long end;
+        if (ph.has("end_date")) {
+          end = ph.longValue("end_date", 0);
+        } else if (ph.has("duration.interval")) {
+          long unit =
+              switch (ph.string("duration.interval")) {
+                case "day" -> DAY;
+                case "week" -> 7 * DAY;
+                case "year" -> 365 * DAY;
+                default -> PHASE_ITERATION; // a month is the emulator's 30-day period
+              };
+          end = start + unit * ph.longValue("duration.interval_count", 1);
+        } else {
+          end = start + PHASE_ITERATION * ph.longValue("iterations", 1);
+        }
+        if (end <= start) {
+          throw EmulatorError.invalid(
+              "A phase must end after it starts.", "phases[" + i + "][end_date]");
+        }
+        out.add(phase(price, start, end));
+        cursor = end;
+      }
+      schedule.add("phases", out);
+    }
+    if (p.has("end_behavior")) {
+      schedule.addProperty("end_behavior", p.string("end_behavior"));
+    }
+    emit("subscription_schedule.updated", schedule, previous);
+    return schedule.deepCopy();
+  }
+
+  /** {@code POST /v1/subscription_schedules/{id}/release}: the subscription goes on alone. */
+  synchronized JsonObject releaseSchedule(String id) {
+    JsonObject schedule = require(schedules, id, "subscription_schedule");
+    if (!"active".equals(str(schedule, "status"))) {
+      throw EmulatorError.invalid(
+          "You cannot release a subscription schedule that is " + str(schedule, "status") + ".",
+          "schedule");
+    }
+    JsonObject sub = subscriptions.get(str(schedule, "subscription"));
+    return atClockOf(
+        str(schedule, "customer"),
+        () -> {
+          release(schedule, sub);
+          emit("subscription_schedule.released", schedule);
+          if (sub != null) {
+            emit("customer.subscription.updated", sub, obj("schedule", str(schedule, "id")));
+          }
+          return schedule.deepCopy();
+        });
+  }
+
+  private void release(JsonObject schedule, JsonObject sub) {
+    schedule.addProperty("status", "released");
+    schedule.addProperty("released_at", now());
+    schedule.addProperty("released_subscription", str(schedule, "subscription"));
+    schedule.add("current_phase", Json.value(null));
+    if (sub != null) {
+      sub.add("schedule", Json.value(null));
+    }
+  }
+
+  /**
+   * At a period boundary of a subscription on a schedule: the phase starting there sets the price
+   * (no proration: the boundary is a renewal); a schedule whose last phase ended there is released
+   * (end_behavior release). Returns the released schedule, or null.
+   */
+  private JsonObject schedulePhaseAt(JsonObject sub, long boundary, JsonObject previous) {
+    if (!sub.has("schedule") || sub.get("schedule").isJsonNull()) {
+      return null;
+    }
+    JsonObject schedule = schedules.get(str(sub, "schedule"));
+    if (schedule == null) {
+      return null;
+    }
+    JsonObject next = null;
+    long lastEnd = 0;
+    for (var e : schedule.getAsJsonArray("phases")) {
+      JsonObject ph = e.getAsJsonObject();
+      if (num(ph, "start_date") == boundary) {
+        next = ph;
+      }
+      lastEnd = Math.max(lastEnd, num(ph, "end_date"));
+    }
+    JsonObject item = firstItem(sub);
+    if (next != null) {
+      String price = str(next.getAsJsonArray("items").get(0).getAsJsonObject(), "price");
+      if (!price.equals(str(item.getAsJsonObject("price"), "id"))) {
+        if (previous.has("items")) {
+          previous
+              .getAsJsonObject("items")
+              .getAsJsonArray("data")
+              .get(0)
+              .getAsJsonObject()
+              .add("price", item.get("price").deepCopy());
+        } else {
+          previous.add(
+              "items",
+              obj(
+                  "data",
+                  array(obj("id", str(item, "id"), "price", item.get("price").deepCopy()))));
+        }
+        JsonObject newPrice = priceObject(price);
+        item.add("price", newPrice.deepCopy());
+        item.add("plan", newPrice.deepCopy());
+      }
+      schedule.add(
+          "current_phase",
+          obj("start_date", num(next, "start_date"), "end_date", num(next, "end_date")));
+      return null;
+    }
+    if (boundary >= lastEnd && "release".equals(str(schedule, "end_behavior"))) {
+      previous.addProperty("schedule", str(schedule, "id"));
+      release(schedule, sub);
+      return schedule;
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- plan changes
+
+  /** Payment methods by id, with the test card behind each. */
+  private final Map<String, JsonObject> paymentMethods = new LinkedHashMap<>();
+
+  private final Map<String, TestCards> cardBehind = new HashMap<>();
+
+  /** Saves the card a customer paid with as their default payment method. */
+  private void rememberCard(JsonObject customer, String cardNumber, TestCards card) {
+    String digits = cardNumber == null ? "" : cardNumber.replaceAll("[^0-9]", "");
+    String id = newId("pm");
+    JsonObject pm =
+        obj(
+            "id",
+            id,
+            "object",
+            "payment_method",
+            "type",
+            "card",
+            "customer",
+            str(customer, "id"),
+            "created",
+            now(),
+            "card",
+            obj(
+                "brand",
+                digits.startsWith("5") ? "mastercard" : digits.startsWith("3") ? "amex" : "visa",
+                "last4",
+                digits.length() >= 4 ? digits.substring(digits.length() - 4) : digits,
+                "exp_month",
+                12,
+                "exp_year",
+                2034));
+    paymentMethods.put(id, pm);
+    cardBehind.put(id, card);
+    customer.add("invoice_settings", obj("default_payment_method", id));
+  }
+
+  /** The customer's default payment method id, or null. */
+  private String defaultPaymentMethod(String customerId) {
+    JsonObject customer = customers.get(customerId);
+    JsonObject settings = customer == null ? null : customer.getAsJsonObject("invoice_settings");
+    return settings == null ? null : str(settings, "default_payment_method");
+  }
+
+  /** How the customer's default card answers a charge now (no card: declined). */
+  private TestCards defaultCard(String customerId) {
+    String pm = defaultPaymentMethod(customerId);
+    TestCards card = pm == null ? null : cardBehind.get(pm);
+    return card == null ? TestCards.GENERIC_DECLINE : card;
+  }
+
+  private JsonObject priceObject(String priceId) {
+    return require(prices, priceId, "price");
+  }
+
+  /**
+   * The proration lines of moving {@code sub} to {@code newPrice} at {@code at}, as Stripe computes
+   * them: to the second, a credit for the unused time on the old price and a charge for the rest of
+   * the period on the new one, each rounded to the minor unit.
+   */
+  private JsonArray prorations(JsonObject sub, JsonObject newPrice, long at) {
+    JsonObject item = firstItem(sub);
+    JsonObject oldPrice = item.getAsJsonObject("price");
+    long start = num(item, "current_period_start");
+    long end = num(item, "current_period_end");
+    long clamped = Math.max(start, Math.min(at, end));
+    double unused = (end - start) == 0 ? 0 : (double) (end - clamped) / (end - start);
+    long credit = -Math.round(num(oldPrice, "unit_amount") * unused);
+    long charge = Math.round(num(newPrice, "unit_amount") * unused);
+    return array(
+        prorationLine(
+            sub, oldPrice, credit, "Unused time on " + str(oldPrice, "nickname"), clamped, end),
+        prorationLine(
+            sub, newPrice, charge, "Remaining time on " + str(newPrice, "nickname"), clamped, end));
+  }
+
+  private JsonObject prorationLine(
+      JsonObject sub, JsonObject price, long amount, String description, long from, long to) {
+    return obj(
+        "id",
+        newId("il"),
+        "object",
+        "line_item",
+        "amount",
+        amount,
+        "currency",
+        str(sub, "currency"),
+        "description",
+        description,
+        "period",
+        obj("start", from, "end", to),
+        "parent",
+        obj(
+            "type",
+            "subscription_item_details",
+            "subscription_item_details",
+            obj("proration", true, "subscription", str(sub, "id"))),
+        "pricing",
+        obj(
+            "type",
+            "price_details",
+            "price_details",
+            obj("price", str(price, "id"), "product", str(price, "product"))));
+  }
+
+  private static long sum(JsonArray lines) {
+    long total = 0;
+    for (var l : lines) {
+      total += num(l.getAsJsonObject(), "amount");
+    }
+    return total;
+  }
+
+  /**
+   * {@code items[0][price]} on a subscription update. With {@code
+   * proration_behavior=always_invoice} the prorations are invoiced and charged to the default card
+   * at once: paid, the new price applies; declined with {@code
+   * payment_behavior=pending_if_incomplete}, the subscription keeps its price and gets a {@code
+   * pending_update} (expiring after 23 hours) that applies if the invoice is paid later. Without
+   * always_invoice the price changes at once and prorations are not billed (the emulator keeps no
+   * pending invoice items).
+   */
+  private JsonObject changePrice(JsonObject sub, Params p, JsonObject previous) {
+    if (!"active".equals(str(sub, "status")) && !"trialing".equals(str(sub, "status"))) {
+      throw EmulatorError.invalid(
+          "A subscription in status " + str(sub, "status") + " cannot change its price.",
+          "items[0][price]");
+    }
+    JsonObject newPrice = priceObject(p.string("items.0.price"));
+    JsonObject item = firstItem(sub);
+    String itemId = p.string("items.0.id");
+    if (itemId != null && !itemId.equals(str(item, "id"))) {
+      throw EmulatorError.missing("subscription_item", itemId, "items[0][id]");
+    }
+    long at = p.longValue("proration_date", now());
+    String behavior =
+        p.has("proration_behavior") ? p.string("proration_behavior") : "create_prorations";
+    boolean pendingIfIncomplete = "pending_if_incomplete".equals(p.string("payment_behavior"));
+    if ("always_invoice".equals(behavior) && !"trialing".equals(str(sub, "status"))) {
+      JsonArray lines = prorations(sub, newPrice, at);
+      long amount = Math.max(0, sum(lines));
+      boolean paid = amount == 0 || chargeable(defaultCard(str(sub, "customer")));
+      if (!paid && pendingIfIncomplete) {
+        JsonObject invoice = invoiceFor(sub, amount, false, new JsonArray(), lines);
+        sub.add(
+            "pending_update",
+            obj(
+                "expires_at",
+                now() + 23 * 3600,
+                "subscription_items",
+                array(obj("id", str(item, "id"), "price", newPrice.deepCopy()))));
+        previous.add("pending_update", Json.value(null));
+        sub.addProperty("latest_invoice", str(invoice, "id"));
+        pendingInvoices.put(str(invoice, "id"), str(sub, "id"));
+        emit("customer.subscription.updated", sub, previous);
+        return sub.deepCopy();
+      }
+      invoiceFor(sub, amount, paid, new JsonArray(), lines);
+    }
+    applyPrice(sub, newPrice, previous);
+    return sub.deepCopy();
+  }
+
+  private static boolean chargeable(TestCards card) {
+    return card == TestCards.SUCCESS;
+  }
+
+  /** Invoices whose payment would apply their subscription's pending update. */
+  private final Map<String, String> pendingInvoices = new HashMap<>();
+
+  private void applyPrice(JsonObject sub, JsonObject newPrice, JsonObject previous) {
+    JsonObject item = firstItem(sub);
+    previous.add(
+        "items",
+        obj("data", array(obj("id", str(item, "id"), "price", item.get("price").deepCopy()))));
+    item.add("price", newPrice.deepCopy());
+    item.add("plan", newPrice.deepCopy());
+    if (sub.has("pending_update") && !sub.get("pending_update").isJsonNull()) {
+      previous.add("pending_update", sub.get("pending_update"));
+      sub.add("pending_update", Json.value(null));
+    }
+    emit("customer.subscription.updated", sub, previous);
+  }
+
+  /**
+   * {@code POST /v1/invoices/create_preview} for a subscription with {@code
+   * subscription_details[items][0][price]}: with {@code proration_behavior=always_invoice}, the
+   * invoice the change would create now (its prorations); otherwise the next period's invoice at
+   * the new price. Nothing changes.
+   */
+  synchronized JsonObject previewInvoice(Params p) {
+    String subId = p.string("subscription");
+    if (subId == null) {
+      throw EmulatorError.invalid(
+          "subscription is required by the local emulator.", "subscription");
+    }
+    JsonObject sub = require(subscriptions, subId, "subscription");
+    return atClockOf(
+        str(sub, "customer"),
+        () -> {
+          String priceId = p.string("subscription_details.items.0.price");
+          JsonObject newPrice =
+              priceId == null ? firstItem(sub).getAsJsonObject("price") : priceObject(priceId);
+          long at = p.longValue("subscription_details.proration_date", now());
+          String behavior = p.string("subscription_details.proration_behavior");
+          JsonObject item = firstItem(sub);
+          JsonArray lines;
+          long periodStart;
+          long periodEnd;
+          if ("always_invoice".equals(behavior)) {
+            lines = prorations(sub, newPrice, at);
+            periodStart = Math.max(num(item, "current_period_start"), at);
+            periodEnd = num(item, "current_period_end");
+          } else {
+            periodStart = num(item, "current_period_end");
+            periodEnd = periodStart + 30 * DAY;
+            lines =
+                array(
+                    prorationLine(
+                        sub,
+                        newPrice,
+                        num(newPrice, "unit_amount"),
+                        "1 × " + str(newPrice, "nickname"),
+                        periodStart,
+                        periodEnd));
+            lines
+                .get(0)
+                .getAsJsonObject()
+                .getAsJsonObject("parent")
+                .getAsJsonObject("subscription_item_details")
+                .addProperty("proration", false);
+          }
+          long total = sum(lines);
+          return obj(
+              "object",
+              "invoice",
+              "customer",
+              str(sub, "customer"),
+              "subscription",
+              subId,
+              "currency",
+              str(sub, "currency"),
+              "subtotal",
+              total,
+              "total",
+              total,
+              "amount_due",
+              Math.max(0, total),
+              "period_start",
+              periodStart,
+              "period_end",
+              periodEnd,
+              "lines",
+              list(lines, "/v1/invoices/upcoming/lines", false));
+        });
   }
 
   synchronized JsonObject cancelSubscription(String id) {

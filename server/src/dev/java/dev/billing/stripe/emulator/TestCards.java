@@ -7,6 +7,8 @@ enum TestCards {
   GENERIC_DECLINE("card_declined", "generic_decline"),
   EXPIRED("expired_card", "expired_card"),
   REQUIRES_AUTHENTICATION(null, null),
+  /** Attaches (and pays a first checkout) fine; every later charge is declined. */
+  DECLINE_AFTER_ATTACHING("card_declined", "generic_decline"),
   INVALID_NUMBER("incorrect_number", null);
 
   final String code;
@@ -23,6 +25,7 @@ enum TestCards {
       case "4242424242424242", "5555555555554444", "4000056655665556", "378282246310005" -> SUCCESS;
       case "4000000000009995" -> INSUFFICIENT_FUNDS;
       case "4000000000000002" -> GENERIC_DECLINE;
+      case "4000000000000341" -> DECLINE_AFTER_ATTACHING;
       case "4000000000000069" -> EXPIRED;
       case "4000002500003155", "4000002760003184" -> REQUIRES_AUTHENTICATION;
       default -> INVALID_NUMBER;
@@ -32,7 +35,7 @@ enum TestCards {
   String message() {
     return switch (this) {
       case INSUFFICIENT_FUNDS -> "Your card has insufficient funds.";
-      case GENERIC_DECLINE -> "Your card was declined.";
+      case GENERIC_DECLINE, DECLINE_AFTER_ATTACHING -> "Your card was declined.";
       case EXPIRED -> "Your card has expired.";
       case INVALID_NUMBER -> "Your card number is incorrect.";
       default -> "";

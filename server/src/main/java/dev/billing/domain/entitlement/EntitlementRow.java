@@ -3,6 +3,9 @@ package dev.billing.domain.entitlement;
 /**
  * A user's stored entitlement, with the credit balance joined in. {@code version} grows with every
  * change, credits included.
+ *
+ * @param pendingPlan a plan change scheduled for the end of the period, or null
+ * @param pendingEffectiveAt when it takes effect (epoch seconds), or null
  */
 public record EntitlementRow(
     String userId,
@@ -14,11 +17,31 @@ public record EntitlementRow(
     boolean cancelAtPeriodEnd,
     boolean paymentProblem,
     long version,
-    long creditBalance) {
+    long creditBalance,
+    String pendingPlan,
+    Long pendingEffectiveAt) {
 
   /** The entitlement of a user the service has never seen. */
   public static EntitlementRow unknown(String userId) {
-    return new EntitlementRow(userId, "free", "none", null, null, null, false, false, 0, 0);
+    return new EntitlementRow(
+        userId, "free", "none", null, null, null, false, false, 0, 0, null, null);
+  }
+
+  /** The same entitlement with this pending plan change (null, null: none). */
+  public EntitlementRow withPending(String plan, Long effectiveAt) {
+    return new EntitlementRow(
+        userId,
+        tier,
+        status,
+        subscriptionId,
+        currentPeriodEnd,
+        trialEnd,
+        cancelAtPeriodEnd,
+        paymentProblem,
+        version,
+        creditBalance,
+        plan,
+        effectiveAt);
   }
 
   EntitlementRow withDecision(EntitlementDecision d) {
@@ -32,7 +55,9 @@ public record EntitlementRow(
         d.cancelAtPeriodEnd(),
         d.paymentProblem(),
         version,
-        creditBalance);
+        creditBalance,
+        pendingPlan,
+        pendingEffectiveAt);
   }
 
   EntitlementRow next(long newBalance) {
@@ -46,7 +71,9 @@ public record EntitlementRow(
         cancelAtPeriodEnd,
         paymentProblem,
         version + 1,
-        newBalance);
+        newBalance,
+        pendingPlan,
+        pendingEffectiveAt);
   }
 
   /** True when the subscription-derived fields differ (version and balance aside). */
@@ -57,7 +84,9 @@ public record EntitlementRow(
         && java.util.Objects.equals(currentPeriodEnd, o.currentPeriodEnd)
         && java.util.Objects.equals(trialEnd, o.trialEnd)
         && cancelAtPeriodEnd == o.cancelAtPeriodEnd
-        && paymentProblem == o.paymentProblem;
+        && paymentProblem == o.paymentProblem
+        && java.util.Objects.equals(pendingPlan, o.pendingPlan)
+        && java.util.Objects.equals(pendingEffectiveAt, o.pendingEffectiveAt);
   }
 
   @Override
@@ -75,6 +104,7 @@ public record EntitlementRow(
         + " cancel_at_period_end="
         + cancelAtPeriodEnd
         + " payment_problem="
-        + paymentProblem;
+        + paymentProblem
+        + (pendingPlan == null ? "" : " pending=" + pendingPlan + "@" + pendingEffectiveAt);
   }
 }

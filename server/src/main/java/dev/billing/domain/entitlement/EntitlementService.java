@@ -84,7 +84,6 @@ public final class EntitlementService {
     }
     EntitlementStore m = uow.store(EntitlementStore.class);
     m.lockAll(wanted).forEach(r -> held.put(r.userId(), r));
-    loadCounters(uow, held, wanted); // one statement for the group, for the changes it will carry
     List<String> missing = wanted.stream().filter(u -> !held.containsKey(u)).toList();
     if (!missing.isEmpty()) {
       if (m.ensureRows(missing) == missing.size()) {
@@ -95,6 +94,9 @@ public final class EntitlementService {
         m.lockAll(missing).forEach(r -> held.put(r.userId(), r));
       }
     }
+    // Only now, with every row of the group locked (new users' rows too), are the counters
+    // exact: one statement for the group, for the usage checks and the changes it will carry.
+    loadCounters(uow, held, wanted);
   }
 
   /**
@@ -166,6 +168,9 @@ public final class EntitlementService {
       Cause cause) {
     long now = clock.instant().getEpochSecond();
     EntitlementRow decided = locked.withDecision(calculator.decide(subscriptions, now));
+    if (decided.pendingPlan() != null && pendingSettled(decided, locked)) {
+      decided = decided.withPending(null, null);
+    }
     if (decided.sameStateAs(locked)) {
       return locked;
     }
@@ -184,6 +189,40 @@ public final class EntitlementService {
     if (periodRenewed(locked, updated)) {
       emit(uow, updated, updated, ChangeKind.USAGE_PERIOD_RESET, cause, null);
     }
+    return updated;
+  }
+
+  /**
+   * A scheduled plan change is over when Stripe applied it (the tier is the pending plan), or the
+   * subscription it was scheduled on no longer decides the tier (ended, or another one took over).
+   */
+  private static boolean pendingSettled(EntitlementRow decided, EntitlementRow before) {
+    StripeStatus status = StripeStatus.parseStored(decided.status());
+    return decided.tier().equals(decided.pendingPlan())
+        || !java.util.Objects.equals(decided.subscriptionId(), before.subscriptionId())
+        || (status != StripeStatus.ACTIVE
+            && status != StripeStatus.TRIALING
+            && status != StripeStatus.PAST_DUE);
+  }
+
+  /**
+   * Records (or, with a null plan, withdraws) a plan change scheduled for the end of the period on
+   * a locked user: a new version, audited, and a SUBSCRIPTION_UPDATED change on the stream.
+   */
+  public EntitlementRow pendingPlanChange(
+      UnitOfWork uow, EntitlementRow locked, String plan, Long effectiveAt, Cause cause) {
+    EntitlementRow updated = locked.withPending(plan, effectiveAt).next(locked.creditBalance());
+    write(uow, updated);
+    audit.record(
+        uow,
+        locked.userId(),
+        cause,
+        "entitlement",
+        locked.userId(),
+        plan == null ? "plan_change.withdrawn" : "plan_change.scheduled",
+        locked.toString(),
+        updated.toString());
+    emit(uow, locked, updated, ChangeKind.SUBSCRIPTION_UPDATED, cause, null);
     return updated;
   }
 

@@ -56,4 +56,32 @@ public interface StripeGateway {
    */
   MeterOutcome reportMeterEvent(
       String eventName, String customerId, long value, String identifier, long timestamp);
+
+  /**
+   * Stripe's preview ({@code POST /v1/invoices/create_preview}) of moving the subscription to
+   * {@code newPriceId} now (Stripe's now: a test clock's time for a customer on one): with {@code
+   * invoiceNow}, the proration invoice the change would charge at once; otherwise the next period's
+   * invoice at the new price.
+   */
+  InvoicePreview previewPriceChange(String subscriptionId, String newPriceId, boolean invoiceNow);
+
+  /**
+   * Moves the subscription to {@code newPriceId} with its prorations invoiced and charged at once
+   * ({@code proration_behavior=always_invoice}); a failed payment leaves the price as it was
+   * ({@code payment_behavior=pending_if_incomplete}).
+   */
+  PriceChange changePrice(String subscriptionId, String newPriceId, String idempotencyKey);
+
+  /**
+   * Moves the subscription to {@code newPriceId} at the end of its current period, with a
+   * subscription schedule made from it (this period at its price, then the new price, then
+   * released); returns the schedule's id.
+   */
+  String schedulePriceAtPeriodEnd(String subscriptionId, String newPriceId, String idempotencyKey);
+
+  /**
+   * Releases the subscription's schedule, if it has one: the subscription goes on at its current
+   * price. Returns false when there was none.
+   */
+  boolean releaseScheduleOf(String subscriptionId, String idempotencyKey);
 }

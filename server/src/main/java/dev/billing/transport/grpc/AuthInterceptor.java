@@ -46,7 +46,10 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("RecordUsage", Scope.USAGE_WRITE),
           Map.entry("ListUsage", Scope.ENTITLEMENTS_READ),
           Map.entry("CheckUsage", Scope.ENTITLEMENTS_READ),
-          Map.entry("ListMeterEvents", Scope.ADMIN));
+          Map.entry("ListMeterEvents", Scope.ADMIN),
+          Map.entry("PreviewPlanChange", Scope.ENTITLEMENTS_READ),
+          Map.entry("ChangePlan", Scope.CHECKOUT_WRITE),
+          Map.entry("CancelPendingPlanChange", Scope.CHECKOUT_WRITE));
 
   private final TokenStore tokens;
 

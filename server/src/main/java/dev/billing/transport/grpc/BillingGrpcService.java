@@ -17,6 +17,7 @@ import dev.billing.domain.payment.PaymentRow;
 import dev.billing.domain.reconcile.Reconciler;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.domain.subscription.CancellationService;
+import dev.billing.domain.subscription.PlanChangeService;
 import dev.billing.domain.usage.MeterEventRow;
 import dev.billing.domain.usage.MeterReporter;
 import dev.billing.domain.usage.UsageRecordRow;
@@ -26,9 +27,14 @@ import dev.billing.proto.v1.ApplyReferralCodeRequest;
 import dev.billing.proto.v1.ApplyReferralCodeResponse;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.CancelMode;
+import dev.billing.proto.v1.CancelPendingPlanChangeRequest;
+import dev.billing.proto.v1.CancelPendingPlanChangeResponse;
 import dev.billing.proto.v1.CancelSubscriptionRequest;
 import dev.billing.proto.v1.CancelSubscriptionResponse;
 import dev.billing.proto.v1.ChangeKind;
+import dev.billing.proto.v1.ChangePlanRequest;
+import dev.billing.proto.v1.ChangePlanResponse;
+import dev.billing.proto.v1.ChangeTiming;
 import dev.billing.proto.v1.CheckUsageRequest;
 import dev.billing.proto.v1.CheckUsageResponse;
 import dev.billing.proto.v1.CheckoutMode;
@@ -46,6 +52,7 @@ import dev.billing.proto.v1.GetReferralCodeRequest;
 import dev.billing.proto.v1.GetReferralCodeResponse;
 import dev.billing.proto.v1.GrantCreditsRequest;
 import dev.billing.proto.v1.GrantCreditsResponse;
+import dev.billing.proto.v1.InvoiceLine;
 import dev.billing.proto.v1.ListAuditEntriesRequest;
 import dev.billing.proto.v1.ListAuditEntriesResponse;
 import dev.billing.proto.v1.ListCreditPackagesRequest;
@@ -63,6 +70,10 @@ import dev.billing.proto.v1.ListUsageResponse;
 import dev.billing.proto.v1.ListWebhookEventsRequest;
 import dev.billing.proto.v1.ListWebhookEventsResponse;
 import dev.billing.proto.v1.MeterEvent;
+import dev.billing.proto.v1.Money;
+import dev.billing.proto.v1.PendingPlanChange;
+import dev.billing.proto.v1.PreviewPlanChangeRequest;
+import dev.billing.proto.v1.PreviewPlanChangeResponse;
 import dev.billing.proto.v1.ReconcileDrift;
 import dev.billing.proto.v1.ReconcileWithStripeRequest;
 import dev.billing.proto.v1.ReconcileWithStripeResponse;
@@ -108,6 +119,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       Reconciler reconciler,
       UsageService usage,
       MeterReporter meters,
+      PlanChangeService planChanges,
       Catalog catalog) {}
 
   private final Services s;
@@ -754,6 +766,122 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
                         com.google.protobuf.Timestamp.newBuilder().setSeconds(r.createdAt())));
           }
           return b.build();
+        });
+  }
+
+  private static PlanChangeService.Timing timing(ChangeTiming t) {
+    return switch (t) {
+      case CHANGE_TIMING_NOW -> PlanChangeService.Timing.NOW;
+      case CHANGE_TIMING_PERIOD_END -> PlanChangeService.Timing.PERIOD_END;
+      default -> null;
+    };
+  }
+
+  private static com.google.protobuf.Timestamp seconds(long epochSeconds) {
+    return com.google.protobuf.Timestamp.newBuilder().setSeconds(epochSeconds).build();
+  }
+
+  private static Money money(long amountMinor, String currency) {
+    return Money.newBuilder()
+        .setAmountMinor(amountMinor)
+        .setCurrency(currency == null ? "" : currency)
+        .build();
+  }
+
+  @Override
+  public void previewPlanChange(
+      PreviewPlanChangeRequest request, StreamObserver<PreviewPlanChangeResponse> responses) {
+    unary(
+        "PreviewPlanChange",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(!request.getPlan().isEmpty(), "plan", "is required")
+              .check(
+                  timing(request.getTiming()) != null,
+                  "timing",
+                  "must be CHANGE_TIMING_NOW or CHANGE_TIMING_PERIOD_END")
+              .validate();
+          PlanChangeService.Preview p =
+              s.planChanges()
+                  .preview(request.getUserId(), request.getPlan(), timing(request.getTiming()));
+          PreviewPlanChangeResponse.Builder b =
+              PreviewPlanChangeResponse.newBuilder()
+                  .setAmountDueNow(money(p.amountDueNow(), p.currency()))
+                  .setNextInvoiceAmount(money(p.nextInvoiceAmount(), p.currency()))
+                  .setEffectiveAt(seconds(p.effectiveAt()));
+          for (var l : p.lines()) {
+            b.addLines(
+                InvoiceLine.newBuilder()
+                    .setDescription(l.description() == null ? "" : l.description())
+                    .setAmount(money(l.amount(), p.currency()))
+                    .setProration(l.proration())
+                    .setPeriodStart(seconds(l.start()))
+                    .setPeriodEnd(seconds(l.end())));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void changePlan(ChangePlanRequest request, StreamObserver<ChangePlanResponse> responses) {
+    unary(
+        "ChangePlan",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(!request.getPlan().isEmpty(), "plan", "is required")
+              .check(
+                  timing(request.getTiming()) != null,
+                  "timing",
+                  "must be CHANGE_TIMING_NOW or CHANGE_TIMING_PERIOD_END")
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .validate();
+          PlanChangeService.Result r =
+              timing(request.getTiming()) == PlanChangeService.Timing.NOW
+                  ? s.planChanges()
+                      .changeNow(
+                          request.getUserId(),
+                          request.getPlan(),
+                          request.getIdempotencyKey(),
+                          caller())
+                  : s.planChanges()
+                      .changeAtPeriodEnd(
+                          request.getUserId(),
+                          request.getPlan(),
+                          request.getIdempotencyKey(),
+                          caller());
+          ChangePlanResponse.Builder b =
+              ChangePlanResponse.newBuilder()
+                  .setSubscriptionId(r.subscriptionId())
+                  .setAmountCharged(money(r.amountCharged(), r.currency()))
+                  .setEffectiveAt(seconds(r.effectiveAt()))
+                  .setReplayed(r.replayed());
+          if (r.invoiceId() != null) {
+            b.setInvoiceId(r.invoiceId());
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void cancelPendingPlanChange(
+      CancelPendingPlanChangeRequest request,
+      StreamObserver<CancelPendingPlanChangeResponse> responses) {
+    unary(
+        "CancelPendingPlanChange",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          PlanChangeService.Withdrawn w =
+              s.planChanges().cancelPending(request.getUserId(), caller());
+          PendingPlanChange.Builder p = PendingPlanChange.newBuilder().setPlan(w.plan());
+          if (w.effectiveAt() != null) {
+            p.setEffectiveAt(seconds(w.effectiveAt()));
+          }
+          return CancelPendingPlanChangeResponse.newBuilder().setCancelled(p).build();
         });
   }
 

@@ -13,6 +13,7 @@ import dev.billing.domain.usage.UsageService;
 import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.Entitlement;
 import dev.billing.proto.v1.MetricUsage;
+import dev.billing.proto.v1.PendingPlanChange;
 import dev.billing.proto.v1.SubscriptionChange;
 import dev.billing.proto.v1.SubscriptionStatus;
 import java.util.EnumMap;
@@ -116,6 +117,13 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
     if (row.subscriptionId() != null) {
       b.setSubscriptionId(row.subscriptionId());
     }
+    if (row.pendingPlan() != null) {
+      PendingPlanChange.Builder pending = PendingPlanChange.newBuilder().setPlan(row.pendingPlan());
+      if (row.pendingEffectiveAt() != null) {
+        pending.setEffectiveAt(seconds(row.pendingEffectiveAt()));
+      }
+      b.setPendingPlanChange(pending);
+    }
     return b;
   }
 
@@ -172,7 +180,11 @@ public final class EntitlementProtoConverter implements ChangeLog.EntitlementCod
             e.getCancelAtPeriodEnd(),
             e.getPaymentProblem(),
             e.getVersion(),
-            e.getCreditBalance());
+            e.getCreditBalance(),
+            e.hasPendingPlanChange() ? e.getPendingPlanChange().getPlan() : null,
+            e.hasPendingPlanChange() && e.getPendingPlanChange().hasEffectiveAt()
+                ? e.getPendingPlanChange().getEffectiveAt().getSeconds()
+                : null);
     Map<String, UsageCount> counters = new HashMap<>();
     for (MetricUsage u : e.getUsageList()) {
       UsageCount count =
