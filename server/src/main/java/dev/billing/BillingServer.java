@@ -16,6 +16,7 @@ import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.credits.CreditStore;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.customer.CustomerStore;
+import dev.billing.domain.customer.PaymentMethods;
 import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.EntitlementStore;
@@ -234,6 +235,7 @@ public final class BillingServer implements AutoCloseable {
                     meterReporter,
                     new PlanChangeService(
                         tx, config.catalog(), entitlementRules, gateway, audit, clock),
+                    new PaymentMethods(tx, customers, gateway, audit),
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());

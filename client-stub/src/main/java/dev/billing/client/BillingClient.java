@@ -212,6 +212,89 @@ public final class BillingClient implements AutoCloseable {
                 .build());
   }
 
+  /**
+   * A PaymentIntent for a credit package, for the product's own payment form: confirm it with
+   * {@code client_secret} (Stripe.js); the credits are added once Stripe reports it paid.
+   */
+  public dev.billing.proto.v1.CreatePaymentIntentResponse createPaymentIntent(
+      String userId, String creditPackage, String idempotencyKey) {
+    return stub()
+        .createPaymentIntent(
+            dev.billing.proto.v1.CreatePaymentIntentRequest.newBuilder()
+                .setUserId(userId)
+                .setCreditPackage(creditPackage)
+                .setIdempotencyKey(idempotencyKey)
+                .build());
+  }
+
+  /** A Checkout Session this service created, as Stripe has it now. */
+  public dev.billing.proto.v1.GetCheckoutSessionResponse getCheckoutSession(String sessionId) {
+    return stub()
+        .getCheckoutSession(
+            dev.billing.proto.v1.GetCheckoutSessionRequest.newBuilder()
+                .setSessionId(sessionId)
+                .build());
+  }
+
+  /** A SetupIntent that saves a card for the user; confirm it with the client secret. */
+  public dev.billing.proto.v1.CreateSetupIntentResponse createSetupIntent(
+      String userId, String idempotencyKey) {
+    return stub()
+        .createSetupIntent(
+            dev.billing.proto.v1.CreateSetupIntentRequest.newBuilder()
+                .setUserId(userId)
+                .setIdempotencyKey(idempotencyKey)
+                .build());
+  }
+
+  /** The user's saved cards, newest first, with the default marked. */
+  public java.util.List<dev.billing.proto.v1.PaymentMethod> listPaymentMethods(String userId) {
+    return stub()
+        .listPaymentMethods(
+            dev.billing.proto.v1.ListPaymentMethodsRequest.newBuilder().setUserId(userId).build())
+        .getPaymentMethodsList();
+  }
+
+  /** Makes one of the user's saved cards the one renewals and plan changes charge. */
+  public void setDefaultPaymentMethod(String userId, String paymentMethodId) {
+    var unused =
+        stub()
+            .setDefaultPaymentMethod(
+                dev.billing.proto.v1.SetDefaultPaymentMethodRequest.newBuilder()
+                    .setUserId(userId)
+                    .setPaymentMethodId(paymentMethodId)
+                    .build());
+  }
+
+  /** Removes one of the user's saved cards. */
+  public void detachPaymentMethod(String userId, String paymentMethodId) {
+    var unused =
+        stub()
+            .detachPaymentMethod(
+                dev.billing.proto.v1.DetachPaymentMethodRequest.newBuilder()
+                    .setUserId(userId)
+                    .setPaymentMethodId(paymentMethodId)
+                    .build());
+  }
+
+  /**
+   * Creates a subscription without Checkout: {@code incomplete} until the page confirms the first
+   * payment with {@code client_secret} (Stripe.js confirmPayment), or {@code trialing}.
+   */
+  public dev.billing.proto.v1.CreateSubscriptionResponse createSubscription(
+      String userId, String plan, int trialDays, String paymentMethodId, String idempotencyKey) {
+    var b =
+        dev.billing.proto.v1.CreateSubscriptionRequest.newBuilder()
+            .setUserId(userId)
+            .setPlan(plan)
+            .setTrialDays(trialDays)
+            .setIdempotencyKey(idempotencyKey);
+    if (paymentMethodId != null) {
+      b.setPaymentMethodId(paymentMethodId);
+    }
+    return stub().createSubscription(b.build());
+  }
+
   /** The current period's usage of a metric: the newest records and the totals. */
   public dev.billing.proto.v1.ListUsageResponse listUsage(String userId, String metric) {
     return stub()

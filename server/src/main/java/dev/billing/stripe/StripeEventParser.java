@@ -102,9 +102,37 @@ public final class StripeEventParser {
         currency(c.currency());
       }
       case ChargeRefunded c -> ids(c.chargeId(), c.paymentIntentId(), c.paymentId());
+      case StripeCommand.CustomerActivity c -> {
+        ids(c.objectId(), c.customerId());
+        if (c.detail() != null && c.detail().length() > 500) {
+          throw new StripeJson.Untrusted("a detail of " + c.detail().length() + " characters");
+        }
+      }
       case StripeCommand.Ignored c -> {}
     }
     return command;
+  }
+
+  private static StripeCommand customerActivity(String type, JsonObject object) {
+    String objectId = StripeJson.string(object, "id");
+    String customer =
+        switch (type) {
+          case "customer.updated" -> objectId;
+          default -> StripeJson.id(object, "customer");
+        };
+    String detail =
+        switch (type) {
+          case "setup_intent.succeeded" ->
+              "card " + StripeJson.id(object, "payment_method") + " saved for later payments";
+          case "payment_method.attached", "payment_method.detached" ->
+              StripeJson.string(object, "card.brand")
+                  + " ending "
+                  + StripeJson.string(object, "card.last4");
+          case "customer.updated" ->
+              "default card " + StripeJson.id(object, "invoice_settings.default_payment_method");
+          default -> "invoice " + objectId + " needs the customer to authenticate the payment";
+        };
+    return new StripeCommand.CustomerActivity(type, customer, objectId, detail);
   }
 
   private static void ids(String... ids) {
@@ -154,6 +182,12 @@ public final class StripeEventParser {
               StripeJson.id(object, "payment_intent"),
               StripeJson.string(object, "metadata.payment_id"),
               StripeJson.amount(object, "amount_refunded"));
+      case "setup_intent.succeeded",
+          "payment_method.attached",
+          "payment_method.detached",
+          "customer.updated",
+          "invoice.payment_action_required" ->
+          customerActivity(type, object);
       default -> StripeCommand.Ignored.UNHANDLED;
     };
   }

@@ -18,8 +18,11 @@ import com.stripe.param.checkout.SessionCreateParams;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
+import dev.billing.domain.gateway.CheckoutSessionView;
+import dev.billing.domain.gateway.Intent;
 import dev.billing.domain.gateway.InvoicePreview;
 import dev.billing.domain.gateway.PriceChange;
+import dev.billing.domain.gateway.SavedCard;
 import dev.billing.domain.gateway.StripeGateway;
 import java.util.ArrayList;
 import java.util.List;
@@ -389,6 +392,208 @@ public final class StripeJavaGateway implements StripeGateway {
         throw StripeErrors.translate(e);
       }
       return true;
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public Intent createPaymentIntent(
+      String customerId,
+      long amount,
+      String currency,
+      java.util.Map<String, String> metadata,
+      String description,
+      String idempotencyKey) {
+    try {
+      var params =
+          com.stripe.param.PaymentIntentCreateParams.builder()
+              .setCustomer(customerId)
+              .setAmount(amount)
+              .setCurrency(currency)
+              .putAllMetadata(metadata)
+              .setDescription(description)
+              .build();
+      JsonObject pi =
+          client
+              .v1()
+              .paymentIntents()
+              .create(params, idempotent(idempotencyKey))
+              .getRawJsonObject();
+      return new Intent(
+          StripeJson.string(pi, "id"),
+          StripeJson.string(pi, "client_secret"),
+          StripeJson.string(pi, "status"));
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public Intent createSetupIntent(String customerId, String idempotencyKey) {
+    try {
+      var params =
+          com.stripe.param.SetupIntentCreateParams.builder()
+              .setCustomer(customerId)
+              .setUsage(com.stripe.param.SetupIntentCreateParams.Usage.OFF_SESSION)
+              .build();
+      JsonObject seti =
+          client.v1().setupIntents().create(params, idempotent(idempotencyKey)).getRawJsonObject();
+      return new Intent(
+          StripeJson.string(seti, "id"),
+          StripeJson.string(seti, "client_secret"),
+          StripeJson.string(seti, "status"));
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  private static SavedCard card(JsonObject pm) {
+    Long month = StripeJson.longValue(pm, "card.exp_month");
+    Long year = StripeJson.longValue(pm, "card.exp_year");
+    return new SavedCard(
+        StripeJson.string(pm, "id"),
+        StripeJson.id(pm, "customer"),
+        StripeJson.string(pm, "card.brand"),
+        StripeJson.string(pm, "card.last4"),
+        month == null ? 0 : month,
+        year == null ? 0 : year);
+  }
+
+  @Override
+  public Cards listCards(String customerId) {
+    try {
+      String body =
+          client
+              .rawRequest(
+                  com.stripe.net.ApiResource.RequestMethod.GET,
+                  "/v1/payment_methods?type=card&limit=100&customer="
+                      + java.net.URLEncoder.encode(
+                          customerId, java.nio.charset.StandardCharsets.UTF_8),
+                  null,
+                  null)
+              .body();
+      List<SavedCard> cards = new ArrayList<>();
+      for (JsonElement e : JsonParser.parseString(body).getAsJsonObject().getAsJsonArray("data")) {
+        cards.add(card(e.getAsJsonObject()));
+      }
+      JsonObject customer = client.v1().customers().retrieve(customerId).getRawJsonObject();
+      return new Cards(cards, StripeJson.id(customer, "invoice_settings.default_payment_method"));
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public SavedCard retrieveCard(String paymentMethodId) {
+    try {
+      return card(client.v1().paymentMethods().retrieve(paymentMethodId).getRawJsonObject());
+    } catch (com.stripe.exception.InvalidRequestException e) {
+      if ("resource_missing".equals(e.getCode())) {
+        return null;
+      }
+      throw StripeErrors.translate(e);
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public void setDefaultPaymentMethod(
+      String customerId, String paymentMethodId, String idempotencyKey) {
+    try {
+      client
+          .v1()
+          .customers()
+          .update(
+              customerId,
+              com.stripe.param.CustomerUpdateParams.builder()
+                  .setInvoiceSettings(
+                      com.stripe.param.CustomerUpdateParams.InvoiceSettings.builder()
+                          .setDefaultPaymentMethod(paymentMethodId)
+                          .build())
+                  .build(),
+              idempotent(idempotencyKey));
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public void detachPaymentMethod(String paymentMethodId, String idempotencyKey) {
+    try {
+      client
+          .v1()
+          .paymentMethods()
+          .detach(
+              paymentMethodId,
+              com.stripe.param.PaymentMethodDetachParams.builder().build(),
+              idempotent(idempotencyKey));
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public CheckoutSessionView retrieveCheckoutSession(String sessionId) {
+    try {
+      JsonObject s = client.v1().checkout().sessions().retrieve(sessionId).getRawJsonObject();
+      Long total = StripeJson.amount(s, "amount_total");
+      return new CheckoutSessionView(
+          StripeJson.string(s, "id"),
+          StripeJson.string(s, "status"),
+          StripeJson.string(s, "payment_status"),
+          StripeJson.string(s, "mode"),
+          total == null ? 0 : total,
+          StripeJson.string(s, "currency"),
+          StripeJson.userId(s, "metadata.user_id", "client_reference_id"));
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
+  @Override
+  public SubscriptionCreated createSubscription(
+      String customerId,
+      String priceId,
+      int trialDays,
+      String paymentMethodId,
+      java.util.Map<String, String> metadata,
+      String idempotencyKey) {
+    try {
+      var params =
+          com.stripe.param.SubscriptionCreateParams.builder()
+              .setCustomer(customerId)
+              .addItem(
+                  com.stripe.param.SubscriptionCreateParams.Item.builder()
+                      .setPrice(priceId)
+                      .build())
+              .setPaymentBehavior(
+                  com.stripe.param.SubscriptionCreateParams.PaymentBehavior.DEFAULT_INCOMPLETE)
+              .setPaymentSettings(
+                  com.stripe.param.SubscriptionCreateParams.PaymentSettings.builder()
+                      .setSaveDefaultPaymentMethod(
+                          com.stripe.param.SubscriptionCreateParams.PaymentSettings
+                              .SaveDefaultPaymentMethod.ON_SUBSCRIPTION)
+                      .build())
+              .putAllMetadata(metadata)
+              .addExpand("latest_invoice.confirmation_secret");
+      if (trialDays > 0) {
+        params.setTrialPeriodDays((long) trialDays);
+      }
+      if (paymentMethodId != null) {
+        params.setDefaultPaymentMethod(paymentMethodId);
+      }
+      JsonObject sub =
+          client
+              .v1()
+              .subscriptions()
+              .create(params.build(), idempotent(idempotencyKey))
+              .getRawJsonObject();
+      return new SubscriptionCreated(
+          StripeJson.string(sub, "id"),
+          StripeJson.string(sub, "status"),
+          StripeJson.string(sub, "latest_invoice.confirmation_secret.client_secret"));
     } catch (StripeException e) {
       throw StripeErrors.translate(e);
     }

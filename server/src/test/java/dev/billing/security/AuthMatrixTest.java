@@ -58,7 +58,14 @@ class AuthMatrixTest {
           Map.entry("ListMeterEvents", "admin"),
           Map.entry("PreviewPlanChange", "entitlements:read"),
           Map.entry("ChangePlan", "checkout:write"),
-          Map.entry("CancelPendingPlanChange", "checkout:write"));
+          Map.entry("CancelPendingPlanChange", "checkout:write"),
+          Map.entry("CreatePaymentIntent", "checkout:write"),
+          Map.entry("GetCheckoutSession", "entitlements:read"),
+          Map.entry("CreateSetupIntent", "checkout:write"),
+          Map.entry("ListPaymentMethods", "entitlements:read"),
+          Map.entry("SetDefaultPaymentMethod", "checkout:write"),
+          Map.entry("DetachPaymentMethod", "checkout:write"),
+          Map.entry("CreateSubscription", "checkout:write"));
 
   private static TestServer server;
   private static ManagedChannel channel;

@@ -217,4 +217,60 @@ final class Pages {
     }
     return page("Customer portal", b.toString());
   }
+
+  /**
+   * The confirm page that stands in for Stripe.js ({@code confirmPayment} / {@code confirmSetup}):
+   * a card form for the intent behind {@code clientSecret}.
+   */
+  static String confirm(JsonObject intent, String clientSecret, String error) {
+    boolean setup = "setup_intent".equals(str(intent, "object"));
+    String what =
+        setup
+            ? "Save a card for later payments"
+            : "Pay " + StripeEmulator.money(num(intent, "amount"), str(intent, "currency"));
+    StringBuilder b = new StringBuilder("<h1>").append(escape(what)).append("</h1>");
+    if (error != null) {
+      b.append("<div class=\"error\" id=\"error\" role=\"alert\">")
+          .append(escape(error))
+          .append("</div>");
+    }
+    b.append("<form id=\"confirm-form\" method=\"post\" action=\"/confirm\">")
+        .append("<input type=\"hidden\" name=\"client_secret\" value=\"")
+        .append(escape(clientSecret))
+        .append("\">")
+        .append("<label for=\"card_number\">Card number</label>")
+        .append(
+            "<input id=\"card_number\" name=\"card_number\" inputmode=\"numeric\""
+                + " autocomplete=\"cc-number\" placeholder=\"4242 4242 4242 4242\" required>")
+        .append(
+            "<label for=\"expiry\">Expiry</label><input id=\"expiry\" name=\"expiry\""
+                + " placeholder=\"12 / 34\">")
+        .append("<label for=\"cvc\">CVC</label><input id=\"cvc\" name=\"cvc\" placeholder=\"123\">")
+        .append("<button id=\"confirm\" type=\"submit\">")
+        .append(setup ? "Save card" : "Pay")
+        .append("</button></form>")
+        .append(
+            "<p class=\"note\">Test cards: 4242 4242 4242 4242 succeeds · 4000 0000 0000 9995"
+                + " declines · 4000 0025 0000 3155 asks for 3-D Secure.</p>");
+    return page(setup ? "Save a card" : "Confirm payment", b.toString());
+  }
+
+  /** The 3-D Secure step of the confirm page. */
+  static String confirmAuthentication(JsonObject intent, String clientSecret) {
+    return page(
+        "Authenticate",
+        "<h1>Authenticate</h1><p id=\"challenge\">Your bank asks you to confirm this"
+            + ("setup_intent".equals(str(intent, "object"))
+                ? " card"
+                : " payment of "
+                    + escape(StripeEmulator.money(num(intent, "amount"), str(intent, "currency"))))
+            + " (3-D Secure test).</p>"
+            + "<form method=\"post\" action=\"/confirm/authenticate\">"
+            + "<input type=\"hidden\" name=\"client_secret\" value=\""
+            + escape(clientSecret)
+            + "\">"
+            + "<button id=\"authenticate\" name=\"result\" value=\"complete\">Complete authentication</button>"
+            + "<button id=\"fail-authentication\" class=\"secondary\" name=\"result\" value=\"fail\">"
+            + "Fail authentication</button></form>");
+  }
 }

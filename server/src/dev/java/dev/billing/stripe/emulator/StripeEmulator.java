@@ -66,6 +66,7 @@ public final class StripeEmulator implements AutoCloseable {
                 "/v1/billing_portal/sessions",
                 api(ex -> state.createPortalSession(form(ex), baseUrl)))
             .get("/v1/subscriptions", api(ex -> state.listSubscriptions(form(ex))))
+            .post("/v1/subscriptions", api(ex -> state.createSubscription(form(ex))))
             .get("/v1/subscriptions/{id}", api(ex -> state.subscription(param(ex, "id"))))
             .post(
                 "/v1/subscriptions/{id}",
@@ -74,6 +75,23 @@ public final class StripeEmulator implements AutoCloseable {
             .post("/v1/refunds", api(ex -> state.createRefund(form(ex))))
             .post("/v1/billing/meter_events", api(ex -> state.createMeterEvent(form(ex))))
             .post("/v1/invoices/create_preview", api(ex -> state.previewInvoice(form(ex))))
+            .post("/v1/invoices/{id}/pay", api(ex -> state.payInvoice(param(ex, "id"), form(ex))))
+            .post("/v1/payment_intents", api(ex -> state.createPaymentIntent(form(ex))))
+            .post(
+                "/v1/payment_intents/{id}/confirm",
+                api(ex -> state.confirmPaymentIntent(param(ex, "id"), form(ex))))
+            .post("/v1/setup_intents", api(ex -> state.createSetupIntent(form(ex))))
+            .get("/v1/setup_intents/{id}", api(ex -> state.setupIntent(param(ex, "id"))))
+            .post(
+                "/v1/setup_intents/{id}/confirm",
+                api(ex -> state.confirmSetupIntent(param(ex, "id"), form(ex))))
+            .get("/v1/payment_methods", api(ex -> state.listPaymentMethods(form(ex))))
+            .get(
+                "/v1/payment_methods/{id}", api(ex -> state.retrievePaymentMethod(param(ex, "id"))))
+            .post(
+                "/v1/payment_methods/{id}/detach",
+                api(ex -> state.detachPaymentMethod(param(ex, "id"))))
+            .post("/v1/customers/{id}", api(ex -> state.updateCustomer(param(ex, "id"), form(ex))))
             .post("/v1/subscription_schedules", api(ex -> state.createSchedule(form(ex))))
             .get("/v1/subscription_schedules/{id}", api(ex -> state.schedule(param(ex, "id"))))
             .post(
@@ -100,6 +118,9 @@ public final class StripeEmulator implements AutoCloseable {
             .get("/v1/customers/search", api(ex -> state.searchCustomers(form(ex))))
             .get("/checkout/{id}", this::checkoutPage)
             .post("/checkout/{id}/pay", this::pay)
+            .get("/confirm", this::confirmPage)
+            .post("/confirm", this::confirmSubmit)
+            .post("/confirm/authenticate", this::confirmAuthenticate)
             .get("/portal/{id}", this::portalPage)
             .post("/portal/{id}/cancel", this::portalCancel)
             .setFallbackHandler(
@@ -313,6 +334,88 @@ public final class StripeEmulator implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- hosted pages
+
+  /** A front end's stand-in for Stripe.js: {@code /confirm?client_secret=...}. */
+  public String confirmUrl(String clientSecret) {
+    return baseUrl
+        + "/confirm?client_secret="
+        + java.net.URLEncoder.encode(clientSecret, StandardCharsets.UTF_8);
+  }
+
+  private void confirmPage(HttpServerExchange exchange) {
+    var q = exchange.getQueryParameters().get("client_secret");
+    String secret = q == null ? null : q.getFirst();
+    JsonObject intent = state.intentBySecret(secret);
+    if (intent == null) {
+      html(exchange, 404, Pages.message("Not found", "No payment waits for this secret.", null));
+      return;
+    }
+    confirmOutcome(exchange, intent, secret, null);
+  }
+
+  private void confirmSubmit(HttpServerExchange exchange) throws IOException {
+    Params p = Params.decode(readBody(exchange));
+    String secret = p.string("client_secret");
+    try {
+      JsonObject intent = state.confirmWithCard(secret, p.string("card_number"));
+      confirmOutcome(exchange, intent, secret, null);
+    } catch (EmulatorError e) {
+      JsonObject intent = state.intentBySecret(secret);
+      if (intent == null) {
+        html(exchange, 404, Pages.message("Not found", e.getMessage(), null));
+      } else {
+        html(exchange, e.status, Pages.confirm(intent, secret, e.getMessage()));
+      }
+    }
+  }
+
+  private void confirmAuthenticate(HttpServerExchange exchange) throws IOException {
+    Params p = Params.decode(readBody(exchange));
+    String secret = p.string("client_secret");
+    try {
+      JsonObject intent = state.authenticate(secret, "complete".equals(p.string("result")));
+      confirmOutcome(exchange, intent, secret, null);
+    } catch (EmulatorError e) {
+      JsonObject intent = state.intentBySecret(secret);
+      html(
+          exchange,
+          e.status,
+          intent == null
+              ? Pages.message("Not found", e.getMessage(), null)
+              : Pages.confirm(intent, secret, e.getMessage()));
+    }
+  }
+
+  /** The page for where an intent stands: its form, the 3-D Secure step, or the result. */
+  private void confirmOutcome(
+      HttpServerExchange exchange, JsonObject intent, String secret, String error) {
+    String status = str(intent, "status");
+    boolean setup = "setup_intent".equals(str(intent, "object"));
+    switch (status) {
+      case "succeeded" ->
+          html(
+              exchange,
+              200,
+              Pages.message(
+                  setup ? "Card saved" : "Payment succeeded",
+                  setup
+                      ? "The card is saved for later payments."
+                      : "The payment went through. The service has been notified by webhook.",
+                  null));
+      case "requires_action" -> html(exchange, 200, Pages.confirmAuthentication(intent, secret));
+      default -> {
+        JsonObject lastError =
+            intent.has(setup ? "last_setup_error" : "last_payment_error")
+                    && intent.get(setup ? "last_setup_error" : "last_payment_error").isJsonObject()
+                ? intent.getAsJsonObject(setup ? "last_setup_error" : "last_payment_error")
+                : null;
+        html(
+            exchange,
+            200,
+            Pages.confirm(intent, secret, lastError == null ? error : str(lastError, "message")));
+      }
+    }
+  }
 
   private void checkoutPage(HttpServerExchange exchange) {
     JsonObject s = state.sessionForPage(param(exchange, "id"));

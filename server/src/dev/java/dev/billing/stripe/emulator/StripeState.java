@@ -253,6 +253,8 @@ final class StripeState {
         renew(next);
       }
       simulatedNow = target;
+      expireIncomplete(id, target);
+      expirePendingUpdates(id, target);
       c.addProperty("frozen_time", target);
       c.addProperty("status", "ready");
       emit("test_helpers.test_clock.ready", c);
@@ -308,7 +310,11 @@ final class StripeState {
     for (var l : usageLines) {
       usageAmount += num(l.getAsJsonObject(), "amount");
     }
-    invoiceFor(sub, priceOf(sub) + usageAmount, true, usageLines);
+    // Charged off-session to the customer's saved default card (none saved: paid, as before
+    // cards were kept).
+    String pm = defaultPaymentMethod(str(sub, "customer"));
+    boolean paid = pm == null || chargeable(defaultCard(str(sub, "customer")));
+    invoiceFor(sub, priceOf(sub) + usageAmount, paid, usageLines);
   }
 
   // ---------------------------------------------------------------- billing meter events
@@ -1634,16 +1640,69 @@ final class StripeState {
     return null;
   }
 
-  // ---------------------------------------------------------------- plan changes
+  // ---------------------------------------------------------------- payment methods and intents
 
-  /** Payment methods by id, with the test card behind each. */
-  private final Map<String, JsonObject> paymentMethods = new LinkedHashMap<>();
+  /** Stripe's test payment method tokens (pm_card_...) and how the card behind each answers. */
+  private static TestCards testToken(String token) {
+    return switch (token) {
+      case "pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_us" -> TestCards.SUCCESS;
+      case "pm_card_chargeDeclined", "pm_card_visa_chargeDeclined" -> TestCards.GENERIC_DECLINE;
+      case "pm_card_chargeDeclinedInsufficientFunds",
+          "pm_card_visa_chargeDeclinedInsufficientFunds" ->
+          TestCards.INSUFFICIENT_FUNDS;
+      case "pm_card_chargeDeclinedExpiredCard" -> TestCards.EXPIRED;
+      case "pm_card_threeDSecure2Required", "pm_card_authenticationRequired" ->
+          TestCards.REQUIRES_AUTHENTICATION;
+      case "pm_card_chargeCustomerFail" -> TestCards.DECLINE_AFTER_ATTACHING;
+      default -> null;
+    };
+  }
 
-  private final Map<String, TestCards> cardBehind = new HashMap<>();
+  private static String testTokenLast4(String token) {
+    return switch (token) {
+      case "pm_card_mastercard" -> "4444";
+      case "pm_card_amex" -> "0005";
+      case "pm_card_chargeDeclined", "pm_card_visa_chargeDeclined" -> "0002";
+      case "pm_card_chargeDeclinedInsufficientFunds",
+          "pm_card_visa_chargeDeclinedInsufficientFunds" ->
+          "9995";
+      case "pm_card_chargeDeclinedExpiredCard" -> "0069";
+      case "pm_card_threeDSecure2Required" -> "3220";
+      case "pm_card_authenticationRequired" -> "3184";
+      case "pm_card_chargeCustomerFail" -> "0341";
+      default -> "4242";
+    };
+  }
 
-  /** Saves the card a customer paid with as their default payment method. */
-  private void rememberCard(JsonObject customer, String cardNumber, TestCards card) {
-    String digits = cardNumber == null ? "" : cardNumber.replaceAll("[^0-9]", "");
+  /**
+   * The payment method {@code idOrToken} names: a saved one (pm_...), or a new one made from a test
+   * token (pm_card_visa, ...), as Stripe does.
+   */
+  private JsonObject paymentMethod(String idOrToken, String param) {
+    if (idOrToken == null) {
+      throw EmulatorError.invalid("payment_method is required.", param);
+    }
+    JsonObject saved = paymentMethods.get(idOrToken);
+    if (saved != null) {
+      return saved;
+    }
+    TestCards card = testToken(idOrToken);
+    if (card == null) {
+      throw EmulatorError.missing("PaymentMethod", idOrToken, param);
+    }
+    String last4 = testTokenLast4(idOrToken);
+    JsonObject pm =
+        newPaymentMethod(
+            null,
+            idOrToken.contains("mastercard")
+                ? "mastercard"
+                : idOrToken.contains("amex") ? "amex" : "visa",
+            last4);
+    cardBehind.put(str(pm, "id"), card);
+    return pm;
+  }
+
+  private JsonObject newPaymentMethod(String customerId, String brand, String last4) {
     String id = newId("pm");
     JsonObject pm =
         obj(
@@ -1654,22 +1713,582 @@ final class StripeState {
             "type",
             "card",
             "customer",
-            str(customer, "id"),
+            customerId,
             "created",
             now(),
+            "livemode",
+            false,
             "card",
-            obj(
-                "brand",
-                digits.startsWith("5") ? "mastercard" : digits.startsWith("3") ? "amex" : "visa",
-                "last4",
-                digits.length() >= 4 ? digits.substring(digits.length() - 4) : digits,
-                "exp_month",
-                12,
-                "exp_year",
-                2034));
+            obj("brand", brand, "last4", last4, "exp_month", 12, "exp_year", 2034));
     paymentMethods.put(id, pm);
-    cardBehind.put(id, card);
-    customer.add("invoice_settings", obj("default_payment_method", id));
+    return pm;
+  }
+
+  private void attach(JsonObject pm, String customerId) {
+    if (customerId == null || customerId.equals(str(pm, "customer"))) {
+      return;
+    }
+    if (str(pm, "customer") != null) {
+      throw EmulatorError.invalid(
+          "The payment method you provided has already been attached to a customer.",
+          "payment_method");
+    }
+    pm.addProperty("customer", customerId);
+    emit("payment_method.attached", pm);
+  }
+
+  synchronized JsonObject retrievePaymentMethod(String id) {
+    return require(paymentMethods, id, "payment_method").deepCopy();
+  }
+
+  /**
+   * {@code GET /v1/payment_methods?customer=&type=card}: a customer's saved cards, newest first.
+   */
+  synchronized JsonObject listPaymentMethods(Params p) {
+    String customer = p.string("customer");
+    if (customer == null) {
+      throw EmulatorError.invalid("customer is required.", "customer");
+    }
+    require(customers, customer, "customer");
+    List<JsonObject> matching = new ArrayList<>();
+    for (JsonObject pm : paymentMethods.values()) {
+      if (customer.equals(str(pm, "customer"))) {
+        matching.add(pm);
+      }
+    }
+    java.util.Collections.reverse(matching);
+    JsonArray data = new JsonArray();
+    matching.forEach(pm -> data.add(pm.deepCopy()));
+    return list(data, "/v1/payment_methods", false);
+  }
+
+  /** {@code POST /v1/payment_methods/{id}/detach}. */
+  synchronized JsonObject detachPaymentMethod(String id) {
+    JsonObject pm = require(paymentMethods, id, "payment_method");
+    String customerId = str(pm, "customer");
+    if (customerId == null) {
+      throw EmulatorError.invalid(
+          "The payment method you provided is not attached to a customer so detachment is"
+              + " impossible.",
+          "payment_method");
+    }
+    JsonObject customer = customers.get(customerId);
+    if (customer != null && id.equals(defaultPaymentMethod(customerId))) {
+      JsonObject previous = obj("invoice_settings", customer.get("invoice_settings").deepCopy());
+      customer.add("invoice_settings", obj("default_payment_method", null));
+      emit("customer.updated", customer, previous);
+    }
+    pm.add("customer", Json.value(null));
+    emit("payment_method.detached", pm, obj("customer", customerId));
+    return pm.deepCopy();
+  }
+
+  /** {@code POST /v1/customers/{id}} with {@code invoice_settings[default_payment_method]}. */
+  synchronized JsonObject updateCustomer(String id, Params p) {
+    JsonObject customer = require(customers, id, "customer");
+    JsonObject previous = new JsonObject();
+    if (p.has("invoice_settings.default_payment_method")) {
+      String pmId = p.string("invoice_settings.default_payment_method");
+      JsonObject pm = require(paymentMethods, pmId, "payment_method");
+      if (!id.equals(str(pm, "customer"))) {
+        throw EmulatorError.invalid(
+            "The customer does not have a payment method with the ID " + pmId + ".",
+            "invoice_settings[default_payment_method]");
+      }
+      previous.add(
+          "invoice_settings",
+          customer.has("invoice_settings")
+              ? customer.get("invoice_settings").deepCopy()
+              : obj("default_payment_method", null));
+      customer.add("invoice_settings", obj("default_payment_method", pmId));
+    }
+    if (p.has("metadata")) {
+      previous.add("metadata", customer.get("metadata").deepCopy());
+      JsonObject md = customer.getAsJsonObject("metadata");
+      p.stringMap("metadata").forEach(md::addProperty);
+    }
+    emit("customer.updated", customer, previous);
+    return customer.deepCopy();
+  }
+
+  private String clientSecret(String id) {
+    return id + "_secret_" + newId("x").substring(2);
+  }
+
+  /**
+   * {@code POST /v1/payment_intents}: amount, currency, customer, metadata, and {@code confirm}.
+   */
+  synchronized JsonObject createPaymentIntent(Params p) {
+    long amount = p.longValue("amount", 0);
+    if (amount <= 0) {
+      throw EmulatorError.invalid("Amount must be at least 1 (in minor units).", "amount");
+    }
+    String currency = p.string("currency");
+    if (currency == null) {
+      throw EmulatorError.invalid("Missing required param: currency.", "currency");
+    }
+    String customerId = p.string("customer");
+    JsonObject customer =
+        customerId == null ? obj("id", null) : require(customers, customerId, "customer");
+    Map<String, String> metadata = p.has("metadata") ? p.stringMap("metadata") : Map.of();
+    JsonObject pi = intent(customer, amount, currency, metadata, "requires_payment_method");
+    pi.addProperty("client_secret", clientSecret(str(pi, "id")));
+    pi.addProperty("description", p.string("description"));
+    emit("payment_intent.created", pi);
+    if (p.has("payment_method")) {
+      pi.addProperty(
+          "payment_method", str(paymentMethod(p.string("payment_method"), "payment_method"), "id"));
+      pi.addProperty("status", "requires_confirmation");
+    }
+    if (p.bool("confirm")) {
+      return confirmPaymentIntent(str(pi, "id"), Params.empty());
+    }
+    return pi.deepCopy();
+  }
+
+  /**
+   * {@code POST /v1/payment_intents/{id}/confirm} with {@code payment_method} (a saved card or a
+   * test token): a good card succeeds (charge, events); a declined one answers 402 with the card
+   * error and leaves the intent {@code requires_payment_method}; a card that asks for 3-D Secure
+   * leaves it {@code requires_action} until {@link #authenticate}.
+   */
+  synchronized JsonObject confirmPaymentIntent(String id, Params p) {
+    JsonObject pi = require(intents, id, "payment_intent");
+    String status = str(pi, "status");
+    if (!"requires_payment_method".equals(status) && !"requires_confirmation".equals(status)) {
+      throw new EmulatorError(
+          400,
+          "invalid_request_error",
+          "You cannot confirm this PaymentIntent because it has a status of " + status + ".",
+          null,
+          "payment_intent_unexpected_state");
+    }
+    String pmId = p.has("payment_method") ? p.string("payment_method") : str(pi, "payment_method");
+    JsonObject pm = paymentMethod(pmId, "payment_method");
+    pi.addProperty("payment_method", str(pm, "id"));
+    if (p.has("setup_future_usage") && str(pi, "customer") != null) {
+      attach(pm, str(pi, "customer"));
+    }
+    TestCards card = cardBehind.getOrDefault(str(pm, "id"), TestCards.GENERIC_DECLINE);
+    if (card == TestCards.REQUIRES_AUTHENTICATION && !p.bool("authenticated")) {
+      pi.addProperty("status", "requires_action");
+      pi.add(
+          "next_action",
+          obj("type", "use_stripe_sdk", "use_stripe_sdk", obj("type", "three_d_secure_redirect")));
+      emit("payment_intent.requires_action", pi);
+      return pi.deepCopy();
+    }
+    return settleIntent(pi, card);
+  }
+
+  private JsonObject settleIntent(JsonObject pi, TestCards card) {
+    pi.add("next_action", Json.value(null));
+    if (card == TestCards.SUCCESS || card == TestCards.REQUIRES_AUTHENTICATION) {
+      pi.addProperty("status", "succeeded");
+      pi.addProperty("amount_received", num(pi, "amount"));
+      JsonObject charge = charge(pi, "succeeded");
+      pi.addProperty("latest_charge", str(charge, "id"));
+      emit("charge.succeeded", charge);
+      emit("payment_intent.succeeded", pi);
+      firstInvoicePaid(pi);
+      return pi.deepCopy();
+    }
+    TestCards decline = card.declineCode != null ? card : TestCards.GENERIC_DECLINE;
+    JsonObject charge = charge(pi, "failed");
+    pi.addProperty("latest_charge", str(charge, "id"));
+    pi.addProperty("status", "requires_payment_method");
+    pi.add(
+        "last_payment_error",
+        obj(
+            "type",
+            "card_error",
+            "code",
+            decline.code,
+            "decline_code",
+            decline.declineCode,
+            "message",
+            decline.message()));
+    emit("charge.failed", charge);
+    emit("payment_intent.payment_failed", pi);
+    throw new EmulatorError(
+        402, "card_error", decline.message(), null, decline.code, decline.declineCode);
+  }
+
+  /**
+   * The 3-D Secure step a customer takes on the hosted confirm page: {@code complete} lets a {@code
+   * requires_action} intent succeed, {@code fail} leaves it {@code requires_payment_method}.
+   */
+  synchronized JsonObject authenticate(String clientSecret, boolean complete) {
+    String id = clientSecret == null ? "" : clientSecret.replaceAll("_secret_.*$", "");
+    JsonObject intent = intents.get(id);
+    if (intent != null) {
+      if (!clientSecret.equals(str(intent, "client_secret"))
+          || !"requires_action".equals(str(intent, "status"))) {
+        throw EmulatorError.invalid(
+            "This PaymentIntent does not need authentication.", "client_secret");
+      }
+      if (complete) {
+        return settleIntent(intent, TestCards.SUCCESS);
+      }
+      intent.addProperty("status", "requires_payment_method");
+      intent.add("next_action", Json.value(null));
+      intent.add(
+          "last_payment_error",
+          obj(
+              "type",
+              "card_error",
+              "code",
+              "payment_intent_authentication_failure",
+              "message",
+              "We are unable to authenticate your payment method."));
+      emit("payment_intent.payment_failed", intent);
+      return intent.deepCopy();
+    }
+    JsonObject seti = setupIntents.get(id);
+    if (seti == null
+        || !clientSecret.equals(str(seti, "client_secret"))
+        || !"requires_action".equals(str(seti, "status"))) {
+      throw EmulatorError.invalid("This intent does not need authentication.", "client_secret");
+    }
+    if (complete) {
+      return settleSetup(seti, paymentMethods.get(str(seti, "payment_method")), true);
+    }
+    seti.addProperty("status", "requires_payment_method");
+    seti.add("next_action", Json.value(null));
+    emit("setup_intent.setup_failed", seti);
+    return seti.deepCopy();
+  }
+
+  private final Map<String, JsonObject> setupIntents = new LinkedHashMap<>();
+
+  /** The PaymentIntent or SetupIntent a client secret belongs to (a copy), or null. */
+  synchronized JsonObject intentBySecret(String clientSecret) {
+    String id = clientSecret == null ? "" : clientSecret.replaceAll("_secret_.*$", "");
+    JsonObject intent = intents.containsKey(id) ? intents.get(id) : setupIntents.get(id);
+    return intent != null && clientSecret.equals(str(intent, "client_secret"))
+        ? intent.deepCopy()
+        : null;
+  }
+
+  /**
+   * What the confirm page submits, as Stripe.js would: a card typed on the page becomes a payment
+   * method and confirms the intent behind the client secret.
+   */
+  synchronized JsonObject confirmWithCard(String clientSecret, String cardNumber) {
+    JsonObject intent = intentBySecret(clientSecret);
+    if (intent == null) {
+      throw EmulatorError.invalid("No intent has this client secret.", "client_secret");
+    }
+    TestCards card = TestCards.of(cardNumber);
+    if (card == TestCards.INVALID_NUMBER) {
+      throw new EmulatorError(402, "card_error", card.message(), "card_number", card.code, null);
+    }
+    String digits = cardNumber.replaceAll("[^0-9]", "");
+    JsonObject pm =
+        newPaymentMethod(
+            null,
+            digits.startsWith("5") ? "mastercard" : digits.startsWith("3") ? "amex" : "visa",
+            digits.substring(digits.length() - 4));
+    cardBehind.put(str(pm, "id"), card);
+    Params p = Params.decode("payment_method=" + str(pm, "id"));
+    return "setup_intent".equals(str(intent, "object"))
+        ? confirmSetupIntent(str(intent, "id"), p)
+        : confirmPaymentIntent(str(intent, "id"), p);
+  }
+
+  /** {@code POST /v1/setup_intents}: saves a card for later (off-session) charges. */
+  synchronized JsonObject createSetupIntent(Params p) {
+    String customerId = p.string("customer");
+    if (customerId != null) {
+      require(customers, customerId, "customer");
+    }
+    String id = newId("seti");
+    JsonObject seti =
+        obj(
+            "id",
+            id,
+            "object",
+            "setup_intent",
+            "customer",
+            customerId,
+            "status",
+            "requires_payment_method",
+            "usage",
+            p.has("usage") ? p.string("usage") : "off_session",
+            "payment_method",
+            null,
+            "client_secret",
+            clientSecret(id),
+            "next_action",
+            null,
+            "last_setup_error",
+            null,
+            "created",
+            now(),
+            "livemode",
+            false,
+            "metadata",
+            p.has("metadata") ? p.stringMap("metadata") : Map.of());
+    setupIntents.put(id, seti);
+    emit("setup_intent.created", seti);
+    return seti.deepCopy();
+  }
+
+  synchronized JsonObject setupIntent(String id) {
+    return require(setupIntents, id, "setup_intent").deepCopy();
+  }
+
+  /** {@code POST /v1/setup_intents/{id}/confirm} with {@code payment_method}. */
+  synchronized JsonObject confirmSetupIntent(String id, Params p) {
+    JsonObject seti = require(setupIntents, id, "setup_intent");
+    String status = str(seti, "status");
+    if (!"requires_payment_method".equals(status) && !"requires_confirmation".equals(status)) {
+      throw new EmulatorError(
+          400,
+          "invalid_request_error",
+          "You cannot confirm this SetupIntent because it has a status of " + status + ".",
+          null,
+          "setup_intent_unexpected_state");
+    }
+    JsonObject pm = paymentMethod(p.string("payment_method"), "payment_method");
+    seti.addProperty("payment_method", str(pm, "id"));
+    TestCards card = cardBehind.getOrDefault(str(pm, "id"), TestCards.GENERIC_DECLINE);
+    if (card == TestCards.REQUIRES_AUTHENTICATION) {
+      seti.addProperty("status", "requires_action");
+      seti.add("next_action", obj("type", "use_stripe_sdk"));
+      return seti.deepCopy();
+    }
+    boolean ok = card == TestCards.SUCCESS || card == TestCards.DECLINE_AFTER_ATTACHING;
+    return settleSetup(seti, pm, ok);
+  }
+
+  private JsonObject settleSetup(JsonObject seti, JsonObject pm, boolean ok) {
+    seti.add("next_action", Json.value(null));
+    if (!ok) {
+      TestCards card = cardBehind.getOrDefault(str(pm, "id"), TestCards.GENERIC_DECLINE);
+      seti.addProperty("status", "requires_payment_method");
+      seti.add(
+          "last_setup_error",
+          obj(
+              "type",
+              "card_error",
+              "code",
+              card.code,
+              "decline_code",
+              card.declineCode,
+              "message",
+              card.message()));
+      emit("setup_intent.setup_failed", seti);
+      throw new EmulatorError(402, "card_error", card.message(), null, card.code, card.declineCode);
+    }
+    attach(pm, str(seti, "customer"));
+    seti.addProperty("status", "succeeded");
+    emit("setup_intent.succeeded", seti);
+    return seti.deepCopy();
+  }
+
+  // ---------------------------------------------------------------- subscriptions without Checkout
+
+  /** First-invoice payment intents of incomplete subscriptions: intent id -> invoice id. */
+  private final Map<String, String> firstInvoiceIntents = new HashMap<>();
+
+  /**
+   * {@code POST /v1/subscriptions} with {@code payment_behavior=default_incomplete}: a trial starts
+   * {@code trialing}; otherwise the subscription is {@code incomplete} with an open first invoice
+   * whose payment intent the front end confirms ({@code latest_invoice.confirmation_secret}); it
+   * turns {@code active} when that is paid, and {@code incomplete_expired} if it is not within 23
+   * hours (checked when the customer's test clock moves).
+   */
+  synchronized JsonObject createSubscription(Params p) {
+    JsonObject customer = require(customers, p.string("customer"), "customer");
+    String priceId = p.string("items.0.price");
+    if (priceId == null) {
+      throw EmulatorError.invalid("Missing required param: items[0][price].", "items");
+    }
+    JsonObject price = priceObject(priceId);
+    return atClockOf(
+        str(customer, "id"),
+        () -> {
+          long trialDays = p.longValue("trial_period_days", 0);
+          Map<String, String> metadata = p.has("metadata") ? p.stringMap("metadata") : Map.of();
+          if (p.has("default_payment_method")) {
+            JsonObject pm =
+                require(paymentMethods, p.string("default_payment_method"), "payment_method");
+            if (!str(customer, "id").equals(str(pm, "customer"))) {
+              throw EmulatorError.invalid(
+                  "The customer does not have a payment method with the ID " + str(pm, "id") + ".",
+                  "default_payment_method");
+            }
+          }
+          JsonObject sub = newSubscription(customer, price, trialDays, metadata, null);
+          if (p.has("default_payment_method")) {
+            sub.addProperty("default_payment_method", p.string("default_payment_method"));
+          }
+          JsonObject invoice;
+          if (trialDays > 0) {
+            emit("customer.subscription.created", sub);
+            invoice = invoiceFor(sub, 0, true);
+          } else {
+            sub.addProperty("status", "incomplete");
+            emit("customer.subscription.created", sub);
+            invoice = openFirstInvoice(sub, customer, num(price, "unit_amount"));
+          }
+          JsonObject answer = sub.deepCopy();
+          if (p.has("expand.0")) {
+            answer.add("latest_invoice", invoice.deepCopy());
+          }
+          return answer;
+        });
+  }
+
+  private JsonObject openFirstInvoice(JsonObject sub, JsonObject customer, long amount) {
+    JsonObject pi =
+        intent(
+            customer,
+            amount,
+            str(sub, "currency"),
+            Map.of("subscription", str(sub, "id")),
+            "requires_payment_method");
+    pi.addProperty("client_secret", clientSecret(str(pi, "id")));
+    JsonObject item = firstItem(sub);
+    String id = newId("in");
+    JsonObject invoice =
+        obj(
+            "id",
+            id,
+            "object",
+            "invoice",
+            "customer",
+            str(customer, "id"),
+            "currency",
+            str(sub, "currency"),
+            "amount_due",
+            amount,
+            "amount_paid",
+            0,
+            "amount_remaining",
+            amount,
+            "total",
+            amount,
+            "subtotal",
+            amount,
+            "status",
+            "open",
+            "created",
+            now(),
+            "billing_reason",
+            "subscription_create",
+            "period_start",
+            num(item, "current_period_start"),
+            "period_end",
+            num(item, "current_period_end"),
+            "livemode",
+            false,
+            "metadata",
+            Map.of(),
+            "attempt_count",
+            0,
+            "parent",
+            obj(
+                "type",
+                "subscription_details",
+                "subscription_details",
+                obj("subscription", str(sub, "id"), "metadata", sub.get("metadata").deepCopy())),
+            "confirmation_secret",
+            obj("client_secret", str(pi, "client_secret"), "type", "payment_intent"),
+            "payments",
+            list(
+                array(
+                    obj(
+                        "object",
+                        "invoice_payment",
+                        "payment",
+                        obj("type", "payment_intent", "payment_intent", str(pi, "id")))),
+                "/v1/invoice_payments",
+                false),
+            "lines",
+            list(
+                array(
+                    prorationLine(
+                        sub,
+                        item.getAsJsonObject("price"),
+                        amount,
+                        "1 × " + str(item.getAsJsonObject("price"), "nickname"),
+                        num(item, "current_period_start"),
+                        num(item, "current_period_end"))),
+                "/v1/invoices/" + id + "/lines",
+                false));
+    invoices.put(id, invoice);
+    sub.addProperty("latest_invoice", id);
+    firstInvoiceIntents.put(str(pi, "id"), id);
+    emit("invoice.created", invoice);
+    emit("invoice.finalized", invoice);
+    return invoice;
+  }
+
+  /** A first invoice's payment intent settled: the invoice is paid and the subscription active. */
+  private void firstInvoicePaid(JsonObject pi) {
+    String invoiceId = firstInvoiceIntents.remove(str(pi, "id"));
+    JsonObject invoice = invoiceId == null ? null : invoices.get(invoiceId);
+    if (invoice == null) {
+      return;
+    }
+    invoice.addProperty("status", "paid");
+    invoice.addProperty("amount_paid", num(invoice, "amount_due"));
+    invoice.addProperty("amount_remaining", 0);
+    emit("invoice.paid", invoice);
+    emit("invoice.payment_succeeded", invoice);
+    String subId =
+        str(
+            invoice.getAsJsonObject("parent").getAsJsonObject("subscription_details"),
+            "subscription");
+    JsonObject sub = subscriptions.get(subId);
+    if (sub != null && "incomplete".equals(str(sub, "status"))) {
+      sub.addProperty("status", "active");
+      if (!sub.has("default_payment_method") || sub.get("default_payment_method").isJsonNull()) {
+        sub.addProperty("default_payment_method", str(pi, "payment_method"));
+      }
+      emit("customer.subscription.updated", sub, obj("status", "incomplete"));
+    }
+  }
+
+  /** Incomplete subscriptions whose first invoice was not paid within 23 hours expire. */
+  private void expireIncomplete(String clockId, long now) {
+    for (JsonObject sub : subscriptions.values()) {
+      JsonObject customer = customers.get(str(sub, "customer"));
+      if (customer == null
+          || !clockId.equals(str(customer, "test_clock"))
+          || !"incomplete".equals(str(sub, "status"))
+          || num(sub, "created") + 23 * 3600 > now) {
+        continue;
+      }
+      sub.addProperty("status", "incomplete_expired");
+      sub.addProperty("ended_at", now);
+      JsonObject invoice = invoices.get(str(sub, "latest_invoice"));
+      if (invoice != null && "open".equals(str(invoice, "status"))) {
+        invoice.addProperty("status", "void");
+      }
+      emit("customer.subscription.updated", sub, obj("status", "incomplete"));
+    }
+  }
+
+  // ---------------------------------------------------------------- plan changes
+
+  /** Payment methods by id, with the test card behind each. */
+  private final Map<String, JsonObject> paymentMethods = new LinkedHashMap<>();
+
+  private final Map<String, TestCards> cardBehind = new HashMap<>();
+
+  /** Saves the card a customer paid with as their default payment method. */
+  private void rememberCard(JsonObject customer, String cardNumber, TestCards card) {
+    String digits = cardNumber == null ? "" : cardNumber.replaceAll("[^0-9]", "");
+    JsonObject pm =
+        newPaymentMethod(
+            str(customer, "id"),
+            digits.startsWith("5") ? "mastercard" : digits.startsWith("3") ? "amex" : "visa",
+            digits.length() >= 4 ? digits.substring(digits.length() - 4) : digits);
+    cardBehind.put(str(pm, "id"), card);
+    customer.add("invoice_settings", obj("default_payment_method", str(pm, "id")));
   }
 
   /** The customer's default payment method id, or null. */
@@ -1804,6 +2423,99 @@ final class StripeState {
 
   /** Invoices whose payment would apply their subscription's pending update. */
   private final Map<String, String> pendingInvoices = new HashMap<>();
+
+  /**
+   * {@code POST /v1/invoices/{id}/pay} (with an optional {@code payment_method}): charges an open
+   * invoice. Paid, a subscription's pending update applies (or an incomplete subscription becomes
+   * active); declined, 402 with the card error.
+   */
+  synchronized JsonObject payInvoice(String id, Params p) {
+    JsonObject invoice = require(invoices, id, "invoice");
+    if (!"open".equals(str(invoice, "status"))) {
+      throw EmulatorError.invalid("Invoice is already " + str(invoice, "status") + ".", "invoice");
+    }
+    return atClockOf(
+        str(invoice, "customer"),
+        () -> {
+          JsonObject payment =
+              invoice
+                  .getAsJsonObject("payments")
+                  .getAsJsonArray("data")
+                  .get(0)
+                  .getAsJsonObject()
+                  .getAsJsonObject("payment");
+          JsonObject pi = intents.get(str(payment, "payment_intent"));
+          TestCards card =
+              p.has("payment_method")
+                  ? cardBehind.getOrDefault(
+                      str(paymentMethod(p.string("payment_method"), "payment_method"), "id"),
+                      TestCards.GENERIC_DECLINE)
+                  : defaultCard(str(invoice, "customer"));
+          if (firstInvoiceIntents.containsKey(str(pi, "id"))) {
+            settleIntent(pi, card); // throws on a decline; a success pays the first invoice
+            return invoices.get(id).deepCopy();
+          }
+          if (!chargeable(card)) {
+            throw new EmulatorError(
+                402, "card_error", card.message(), null, card.code, card.declineCode);
+          }
+          pi.addProperty("status", "succeeded");
+          pi.addProperty("amount_received", num(pi, "amount"));
+          pi.add("last_payment_error", Json.value(null));
+          JsonObject charge = charge(pi, "succeeded");
+          pi.addProperty("latest_charge", str(charge, "id"));
+          emit("charge.succeeded", charge);
+          emit("payment_intent.succeeded", pi);
+          invoice.addProperty("status", "paid");
+          invoice.addProperty("amount_paid", num(invoice, "amount_due"));
+          invoice.addProperty("amount_remaining", 0);
+          emit("invoice.paid", invoice);
+          emit("invoice.payment_succeeded", invoice);
+          String subId = pendingInvoices.remove(id);
+          JsonObject sub = subId == null ? null : subscriptions.get(subId);
+          if (sub != null && sub.has("pending_update") && !sub.get("pending_update").isJsonNull()) {
+            JsonObject price =
+                sub.getAsJsonObject("pending_update")
+                    .getAsJsonArray("subscription_items")
+                    .get(0)
+                    .getAsJsonObject()
+                    .getAsJsonObject("price");
+            applyPrice(sub, priceObject(str(price, "id")), new JsonObject());
+          }
+          return invoice.deepCopy();
+        });
+  }
+
+  /** Pending updates past their expiry are discarded, and their invoices voided. */
+  private void expirePendingUpdates(String clockId, long now) {
+    for (JsonObject sub : subscriptions.values()) {
+      JsonObject customer = customers.get(str(sub, "customer"));
+      if (customer == null
+          || !clockId.equals(str(customer, "test_clock"))
+          || !sub.has("pending_update")
+          || sub.get("pending_update").isJsonNull()
+          || num(sub.getAsJsonObject("pending_update"), "expires_at") > now) {
+        continue;
+      }
+      JsonObject previous = obj("pending_update", sub.get("pending_update").deepCopy());
+      sub.add("pending_update", Json.value(null));
+      pendingInvoices
+          .entrySet()
+          .removeIf(
+              e -> {
+                if (!e.getValue().equals(str(sub, "id"))) {
+                  return false;
+                }
+                JsonObject invoice = invoices.get(e.getKey());
+                if (invoice != null && "open".equals(str(invoice, "status"))) {
+                  invoice.addProperty("status", "void");
+                  emit("invoice.voided", invoice);
+                }
+                return true;
+              });
+      emit("customer.subscription.updated", sub, previous);
+    }
+  }
 
   private void applyPrice(JsonObject sub, JsonObject newPrice, JsonObject previous) {
     JsonObject item = firstItem(sub);

@@ -7,6 +7,8 @@ import dev.billing.domain.audit.Cause;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.gateway.CheckoutSessionResult;
 import dev.billing.domain.gateway.CheckoutSessionSpec;
+import dev.billing.domain.gateway.CheckoutSessionView;
+import dev.billing.domain.gateway.Intent;
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.domain.payment.PaymentRow;
@@ -172,6 +174,184 @@ public final class CheckoutService {
           }
           return CheckoutResult.of(row);
         });
+  }
+
+  /** A PaymentIntent for credits, to be confirmed by the product's own payment form. */
+  public record IntentResult(String paymentId, String paymentIntentId, String clientSecret) {}
+
+  /**
+   * Creates a PaymentIntent for a credit package or a custom amount, exactly once per key (the same
+   * key answers the same intent), and records the purchase as pending: the credits are added
+   * exactly once when Stripe reports {@code payment_intent.succeeded}, by the same rules as a
+   * Checkout purchase.
+   */
+  public IntentResult createPaymentIntent(
+      String userId, String creditPackage, long amountMinor, String currency, String key) {
+    Purchase purchase =
+        validate(
+            new CheckoutCommand(
+                userId,
+                CheckoutCommand.Mode.CREDITS,
+                "",
+                0,
+                "",
+                false,
+                creditPackage,
+                amountMinor,
+                currency,
+                "",
+                "",
+                key,
+                ""));
+    String paymentId = PaymentService.paymentId("intent", userId, key);
+    String hash = Idempotency.fingerprint(creditPackage, amountMinor, currency);
+    String stored =
+        Idempotency.once(
+            tx,
+            "payment_intent",
+            userId,
+            key,
+            hash,
+            () -> {
+              String customerId = customers.getOrCreate(userId);
+              Intent intent =
+                  stripe.createPaymentIntent(
+                      customerId,
+                      purchase.amount(),
+                      purchase.currency(),
+                      Map.of(
+                          "user_id",
+                          userId,
+                          "payment_id",
+                          paymentId,
+                          "credits",
+                          Long.toString(purchase.credits())),
+                      purchase.credits() + " credits",
+                      "intent:" + paymentId.substring(4));
+              return intent.id() + "|" + intent.clientSecret();
+            },
+            (uow, result) ->
+                payments.recordPending(
+                    uow,
+                    PaymentRow.create(
+                        paymentId,
+                        userId,
+                        PaymentRow.KIND_CREDITS,
+                        PaymentRow.PENDING,
+                        purchase.amount(),
+                        purchase.currency(),
+                        purchase.credits(),
+                        null,
+                        result.split("\\|", -1)[0],
+                        null,
+                        null,
+                        key,
+                        null)));
+    String[] f = stored.split("\\|", -1);
+    return new IntentResult(paymentId, f[0], f[1]);
+  }
+
+  /** A subscription created without Checkout. */
+  public record SubscriptionResult(
+      String subscriptionId, String status, String clientSecret, boolean replayed) {}
+
+  /**
+   * Creates a subscription without Checkout, exactly once per key: {@code incomplete} until the
+   * front end confirms the first payment with the returned client secret (Stripe then sends {@code
+   * invoice.paid} and {@code customer.subscription.updated} to {@code active}, and the tier
+   * follows), or {@code trialing} with trial days. A user who already has a live subscription is
+   * refused ({@code ALREADY_SUBSCRIBED}: change its plan instead); a payment method must be the
+   * user's.
+   */
+  public SubscriptionResult createSubscription(
+      String userId,
+      String planName,
+      int trialDays,
+      String paymentMethodId,
+      String key,
+      dev.billing.domain.entitlement.EntitlementRow current) {
+    Plan plan = catalog.plan(planName).filter(p -> !p.isFree()).orElse(null);
+    List<FieldViolation> v = new ArrayList<>();
+    if (plan == null) {
+      v.add(new FieldViolation("plan", "must be a paid plan of the catalog (see ListPlans)"));
+    }
+    if (trialDays < 0 || trialDays > MAX_TRIAL_DAYS) {
+      v.add(new FieldViolation("trial_days", "must be between 0 and " + MAX_TRIAL_DAYS));
+    }
+    if (!v.isEmpty()) {
+      throw new BillingException.InvalidArgument(v);
+    }
+    String hash = Idempotency.fingerprint(planName, trialDays, paymentMethodId);
+    boolean[] ran = {false};
+    String stored =
+        Idempotency.once(
+            tx,
+            "create_subscription",
+            userId,
+            key,
+            hash,
+            () -> {
+              ran[0] = true;
+              var status =
+                  dev.billing.domain.entitlement.StripeStatus.parseStored(current.status());
+              if (current.subscriptionId() != null
+                  && (status == dev.billing.domain.entitlement.StripeStatus.ACTIVE
+                      || status == dev.billing.domain.entitlement.StripeStatus.TRIALING
+                      || status == dev.billing.domain.entitlement.StripeStatus.PAST_DUE)) {
+                throw new BillingException.FailedPrecondition(
+                    "ALREADY_SUBSCRIBED",
+                    "user "
+                        + userId
+                        + " already has subscription "
+                        + current.subscriptionId()
+                        + " (change its plan with ChangePlan)");
+              }
+              String customerId = customers.getOrCreate(userId);
+              if (paymentMethodId != null) {
+                var card = stripe.retrieveCard(paymentMethodId);
+                if (card == null || !customerId.equals(card.customerId())) {
+                  throw BillingException.InvalidArgument.of(
+                      "payment_method_id", "is not a saved payment method of user " + userId);
+                }
+              }
+              var created =
+                  stripe.createSubscription(
+                      customerId,
+                      plan.priceId(),
+                      trialDays,
+                      paymentMethodId,
+                      Map.of("user_id", userId, "plan", plan.name()),
+                      "subscription:" + PaymentService.paymentId(userId, key).substring(4));
+              return created.id()
+                  + "|"
+                  + created.status()
+                  + "|"
+                  + (created.clientSecret() == null ? "" : created.clientSecret());
+            },
+            (uow, result) -> {});
+    String[] f = stored.split("\\|", -1);
+    return new SubscriptionResult(f[0], f[1], f[2].isEmpty() ? null : f[2], !ran[0]);
+  }
+
+  /**
+   * A Checkout Session this service created, as Stripe has it now; NOT_FOUND for any other (a
+   * session id is not a capability to read another service's sessions).
+   */
+  public CheckoutSessionView session(String sessionId) {
+    CheckoutSessionRow ours = tx.read(s -> s.store(CheckoutStore.class).findBySessionId(sessionId));
+    if (ours == null) {
+      throw new BillingException.NotFound(
+          "CHECKOUT_SESSION_NOT_FOUND", "no checkout session " + sessionId + " of this service");
+    }
+    CheckoutSessionView v = stripe.retrieveCheckoutSession(sessionId);
+    return new CheckoutSessionView(
+        v.id(),
+        v.status(),
+        v.paymentStatus(),
+        v.mode(),
+        v.amountTotal(),
+        v.currency(),
+        ours.userId());
   }
 
   /** The customer portal for a user who has a Stripe customer. */

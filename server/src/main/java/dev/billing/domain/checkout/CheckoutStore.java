@@ -6,6 +6,8 @@ public interface CheckoutStore {
 
   CheckoutSessionRow findByKey(String userId, String key);
 
+  CheckoutSessionRow findBySessionId(String sessionId);
+
   void updateStatus(String sessionId, String status);
 
   /** Several sessions' statuses in one statement. */

@@ -145,6 +145,18 @@ public sealed interface StripeCommand {
       implements StripeCommand {}
 
   /**
+   * Something happened to a customer's payment setup that changes no entitlement or money but
+   * belongs in the user's history: setup_intent.succeeded, payment_method.attached / detached,
+   * customer.updated (a new default card), invoice.payment_action_required (3-D Secure needed).
+   *
+   * @param type the Stripe event type
+   * @param objectId the object it is about (seti_, pm_, cus_ or in_ id)
+   * @param detail what changed, in a few words
+   */
+  record CustomerActivity(String type, String customerId, String objectId, String detail)
+      implements StripeCommand {}
+
+  /**
    * Any other type, or a handled type whose object cannot be trusted (an id over 255 characters, a
    * malformed currency or amount): stored for the record, no effect.
    *

@@ -84,4 +84,46 @@ public interface StripeGateway {
    * price. Returns false when there was none.
    */
   boolean releaseScheduleOf(String subscriptionId, String idempotencyKey);
+
+  /** Creates a PaymentIntent for the customer, confirmed later by the front end. */
+  Intent createPaymentIntent(
+      String customerId,
+      long amount,
+      String currency,
+      java.util.Map<String, String> metadata,
+      String description,
+      String idempotencyKey);
+
+  /** Creates a SetupIntent that saves a card on the customer for off-session charges. */
+  Intent createSetupIntent(String customerId, String idempotencyKey);
+
+  /** The customer's saved cards, newest first, and which is the default (null: none). */
+  record Cards(java.util.List<SavedCard> cards, String defaultId) {}
+
+  Cards listCards(String customerId);
+
+  /** A payment method, or null when Stripe has none with this id. */
+  SavedCard retrieveCard(String paymentMethodId);
+
+  void setDefaultPaymentMethod(String customerId, String paymentMethodId, String idempotencyKey);
+
+  void detachPaymentMethod(String paymentMethodId, String idempotencyKey);
+
+  CheckoutSessionView retrieveCheckoutSession(String sessionId);
+
+  /** A subscription created without Checkout, and what confirms its first payment. */
+  record SubscriptionCreated(String id, String status, String clientSecret) {}
+
+  /**
+   * Creates a subscription directly ({@code payment_behavior=default_incomplete}): it stays {@code
+   * incomplete} until the front end confirms the first invoice's payment with the returned client
+   * secret ({@code latest_invoice.confirmation_secret}, expanded), or starts {@code trialing}.
+   */
+  SubscriptionCreated createSubscription(
+      String customerId,
+      String priceId,
+      int trialDays,
+      String paymentMethodId,
+      java.util.Map<String, String> metadata,
+      String idempotencyKey);
 }

@@ -6,6 +6,7 @@ import dev.billing.domain.checkout.CheckoutSessions;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.command.StripeCommand.CheckoutExpired;
+import dev.billing.domain.command.StripeCommand.CustomerActivity;
 import dev.billing.domain.command.StripeCommand.Ignored;
 import dev.billing.domain.command.StripeCommand.InvoiceSettled;
 import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
@@ -62,6 +63,16 @@ public final class EventApplier {
         payments.checkoutExpired(uow, c, cause);
       }
       case PaymentIntentSettled c -> payments.paymentIntentSettled(uow, c, cause);
+      case CustomerActivity c ->
+          audit.record(
+              uow,
+              customers.userOf(uow, c.customerId()),
+              cause,
+              "customer",
+              c.objectId(),
+              "stripe." + c.type(),
+              null,
+              c.detail());
       case Ignored c -> {
         // Stored for the record; nothing to change. A handled type we refused says why.
         if (c.reason() != null) {

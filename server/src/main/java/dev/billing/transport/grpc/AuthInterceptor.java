@@ -49,7 +49,14 @@ public final class AuthInterceptor implements ServerInterceptor {
           Map.entry("ListMeterEvents", Scope.ADMIN),
           Map.entry("PreviewPlanChange", Scope.ENTITLEMENTS_READ),
           Map.entry("ChangePlan", Scope.CHECKOUT_WRITE),
-          Map.entry("CancelPendingPlanChange", Scope.CHECKOUT_WRITE));
+          Map.entry("CancelPendingPlanChange", Scope.CHECKOUT_WRITE),
+          Map.entry("CreatePaymentIntent", Scope.CHECKOUT_WRITE),
+          Map.entry("GetCheckoutSession", Scope.ENTITLEMENTS_READ),
+          Map.entry("CreateSetupIntent", Scope.CHECKOUT_WRITE),
+          Map.entry("ListPaymentMethods", Scope.ENTITLEMENTS_READ),
+          Map.entry("SetDefaultPaymentMethod", Scope.CHECKOUT_WRITE),
+          Map.entry("DetachPaymentMethod", Scope.CHECKOUT_WRITE),
+          Map.entry("CreateSubscription", Scope.CHECKOUT_WRITE));
 
   private final TokenStore tokens;
 

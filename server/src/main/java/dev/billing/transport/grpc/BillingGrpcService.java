@@ -9,6 +9,7 @@ import dev.billing.domain.checkout.CheckoutService;
 import dev.billing.domain.credits.CreditResult;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.credits.LedgerEntry;
+import dev.billing.domain.customer.PaymentMethods;
 import dev.billing.domain.customer.UserIds;
 import dev.billing.domain.inbox.StoredEvent;
 import dev.billing.domain.inbox.WebhookProcessor;
@@ -42,8 +43,18 @@ import dev.billing.proto.v1.ConsumeCreditsRequest;
 import dev.billing.proto.v1.ConsumeCreditsResponse;
 import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.CreateCheckoutResponse;
+import dev.billing.proto.v1.CreatePaymentIntentRequest;
+import dev.billing.proto.v1.CreatePaymentIntentResponse;
 import dev.billing.proto.v1.CreatePortalSessionRequest;
 import dev.billing.proto.v1.CreatePortalSessionResponse;
+import dev.billing.proto.v1.CreateSetupIntentRequest;
+import dev.billing.proto.v1.CreateSetupIntentResponse;
+import dev.billing.proto.v1.CreateSubscriptionRequest;
+import dev.billing.proto.v1.CreateSubscriptionResponse;
+import dev.billing.proto.v1.DetachPaymentMethodRequest;
+import dev.billing.proto.v1.DetachPaymentMethodResponse;
+import dev.billing.proto.v1.GetCheckoutSessionRequest;
+import dev.billing.proto.v1.GetCheckoutSessionResponse;
 import dev.billing.proto.v1.GetEntitlementRequest;
 import dev.billing.proto.v1.GetEntitlementResponse;
 import dev.billing.proto.v1.GetPaymentRequest;
@@ -61,6 +72,8 @@ import dev.billing.proto.v1.ListCreditTransactionsRequest;
 import dev.billing.proto.v1.ListCreditTransactionsResponse;
 import dev.billing.proto.v1.ListMeterEventsRequest;
 import dev.billing.proto.v1.ListMeterEventsResponse;
+import dev.billing.proto.v1.ListPaymentMethodsRequest;
+import dev.billing.proto.v1.ListPaymentMethodsResponse;
 import dev.billing.proto.v1.ListPaymentsRequest;
 import dev.billing.proto.v1.ListPaymentsResponse;
 import dev.billing.proto.v1.ListPlansRequest;
@@ -71,6 +84,7 @@ import dev.billing.proto.v1.ListWebhookEventsRequest;
 import dev.billing.proto.v1.ListWebhookEventsResponse;
 import dev.billing.proto.v1.MeterEvent;
 import dev.billing.proto.v1.Money;
+import dev.billing.proto.v1.PaymentMethod;
 import dev.billing.proto.v1.PendingPlanChange;
 import dev.billing.proto.v1.PreviewPlanChangeRequest;
 import dev.billing.proto.v1.PreviewPlanChangeResponse;
@@ -83,6 +97,8 @@ import dev.billing.proto.v1.RefundPaymentRequest;
 import dev.billing.proto.v1.RefundPaymentResponse;
 import dev.billing.proto.v1.ReplayWebhookEventRequest;
 import dev.billing.proto.v1.ReplayWebhookEventResponse;
+import dev.billing.proto.v1.SetDefaultPaymentMethodRequest;
+import dev.billing.proto.v1.SetDefaultPaymentMethodResponse;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.proto.v1.UsageMode;
@@ -120,6 +136,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       UsageService usage,
       MeterReporter meters,
       PlanChangeService planChanges,
+      PaymentMethods paymentMethods,
       Catalog catalog) {}
 
   private final Services s;
@@ -882,6 +899,189 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
             p.setEffectiveAt(seconds(w.effectiveAt()));
           }
           return CancelPendingPlanChangeResponse.newBuilder().setCancelled(p).build();
+        });
+  }
+
+  private static final Pattern CHECKOUT_SESSION_ID = Pattern.compile("cs_[A-Za-z0-9_]{1,250}");
+  private static final Pattern PAYMENT_METHOD_ID = Pattern.compile("pm_[A-Za-z0-9_]{1,250}");
+
+  @Override
+  public void createPaymentIntent(
+      CreatePaymentIntentRequest request, StreamObserver<CreatePaymentIntentResponse> responses) {
+    unary(
+        "CreatePaymentIntent",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .validate();
+          CheckoutService.IntentResult r =
+              s.checkout()
+                  .createPaymentIntent(
+                      request.getUserId(),
+                      request.getCreditPackage(),
+                      request.hasAmount() ? request.getAmount().getAmountMinor() : 0,
+                      request.hasAmount() ? request.getAmount().getCurrency() : "",
+                      request.getIdempotencyKey());
+          return CreatePaymentIntentResponse.newBuilder()
+              .setPaymentId(r.paymentId())
+              .setPaymentIntentId(r.paymentIntentId())
+              .setClientSecret(r.clientSecret())
+              .build();
+        });
+  }
+
+  @Override
+  public void getCheckoutSession(
+      GetCheckoutSessionRequest request, StreamObserver<GetCheckoutSessionResponse> responses) {
+    unary(
+        "GetCheckoutSession",
+        responses,
+        () -> {
+          new RequestValidator()
+              .check(
+                  CHECKOUT_SESSION_ID.matcher(request.getSessionId()).matches(),
+                  "session_id",
+                  "must be a Checkout Session id (cs_...)")
+              .validate();
+          var v = s.checkout().session(request.getSessionId());
+          GetCheckoutSessionResponse.Builder b =
+              GetCheckoutSessionResponse.newBuilder()
+                  .setSessionId(v.id())
+                  .setAmount(money(v.amountTotal(), v.currency()));
+          if (v.status() != null) {
+            b.setStatus(v.status());
+          }
+          if (v.paymentStatus() != null) {
+            b.setPaymentStatus(v.paymentStatus());
+          }
+          if (v.mode() != null) {
+            b.setMode(v.mode());
+          }
+          if (v.userId() != null) {
+            b.setUserId(v.userId());
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void createSetupIntent(
+      CreateSetupIntentRequest request, StreamObserver<CreateSetupIntentResponse> responses) {
+    unary(
+        "CreateSetupIntent",
+        responses,
+        () -> {
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .validate();
+          var intent =
+              s.paymentMethods()
+                  .createSetupIntent(request.getUserId(), request.getIdempotencyKey());
+          return CreateSetupIntentResponse.newBuilder()
+              .setSetupIntentId(intent.id())
+              .setClientSecret(intent.clientSecret())
+              .build();
+        });
+  }
+
+  @Override
+  public void listPaymentMethods(
+      ListPaymentMethodsRequest request, StreamObserver<ListPaymentMethodsResponse> responses) {
+    unary(
+        "ListPaymentMethods",
+        responses,
+        () -> {
+          new RequestValidator().userId("user_id", request.getUserId()).validate();
+          ListPaymentMethodsResponse.Builder b = ListPaymentMethodsResponse.newBuilder();
+          for (var c : s.paymentMethods().list(request.getUserId())) {
+            b.addPaymentMethods(
+                PaymentMethod.newBuilder()
+                    .setId(c.card().id())
+                    .setBrand(c.card().brand() == null ? "" : c.card().brand())
+                    .setLast4(c.card().last4() == null ? "" : c.card().last4())
+                    .setExpMonth((int) c.card().expMonth())
+                    .setExpYear((int) c.card().expYear())
+                    .setDefault(c.isDefault()));
+          }
+          return b.build();
+        });
+  }
+
+  private static RequestValidator paymentMethodRequest(String userId, String paymentMethodId) {
+    return new RequestValidator()
+        .userId("user_id", userId)
+        .check(
+            PAYMENT_METHOD_ID.matcher(paymentMethodId).matches(),
+            "payment_method_id",
+            "must be a PaymentMethod id (pm_...)");
+  }
+
+  @Override
+  public void setDefaultPaymentMethod(
+      SetDefaultPaymentMethodRequest request,
+      StreamObserver<SetDefaultPaymentMethodResponse> responses) {
+    unary(
+        "SetDefaultPaymentMethod",
+        responses,
+        () -> {
+          paymentMethodRequest(request.getUserId(), request.getPaymentMethodId()).validate();
+          s.paymentMethods()
+              .setDefault(request.getUserId(), request.getPaymentMethodId(), caller());
+          return SetDefaultPaymentMethodResponse.getDefaultInstance();
+        });
+  }
+
+  @Override
+  public void detachPaymentMethod(
+      DetachPaymentMethodRequest request, StreamObserver<DetachPaymentMethodResponse> responses) {
+    unary(
+        "DetachPaymentMethod",
+        responses,
+        () -> {
+          paymentMethodRequest(request.getUserId(), request.getPaymentMethodId()).validate();
+          s.paymentMethods().detach(request.getUserId(), request.getPaymentMethodId(), caller());
+          return DetachPaymentMethodResponse.getDefaultInstance();
+        });
+  }
+
+  @Override
+  public void createSubscription(
+      CreateSubscriptionRequest request, StreamObserver<CreateSubscriptionResponse> responses) {
+    unary(
+        "CreateSubscription",
+        responses,
+        () -> {
+          String pm = request.getPaymentMethodId();
+          new RequestValidator()
+              .userId("user_id", request.getUserId())
+              .check(!request.getPlan().isEmpty(), "plan", "is required")
+              .check(
+                  pm.isEmpty() || PAYMENT_METHOD_ID.matcher(pm).matches(),
+                  "payment_method_id",
+                  "must be a PaymentMethod id (pm_...)")
+              .idempotencyKey("idempotency_key", request.getIdempotencyKey())
+              .validate();
+          CheckoutService.SubscriptionResult r =
+              s.checkout()
+                  .createSubscription(
+                      request.getUserId(),
+                      request.getPlan(),
+                      request.getTrialDays(),
+                      pm.isEmpty() ? null : pm,
+                      request.getIdempotencyKey(),
+                      s.entitlements().snapshot(request.getUserId()).row());
+          CreateSubscriptionResponse.Builder b =
+              CreateSubscriptionResponse.newBuilder()
+                  .setSubscriptionId(r.subscriptionId())
+                  .setStatus(r.status())
+                  .setReplayed(r.replayed());
+          if (r.clientSecret() != null) {
+            b.setClientSecret(r.clientSecret());
+          }
+          return b.build();
         });
   }
 

@@ -7,20 +7,14 @@ import dev.billing.client.BillingClient;
 import dev.billing.proto.v1.CheckoutMode;
 import dev.billing.proto.v1.CreateCheckoutRequest;
 import dev.billing.proto.v1.CreateCheckoutResponse;
+import dev.billing.testing.HeadlessChromium;
 import dev.billing.testing.TestServer;
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
  * A person pays on the hosted checkout page: headless Chromium (Debian's chromium and
@@ -28,45 +22,15 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * changes. Without Chromium the test says so loudly and is skipped.
  */
 class HostedCheckoutBrowserTest {
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
   private static TestServer server;
   private static BillingClient client;
   private static WebDriver browser;
-  private static Path profile;
 
   @BeforeAll
   static void start() throws Exception {
-    boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
-    if (!present) {
-      System.err.println(
-          "\n*** SKIPPING the browser test: /usr/bin/chromium and /usr/bin/chromedriver are not installed."
-              + " Install them with `apt-get install chromium chromium-driver` (.ci/run does). ***\n");
-    }
-    Assumptions.assumeTrue(present, "Chromium and ChromeDriver are not installed");
+    browser = HeadlessChromium.start();
     server = TestServer.start();
     client = server.client();
-    profile = Files.createTempDirectory("chromium-profile");
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments(
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--user-data-dir=" + profile);
-    ChromeDriverService service =
-        new ChromeDriverService.Builder()
-            .usingDriverExecutable(new File(CHROMEDRIVER.toString()))
-            .usingAnyFreePort()
-            .build();
-    browser = new ChromeDriver(service, options);
   }
 
   @AfterAll

@@ -103,6 +103,46 @@ class PlanChangeTest {
     // The key's first outcome is its outcome.
     assertThat(reasonOf(statusOf(() -> client.changePlan(user, "studio", "up-d"))))
         .isEqualTo("PAYMENT_FAILED");
+
+    // The customer saves a good card and pays the open invoice: Stripe applies the update.
+    var setup = client.createSetupIntent(user, "fix-card");
+    assertThat(
+            server
+                .stripeApi(
+                    "POST",
+                    "/v1/setup_intents/" + setup.getSetupIntentId() + "/confirm",
+                    "payment_method=pm_card_visa")
+                .statusCode())
+        .isEqualTo(200);
+    client.setDefaultPaymentMethod(user, client.listPaymentMethods(user).get(0).getId());
+    String invoice = sub.get("latest_invoice").getAsString();
+    assertThat(server.stripeApi("POST", "/v1/invoices/" + invoice + "/pay", "").statusCode())
+        .isEqualTo(200);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> client.getEntitlement(user).getTier().equals("studio"));
+    assertThat(stripe("/v1/subscriptions/" + subscription).get("pending_update").isJsonNull())
+        .isTrue();
+  }
+
+  @Test
+  void aPendingUpdateNobodyPaysExpiresAfter23Hours() throws Exception {
+    String user = server.subscribedUser("pro", "pcx_", "4000000000000341");
+    String subscription = client.getEntitlement(user).getSubscriptionId();
+    assertThat(reasonOf(statusOf(() -> client.changePlan(user, "studio", "up-x"))))
+        .isEqualTo("PAYMENT_FAILED");
+    AdvanceClockCommand.advance(server.emulator().apiBase(), "sk_test_x", user, 1);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> stripe("/v1/subscriptions/" + subscription).get("pending_update").isJsonNull());
+    JsonObject sub = stripe("/v1/subscriptions/" + subscription);
+    assertThat(
+            stripe("/v1/invoices/" + sub.get("latest_invoice").getAsString())
+                .get("status")
+                .getAsString())
+        .isEqualTo("void");
+    assertThat(client.getEntitlement(user).getTier()).isEqualTo("pro");
   }
 
   @Test
