@@ -176,14 +176,8 @@ public final class BillingClient implements AutoCloseable {
    */
   public dev.billing.proto.v1.ChangePlanResponse changePlan(
       String userId, String plan, String idempotencyKey) {
-    return stub()
-        .changePlan(
-            dev.billing.proto.v1.ChangePlanRequest.newBuilder()
-                .setUserId(userId)
-                .setPlan(plan)
-                .setTiming(dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_NOW)
-                .setIdempotencyKey(idempotencyKey)
-                .build());
+    return changePlan(
+        userId, plan, dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_NOW, idempotencyKey);
   }
 
   /**
@@ -192,12 +186,18 @@ public final class BillingClient implements AutoCloseable {
    */
   public dev.billing.proto.v1.ChangePlanResponse changePlanAtPeriodEnd(
       String userId, String plan, String idempotencyKey) {
+    return changePlan(
+        userId, plan, dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_PERIOD_END, idempotencyKey);
+  }
+
+  private dev.billing.proto.v1.ChangePlanResponse changePlan(
+      String userId, String plan, dev.billing.proto.v1.ChangeTiming timing, String idempotencyKey) {
     return stub()
         .changePlan(
             dev.billing.proto.v1.ChangePlanRequest.newBuilder()
                 .setUserId(userId)
                 .setPlan(plan)
-                .setTiming(dev.billing.proto.v1.ChangeTiming.CHANGE_TIMING_PERIOD_END)
+                .setTiming(timing)
                 .setIdempotencyKey(idempotencyKey)
                 .build());
   }

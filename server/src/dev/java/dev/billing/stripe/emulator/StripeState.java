@@ -1315,17 +1315,7 @@ final class StripeState {
         TestCards saved = cardBehind.get(defaultPaymentMethod(str(sub, "customer")));
         TestCards decline =
             saved != null && saved.declineCode != null ? saved : TestCards.INSUFFICIENT_FUNDS;
-        pi.add(
-            "last_payment_error",
-            obj(
-                "type",
-                "card_error",
-                "code",
-                decline.code,
-                "decline_code",
-                decline.declineCode,
-                "message",
-                decline.message()));
+        pi.add("last_payment_error", decline.lastError());
         emit("charge.failed", charge);
         emit("payment_intent.payment_failed", pi);
       }
@@ -1897,21 +1887,10 @@ final class StripeState {
     JsonObject charge = charge(pi, "failed");
     pi.addProperty("latest_charge", str(charge, "id"));
     pi.addProperty("status", "requires_payment_method");
-    pi.add(
-        "last_payment_error",
-        obj(
-            "type",
-            "card_error",
-            "code",
-            decline.code,
-            "decline_code",
-            decline.declineCode,
-            "message",
-            decline.message()));
+    pi.add("last_payment_error", decline.lastError());
     emit("charge.failed", charge);
     emit("payment_intent.payment_failed", pi);
-    throw new EmulatorError(
-        402, "card_error", decline.message(), null, decline.code, decline.declineCode);
+    throw decline.error();
   }
 
   /**
@@ -2067,19 +2046,9 @@ final class StripeState {
     if (!ok) {
       TestCards card = cardBehind.getOrDefault(str(pm, "id"), TestCards.GENERIC_DECLINE);
       seti.addProperty("status", "requires_payment_method");
-      seti.add(
-          "last_setup_error",
-          obj(
-              "type",
-              "card_error",
-              "code",
-              card.code,
-              "decline_code",
-              card.declineCode,
-              "message",
-              card.message()));
+      seti.add("last_setup_error", card.lastError());
       emit("setup_intent.setup_failed", seti);
-      throw new EmulatorError(402, "card_error", card.message(), null, card.code, card.declineCode);
+      throw card.error();
     }
     attach(pm, str(seti, "customer"));
     seti.addProperty("status", "succeeded");
@@ -2456,8 +2425,7 @@ final class StripeState {
             return invoices.get(id).deepCopy();
           }
           if (!chargeable(card)) {
-            throw new EmulatorError(
-                402, "card_error", card.message(), null, card.code, card.declineCode);
+            throw card.error();
           }
           pi.addProperty("status", "succeeded");
           pi.addProperty("amount_received", num(pi, "amount"));

@@ -41,4 +41,15 @@ enum TestCards {
       default -> "";
     };
   }
+
+  /** The {@code last_payment_error} (or {@code last_setup_error}) Stripe records for this card. */
+  com.google.gson.JsonObject lastError() {
+    return Json.obj(
+        "type", "card_error", "code", code, "decline_code", declineCode, "message", message());
+  }
+
+  /** The 402 card error Stripe answers a charge of this card with. */
+  EmulatorError error() {
+    return new EmulatorError(402, "card_error", message(), null, code, declineCode);
+  }
 }

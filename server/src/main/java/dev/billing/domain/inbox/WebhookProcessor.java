@@ -3,6 +3,7 @@ package dev.billing.domain.inbox;
 import dev.billing.config.BillingConfig.WebhookConfig;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.DatabaseHealth;
+import dev.billing.persistence.GroupWriters;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import dev.billing.util.PeriodicTask;
@@ -10,12 +11,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -82,7 +80,7 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   public void start() {
-    startWriters(config.writers());
+    writers.start(config.writers());
     retryWorker = PeriodicTask.every(config.retryScan(), "webhook-retry", this::retryDue);
   }
 
@@ -126,7 +124,7 @@ public final class WebhookProcessor implements AutoCloseable {
               "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
     }
     Pending p = new Pending(event, new CompletableFuture<>());
-    if (!queue.offer(p)) {
+    if (!writers.offer(p)) {
       return CompletableFuture.failedFuture(
           new BillingException.Unavailable("OVERLOADED", "too many webhooks waiting; retry", null));
     }
@@ -155,39 +153,28 @@ public final class WebhookProcessor implements AutoCloseable {
   private record Pending(InboundEvent event, CompletableFuture<Outcome> result) {}
 
   private static final int MAX_GROUP = 64;
-  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
-  private final List<Thread> writers = new ArrayList<>();
+  private final GroupWriters<Pending> writers =
+      new GroupWriters<>(
+          "webhook-writer",
+          10_000,
+          MAX_GROUP,
+          null,
+          group -> {
+            writing = group;
+            try {
+              writeGroup(group);
+            } finally {
+              writing = List.of();
+            }
+          },
+          (group, e) -> {
+            log.error("webhook group failed unexpectedly: {}", describe(e));
+            group.forEach(p -> p.result().completeExceptionally(Transactions.translate(e)));
+          });
   private volatile boolean running = true;
 
   /** The group a writer is applying (answered 503 at once if the database stops answering). */
   private volatile List<Pending> writing = List.of();
-
-  private void startWriters(int count) {
-    for (int i = 0; i < count; i++) {
-      writers.add(Thread.ofPlatform().daemon().name("webhook-writer-" + i).start(this::writeLoop));
-    }
-  }
-
-  private void writeLoop() {
-    while (running) {
-      List<Pending> group = new ArrayList<>();
-      try {
-        group.add(queue.take());
-      } catch (InterruptedException e) {
-        return;
-      }
-      queue.drainTo(group, MAX_GROUP - 1);
-      writing = group;
-      try {
-        writeGroup(group);
-      } catch (RuntimeException e) {
-        log.error("webhook group failed unexpectedly: {}", describe(e));
-        group.forEach(p -> p.result().completeExceptionally(Transactions.translate(e)));
-      } finally {
-        writing = List.of();
-      }
-    }
-  }
 
   /**
    * One transaction for the whole group (group commit, see {@link Transactions#executeGroup}); an
@@ -388,8 +375,7 @@ public final class WebhookProcessor implements AutoCloseable {
               new BillingException.Unavailable(
                   "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
     }
-    Pending left;
-    while ((left = queue.poll()) != null) {
+    for (Pending left : writers.drain()) {
       left.result()
           .completeExceptionally(
               new BillingException.Unavailable(
@@ -400,9 +386,8 @@ public final class WebhookProcessor implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    writers.forEach(Thread::interrupt);
-    Pending left;
-    while ((left = queue.poll()) != null) {
+    writers.close();
+    for (Pending left : writers.drain()) {
       left.result()
           .completeExceptionally(
               new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));

@@ -116,62 +116,39 @@ public final class PlanChangeService {
   }
 
   /**
-   * Changes the plan now, exactly once per key: a key seen before answers its first outcome (a
-   * refusal thrown again); {@code PAYMENT_FAILED} when the card was declined (the old plan stays).
+   * Runs a keyed plan change once (see {@link Idempotency#once}): a key seen before answers the
+   * {@link Result} it first answered (replayed), or its refusal again.
    */
-  public Result changeNow(String userId, String plan, String idempotencyKey, Cause cause) {
-    String hash = Idempotency.fingerprint(plan, "now");
+  private Result once(
+      String userId,
+      String key,
+      String hash,
+      java.util.function.Supplier<Result> change,
+      java.util.function.BiConsumer<dev.billing.persistence.UnitOfWork, Result> onSuccess) {
     boolean[] ran = {false};
     String stored =
         Idempotency.once(
             tx,
             OPERATION,
             userId,
-            idempotencyKey,
+            key,
             hash,
             () -> {
               ran[0] = true;
-              Move m = move(userId, plan);
-              long now = clock.instant().getEpochSecond();
-              PriceChange c =
-                  stripe.changePrice(
-                      m.user().subscriptionId(),
-                      m.to().priceId(),
-                      "plan_change:" + Idempotency.fingerprint(userId, idempotencyKey));
-              if (!c.applied()) {
-                throw new BillingException.FailedPrecondition(
-                    "PAYMENT_FAILED",
-                    "the proration invoice "
-                        + c.invoiceId()
-                        + " of "
-                        + c.amountDue()
-                        + " was not paid ("
-                        + c.failure()
-                        + "); "
-                        + userId
-                        + " stays on "
-                        + m.from().name()
-                        + " (Stripe keeps the change pending for 23 hours, until the invoice is"
-                        + " paid)");
-              }
+              Result r = change.get();
               return String.join(
                   "|",
-                  m.user().subscriptionId(),
-                  c.invoiceId() == null ? "" : c.invoiceId(),
-                  Long.toString(c.amountDue()),
-                  m.to().currency(),
-                  Long.toString(now));
+                  r.subscriptionId(),
+                  r.invoiceId() == null ? "" : r.invoiceId(),
+                  Long.toString(r.amountCharged()),
+                  r.currency(),
+                  Long.toString(r.effectiveAt()));
             },
-            (uow, result) ->
-                audit.record(
-                    uow,
-                    userId,
-                    cause,
-                    "subscription",
-                    result.split("\\|", -1)[0],
-                    "plan.changed",
-                    null,
-                    "plan=" + plan + " timing=now invoice=" + result.split("\\|", -1)[1]));
+            (uow, result) -> onSuccess.accept(uow, decode(result, false)));
+    return decode(stored, !ran[0]);
+  }
+
+  private static Result decode(String stored, boolean replayed) {
     String[] f = stored.split("\\|", -1);
     return new Result(
         f[0],
@@ -179,7 +156,60 @@ public final class PlanChangeService {
         Long.parseLong(f[2]),
         f[3],
         Long.parseLong(f[4]),
-        !ran[0]);
+        replayed);
+  }
+
+  /**
+   * Changes the plan now, exactly once per key: a key seen before answers its first outcome (a
+   * refusal thrown again); {@code PAYMENT_FAILED} when the card was declined (the old plan stays).
+   */
+  public Result changeNow(String userId, String plan, String idempotencyKey, Cause cause) {
+    return once(
+        userId,
+        idempotencyKey,
+        Idempotency.fingerprint(plan, "now"),
+        () -> {
+          Move m = move(userId, plan);
+          long now = clock.instant().getEpochSecond();
+          PriceChange c =
+              stripe.changePrice(
+                  m.user().subscriptionId(),
+                  m.to().priceId(),
+                  "plan_change:" + Idempotency.fingerprint(userId, idempotencyKey));
+          if (!c.applied()) {
+            throw new BillingException.FailedPrecondition(
+                "PAYMENT_FAILED",
+                "the proration invoice "
+                    + c.invoiceId()
+                    + " of "
+                    + c.amountDue()
+                    + " was not paid ("
+                    + c.failure()
+                    + "); "
+                    + userId
+                    + " stays on "
+                    + m.from().name()
+                    + " (Stripe keeps the change pending for 23 hours, until the invoice is"
+                    + " paid)");
+          }
+          return new Result(
+              m.user().subscriptionId(),
+              c.invoiceId(),
+              c.amountDue(),
+              m.to().currency(),
+              now,
+              false);
+        },
+        (uow, r) ->
+            audit.record(
+                uow,
+                userId,
+                cause,
+                "subscription",
+                r.subscriptionId(),
+                "plan.changed",
+                null,
+                "plan=" + plan + " timing=now invoice=" + r.invoiceId()));
   }
 
   /**
@@ -188,44 +218,28 @@ public final class PlanChangeService {
    * boundary, and the entitlement shows it as pending until Stripe's renewal event applies it.
    */
   public Result changeAtPeriodEnd(String userId, String plan, String idempotencyKey, Cause cause) {
-    String hash = Idempotency.fingerprint(plan, "period_end");
-    boolean[] ran = {false};
-    String stored =
-        Idempotency.once(
-            tx,
-            OPERATION,
-            userId,
-            idempotencyKey,
-            hash,
-            () -> {
-              ran[0] = true;
-              Move m = move(userId, plan);
-              if (m.user().cancelAtPeriodEnd()) {
-                throw new BillingException.FailedPrecondition(
-                    "ENDS_AT_PERIOD_END",
-                    "the subscription of " + userId + " ends at the end of the period");
-              }
-              stripe.schedulePriceAtPeriodEnd(
-                  m.user().subscriptionId(),
-                  m.to().priceId(),
-                  "plan_change:" + Idempotency.fingerprint(userId, idempotencyKey));
-              long effectiveAt =
-                  m.user().currentPeriodEnd() == null ? 0 : m.user().currentPeriodEnd();
-              return String.join(
-                  "|",
-                  m.user().subscriptionId(),
-                  "",
-                  "0",
-                  m.to().currency(),
-                  Long.toString(effectiveAt));
-            },
-            (uow, result) -> {
-              EntitlementRow locked = entitlements.lock(uow, userId);
-              long effectiveAt = Long.parseLong(result.split("\\|", -1)[4]);
-              entitlements.pendingPlanChange(uow, locked, plan, effectiveAt, cause);
-            });
-    String[] f = stored.split("\\|", -1);
-    return new Result(f[0], null, 0, f[3], Long.parseLong(f[4]), !ran[0]);
+    return once(
+        userId,
+        idempotencyKey,
+        Idempotency.fingerprint(plan, "period_end"),
+        () -> {
+          Move m = move(userId, plan);
+          if (m.user().cancelAtPeriodEnd()) {
+            throw new BillingException.FailedPrecondition(
+                "ENDS_AT_PERIOD_END",
+                "the subscription of " + userId + " ends at the end of the period");
+          }
+          stripe.schedulePriceAtPeriodEnd(
+              m.user().subscriptionId(),
+              m.to().priceId(),
+              "plan_change:" + Idempotency.fingerprint(userId, idempotencyKey));
+          long effectiveAt = m.user().currentPeriodEnd() == null ? 0 : m.user().currentPeriodEnd();
+          return new Result(
+              m.user().subscriptionId(), null, 0, m.to().currency(), effectiveAt, false);
+        },
+        (uow, r) ->
+            entitlements.pendingPlanChange(
+                uow, entitlements.lock(uow, userId), plan, r.effectiveAt(), cause));
   }
 
   /** A withdrawn plan change. */

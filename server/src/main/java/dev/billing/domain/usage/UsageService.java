@@ -13,6 +13,7 @@ import dev.billing.domain.entitlement.UsageCounters;
 import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.domain.idempotency.RecordedOutcome;
 import dev.billing.error.BillingException;
+import dev.billing.persistence.GroupWriters;
 import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
@@ -23,10 +24,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * Usage of the metered features of a user's plan. A record and its period's counter change in one
@@ -100,7 +99,7 @@ public final class UsageService implements UsageCounters {
    */
   public UsageResult record(Command c, Cause cause) {
     String hash = Idempotency.fingerprint(c.metric(), c.quantity(), c.enforce());
-    if (writers.isEmpty()) {
+    if (!writers.isStarted()) {
       return Idempotency.refusalsRecorded(
           tx,
           OPERATION,
@@ -110,7 +109,7 @@ public final class UsageService implements UsageCounters {
           uow -> recordLocked(uow, c, hash, cause));
     }
     Pending p = new Pending(c, cause, hash, new CompletableFuture<>());
-    if (!queue.offer(p)) {
+    if (!writers.offer(p)) {
       throw new BillingException.Unavailable(
           "OVERLOADED", "too many usage records waiting; retry", null);
     }
@@ -133,9 +132,18 @@ public final class UsageService implements UsageCounters {
       Command command, Cause cause, String hash, CompletableFuture<UsageResult> result) {}
 
   private static final int MAX_GROUP = 64;
-  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
-  private final List<Thread> writers = new ArrayList<>();
-  private volatile boolean running;
+
+  private final GroupWriters<Pending> writers =
+      new GroupWriters<>(
+          "usage-writer",
+          10_000,
+          MAX_GROUP,
+          java.util.Comparator.comparing(p -> p.command().userId()),
+          this::writeGroup,
+          (group, e) -> {
+            RuntimeException failure = Transactions.translate(e);
+            group.forEach(p -> p.result().completeExceptionally(failure));
+          });
 
   /**
    * Starts {@code count} writers: each takes the records waiting and writes them in ONE transaction
@@ -144,39 +152,15 @@ public final class UsageService implements UsageCounters {
    * Until started, each record is its own transaction.
    */
   public void start(int count) {
-    running = true;
-    for (int i = 0; i < count; i++) {
-      writers.add(Thread.ofPlatform().daemon().name("usage-writer-" + i).start(this::writeLoop));
-    }
+    writers.start(count);
   }
 
   public void stop() {
-    running = false;
-    writers.forEach(Thread::interrupt);
-    Pending left;
-    while ((left = queue.poll()) != null) {
+    writers.close();
+    for (Pending left : writers.drain()) {
       left.result()
           .completeExceptionally(
               new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
-    }
-  }
-
-  private void writeLoop() {
-    while (running) {
-      List<Pending> group = new ArrayList<>();
-      try {
-        group.add(queue.take());
-      } catch (InterruptedException e) {
-        return;
-      }
-      queue.drainTo(group, MAX_GROUP - 1);
-      group.sort(java.util.Comparator.comparing(p -> p.command().userId()));
-      try {
-        writeGroup(group);
-      } catch (RuntimeException e) {
-        RuntimeException failure = Transactions.translate(e);
-        group.forEach(p -> p.result().completeExceptionally(failure));
-      }
     }
   }
 
