@@ -34,6 +34,7 @@ import dev.billing.domain.referral.ReferralStore;
 import dev.billing.domain.subscription.CancellationService;
 import dev.billing.domain.subscription.PlanChangeService;
 import dev.billing.domain.subscription.SubscriptionMaintenance;
+import dev.billing.domain.subscription.SubscriptionQueries;
 import dev.billing.domain.subscription.SubscriptionService;
 import dev.billing.domain.subscription.SubscriptionStore;
 import dev.billing.domain.usage.MeterReporter;
@@ -44,6 +45,7 @@ import dev.billing.persistence.Transactions;
 import dev.billing.stripe.SignatureVerifier;
 import dev.billing.stripe.StripeEventParser;
 import dev.billing.stripe.StripeJavaGateway;
+import dev.billing.transport.console.ConsoleServer;
 import dev.billing.transport.grpc.AuthInterceptor;
 import dev.billing.transport.grpc.BillingGrpcService;
 import dev.billing.transport.grpc.EntitlementProtoConverter;
@@ -107,6 +109,7 @@ public final class BillingServer implements AutoCloseable {
   private final ChangeLogPruner pruner;
   private final Reconciler reconciler;
   private final MeterReporter meterReporter;
+  private final ConsoleServer console;
 
   private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
@@ -216,6 +219,9 @@ public final class BillingServer implements AutoCloseable {
             config.resilience().placeholderConfirmAfter(),
             clock);
 
+    PaymentOperations paymentOps = new PaymentOperations(tx, gateway, audit);
+    CancellationService cancellations =
+        new CancellationService(tx, gateway, audit, entitlementRules);
     grpc =
         new GrpcServer(
             grpcBuilder,
@@ -225,8 +231,8 @@ public final class BillingServer implements AutoCloseable {
                     credits,
                     streams,
                     checkout,
-                    new PaymentOperations(tx, gateway, audit),
-                    new CancellationService(tx, gateway, audit, entitlementRules),
+                    paymentOps,
+                    cancellations,
                     referrals,
                     audit,
                     webhooks,
@@ -286,6 +292,29 @@ public final class BillingServer implements AutoCloseable {
           }
         });
     http.start();
+    if (config.console().port() != null) {
+      console =
+          new ConsoleServer(
+              config.console().bind(),
+              config.console().port(),
+              config.console().secureCookie(),
+              new ConsoleServer.Services(
+                  tokens,
+                  entitlements,
+                  credits,
+                  paymentOps,
+                  new SubscriptionQueries(tx),
+                  customers,
+                  webhooks,
+                  audit,
+                  feed,
+                  cancellations,
+                  reconciler));
+      console.start();
+      closeOrder.add(console);
+    } else {
+      console = null;
+    }
     // Close in this order: stop taking work, end streams (clients resume elsewhere), then storage.
     closeOrder.add(tokenReloader);
     closeOrder.add(streams);
@@ -378,6 +407,11 @@ public final class BillingServer implements AutoCloseable {
 
   public Database database() {
     return database;
+  }
+
+  /** The operator console, or null when BILLING_CONSOLE_PORT is not set. */
+  public ConsoleServer console() {
+    return console;
   }
 
   public MeterReporter meterReporter() {

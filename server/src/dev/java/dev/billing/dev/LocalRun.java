@@ -36,6 +36,9 @@ public final class LocalRun {
     Env env = Env.load();
     EmbeddedMariaDb db = null;
     List<String[]> extraEnv = new ArrayList<>();
+    if (env.get("BILLING_CONSOLE_PORT").isEmpty()) {
+      extraEnv.add(new String[] {"BILLING_CONSOLE_PORT", "8081"});
+    }
     if (env.get("BILLING_RECONCILE_INTERVAL").isEmpty()) {
       // Background reconciliation is off under make run (make reconcile runs it on demand).
       extraEnv.add(new String[] {"BILLING_RECONCILE_INTERVAL", "0s"});

@@ -27,7 +27,18 @@ public record BillingConfig(
     Path tokensFile,
     Duration tokensReload,
     TlsConfig tls,
-    ResilienceConfig resilience) {
+    ResilienceConfig resilience,
+    ConsoleConfig console) {
+
+  /**
+   * The operator console's own listener.
+   *
+   * @param port null: no console
+   * @param bind the address it listens on (loopback by default: never the webhook port's
+   *     internet-facing address)
+   * @param secureCookie whether the session cookie is marked Secure (behind TLS)
+   */
+  public record ConsoleConfig(Integer port, String bind, boolean secureCookie) {}
 
   /**
    * Outage behaviour and self-repair.
@@ -253,7 +264,13 @@ public record BillingConfig(
             env.getDuration("BILLING_WEBHOOK_STORE_WAIT", Duration.ofSeconds(5)),
             env.getDuration("BILLING_PLACEHOLDER_CONFIRM_AFTER", Duration.ofMinutes(10)),
             env.getDuration("BILLING_RECONCILE_INTERVAL", Duration.ofHours(1)),
-            env.getDuration("BILLING_METER_REPORT_INTERVAL", Duration.ofSeconds(1))));
+            env.getDuration("BILLING_METER_REPORT_INTERVAL", Duration.ofSeconds(1))),
+        new ConsoleConfig(
+            env.get("BILLING_CONSOLE_PORT").map(Integer::parseInt).orElse(null),
+            env.get("BILLING_CONSOLE_BIND").orElse("127.0.0.1"),
+            env.get("BILLING_CONSOLE_SECURE_COOKIE")
+                .map(Boolean::parseBoolean)
+                .orElse(env.get("BILLING_TLS_CERT").isPresent())));
   }
 
   private static boolean testClocks(Env env, String secretKey) {

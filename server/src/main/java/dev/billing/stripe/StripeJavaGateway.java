@@ -599,6 +599,26 @@ public final class StripeJavaGateway implements StripeGateway {
     }
   }
 
+  @Override
+  public List<String> customersByEmail(String email) {
+    try {
+      var customers =
+          client
+              .v1()
+              .customers()
+              .list(
+                  com.stripe.param.CustomerListParams.builder()
+                      .setEmail(email)
+                      .setLimit(100L)
+                      .build());
+      List<String> ids = new ArrayList<>();
+      customers.getData().forEach(c -> ids.add(c.getId()));
+      return ids;
+    } catch (StripeException e) {
+      throw StripeErrors.translate(e);
+    }
+  }
+
   /** Why an invoice's payment failed, from its payment intent's last error. */
   private String paymentFailure(JsonObject invoice) throws StripeException {
     JsonObject payment = StripeJson.firstOfList(invoice, "payments");

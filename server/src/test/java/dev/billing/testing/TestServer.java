@@ -41,7 +41,8 @@ public final class TestServer implements AutoCloseable {
           "checkout:write", "test-checkout-token",
           "credits:write", "test-credits-token",
           "stream:read", "test-stream-token",
-          "usage:write", "test-usage-token");
+          "usage:write", "test-usage-token",
+          "console", "test-console-token");
 
   private static volatile Path tokensFile;
 

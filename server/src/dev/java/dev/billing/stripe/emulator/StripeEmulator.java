@@ -55,6 +55,7 @@ public final class StripeEmulator implements AutoCloseable {
     RoutingHandler routes =
         Handlers.routing()
             .post("/v1/customers", api(ex -> state.createCustomer(form(ex))))
+            .get("/v1/customers", api(ex -> state.listCustomers(form(ex))))
             .get("/v1/customers/{id}", api(ex -> state.customer(param(ex, "id"))))
             .post(
                 "/v1/checkout/sessions", api(ex -> state.createCheckoutSession(form(ex), baseUrl)))

@@ -536,6 +536,23 @@ final class StripeState {
    * {@code GET /v1/customers/search?query=metadata['user_id']:'alice'}: the one query form this
    * service's tools use.
    */
+  /**
+   * {@code GET /v1/customers?email=}: customers with this email (case-insensitive), newest first.
+   */
+  synchronized JsonObject listCustomers(Params p) {
+    String email = p.string("email");
+    List<JsonObject> matching = new ArrayList<>();
+    for (JsonObject c : customers.values()) {
+      if (email == null || email.equalsIgnoreCase(str(c, "email"))) {
+        matching.add(c);
+      }
+    }
+    java.util.Collections.reverse(matching);
+    JsonArray data = new JsonArray();
+    matching.stream().limit(100).forEach(c -> data.add(c.deepCopy()));
+    return list(data, "/v1/customers", false);
+  }
+
   synchronized JsonObject searchCustomers(Params p) {
     String query = p.string("query");
     java.util.regex.Matcher m =
@@ -1796,6 +1813,10 @@ final class StripeState {
       previous.add("metadata", customer.get("metadata").deepCopy());
       JsonObject md = customer.getAsJsonObject("metadata");
       p.stringMap("metadata").forEach(md::addProperty);
+    }
+    if (p.has("email")) {
+      previous.add("email", customer.get("email"));
+      customer.addProperty("email", p.string("email"));
     }
     emit("customer.updated", customer, previous);
     return customer.deepCopy();

@@ -49,6 +49,16 @@ public final class AuditLog implements CommitHook {
     }
   }
 
+  /** Records an entry in a transaction of its own (for actions that change nothing else). */
+  public void recordNow(
+      String userId, Cause cause, String entityType, String entityId, String action) {
+    tx.execute(
+        uow -> {
+          record(uow, userId, cause, entityType, entityId, action, null, null);
+          return null;
+        });
+  }
+
   /** A user's entries, newest first, with ids below {@code beforeId}. */
   public List<AuditEntry> entries(String userId, long beforeId, int limit) {
     return tx.read(s -> s.store(AuditStore.class).findByUser(userId, beforeId, limit));

@@ -171,6 +171,17 @@ public final class ChangeFeed implements AutoCloseable {
     return changes;
   }
 
+  /** A user's newest committed changes (within retention), newest first. */
+  public List<Change> newestOfUser(String userId, int limit) {
+    List<ChangeLogRow> rows =
+        tx.read(s -> s.store(ChangeLogStore.class).newestOfUser(userId, limit));
+    List<Change> changes = new ArrayList<>(rows.size());
+    for (ChangeLogRow row : rows) {
+      changes.add(changeLog.toChange(row));
+    }
+    return changes;
+  }
+
   /** Where the log stands: its last committed seq, and the highest seq pruned by retention. */
   public record Bounds(long lastCommitted, long prunedThrough) {}
 

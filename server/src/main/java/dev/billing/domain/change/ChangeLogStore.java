@@ -15,6 +15,9 @@ public interface ChangeLogStore {
   /** Committed rows after {@code afterSeq}, in order; at most {@code limit}. */
   List<ChangeLogRow> readAfter(long afterSeq, int limit);
 
+  /** A user's newest changes, newest first. */
+  List<ChangeLogRow> newestOfUser(String userId, int limit);
+
   /** The highest committed sequence number (0 when nothing was ever written). */
   long lastCommittedSeq();
 

@@ -99,6 +99,23 @@ public final class CustomerService {
     return uow.store(CustomerStore.class).findCustomerByUser(userId);
   }
 
+  /** The users whose Stripe customer has this email (Stripe keeps the emails, not this service). */
+  public List<String> usersByEmail(String email) {
+    List<String> users = new java.util.ArrayList<>();
+    for (String customer : stripe.customersByEmail(email)) {
+      String user = userOf(customer);
+      if (user != null && !users.contains(user)) {
+        users.add(user);
+      }
+    }
+    return users;
+  }
+
+  /** The user of a Stripe customer as committed now, or null. */
+  public String userOf(String customerId) {
+    return tx.read(s -> s.store(CustomerStore.class).findUserByCustomer(customerId));
+  }
+
   /** The user's Stripe customer as committed now, or null. */
   public String customerOf(String userId) {
     return tx.read(s -> s.store(CustomerStore.class).findCustomerByUser(userId));

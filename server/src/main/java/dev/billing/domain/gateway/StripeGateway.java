@@ -126,4 +126,7 @@ public interface StripeGateway {
       String paymentMethodId,
       java.util.Map<String, String> metadata,
       String idempotencyKey);
+
+  /** The ids of Stripe's customers with this email (newest first, at most 100). */
+  java.util.List<String> customersByEmail(String email);
 }

@@ -341,6 +341,11 @@ public final class WebhookProcessor implements AutoCloseable {
     return requeued;
   }
 
+  /** A stored event with its payload, or null. */
+  public StoredEvent event(String eventId) {
+    return tx.read(s -> s.store(InboxStore.class).find(eventId));
+  }
+
   /** Those of these event ids that are in the inbox. */
   public java.util.Set<String> stored(List<String> ids) {
     if (ids.isEmpty()) {

@@ -6,6 +6,8 @@ import java.util.List;
 public interface SubscriptionStore {
   SubscriptionRow findForUpdate(String id);
 
+  SubscriptionRow find(String id);
+
   List<SubscriptionRow> findByUser(String userId);
 
   /** All subscriptions of these users, locked until commit. */

@@ -9,6 +9,8 @@ public enum Scope {
   CREDITS_WRITE("credits:write"),
   STREAM_READ("stream:read"),
   USAGE_WRITE("usage:write"),
+  /** The operator console, read only (actions need admin). Grants no RPC. */
+  CONSOLE("console"),
   ADMIN("admin");
 
   private final String wire;
