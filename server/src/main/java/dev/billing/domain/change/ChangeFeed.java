@@ -162,8 +162,11 @@ public final class ChangeFeed implements AutoCloseable {
 
   /** Committed changes after {@code afterSeq}, in order, at most {@code limit}. */
   public List<Change> readAfter(long afterSeq, int limit) {
-    List<ChangeLogRow> rows =
-        tx.read(s -> s.store(ChangeLogStore.class).readAfter(afterSeq, limit));
+    return read(log -> log.readAfter(afterSeq, limit));
+  }
+
+  private List<Change> read(java.util.function.Function<ChangeLogStore, List<ChangeLogRow>> query) {
+    List<ChangeLogRow> rows = tx.read(s -> query.apply(s.store(ChangeLogStore.class)));
     List<Change> changes = new ArrayList<>(rows.size());
     for (ChangeLogRow row : rows) {
       changes.add(changeLog.toChange(row));
@@ -173,13 +176,7 @@ public final class ChangeFeed implements AutoCloseable {
 
   /** A user's newest committed changes (within retention), newest first. */
   public List<Change> newestOfUser(String userId, int limit) {
-    List<ChangeLogRow> rows =
-        tx.read(s -> s.store(ChangeLogStore.class).newestOfUser(userId, limit));
-    List<Change> changes = new ArrayList<>(rows.size());
-    for (ChangeLogRow row : rows) {
-      changes.add(changeLog.toChange(row));
-    }
-    return changes;
+    return read(log -> log.newestOfUser(userId, limit));
   }
 
   /** Where the log stands: its last committed seq, and the highest seq pruned by retention. */

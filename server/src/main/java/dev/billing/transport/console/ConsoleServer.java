@@ -388,16 +388,12 @@ public final class ConsoleServer implements AutoCloseable {
                 "console:" + key,
                 reason + " (console, " + session.operator() + ")",
                 Cause.api("console:" + session.operator()));
-    redirect(
+    backToUser(
         ex,
-        "/console/users/"
-            + URLEncoder.encode(user, StandardCharsets.UTF_8)
-            + "?done="
-            + URLEncoder.encode(
-                (r.replayed() ? "Already granted" : "Granted " + amount + " credits")
-                    + "; balance "
-                    + r.balance(),
-                StandardCharsets.UTF_8));
+        user,
+        (r.replayed() ? "Already granted" : "Granted " + amount + " credits")
+            + "; balance "
+            + r.balance());
   }
 
   private void confirmRefund(HttpServerExchange ex, Session session) {
@@ -416,14 +412,10 @@ public final class ConsoleServer implements AutoCloseable {
                 "console:" + value(form, "key"),
                 "console refund by " + session.operator(),
                 Cause.api("console:" + session.operator()));
-    redirect(
+    backToUser(
         ex,
-        "/console/users/"
-            + URLEncoder.encode(p.userId(), StandardCharsets.UTF_8)
-            + "?done="
-            + URLEncoder.encode(
-                "Refund " + r.refundId() + " of payment " + p.id() + " requested from Stripe",
-                StandardCharsets.UTF_8));
+        p.userId(),
+        "Refund " + r.refundId() + " of payment " + p.id() + " requested from Stripe");
   }
 
   private void confirmCancel(HttpServerExchange ex, Session session) {
@@ -446,17 +438,13 @@ public final class ConsoleServer implements AutoCloseable {
                 atPeriodEnd,
                 "console:" + value(form, "key"),
                 Cause.api("console:" + session.operator()));
-    redirect(
+    backToUser(
         ex,
-        "/console/users/"
-            + URLEncoder.encode(user, StandardCharsets.UTF_8)
-            + "?done="
-            + URLEncoder.encode(
-                "Asked Stripe to cancel "
-                    + sub
-                    + (atPeriodEnd ? " at the end of the period" : " now")
-                    + "; the tier follows Stripe's event",
-                StandardCharsets.UTF_8));
+        user,
+        "Asked Stripe to cancel "
+            + sub
+            + (atPeriodEnd ? " at the end of the period" : " now")
+            + "; the tier follows Stripe's event");
   }
 
   /** The last drift report an operator asked for (a dry run: nothing repaired). */
@@ -473,6 +461,16 @@ public final class ConsoleServer implements AutoCloseable {
     lastReportBy = session.operator() + " at " + Instant.now();
     audit(null, session, "reconcile", "dry-run", "console.reconcile_dry_run");
     redirect(ex, "/console/reconcile");
+  }
+
+  /** Back to the user's page, with what was done. */
+  private static void backToUser(HttpServerExchange ex, String user, String done) {
+    redirect(
+        ex,
+        "/console/users/"
+            + URLEncoder.encode(user, StandardCharsets.UTF_8)
+            + "?done="
+            + URLEncoder.encode(done, StandardCharsets.UTF_8));
   }
 
   private static long parseAmount(String s) {
