@@ -38,6 +38,9 @@ public final class LocalRun {
     List<String[]> extraEnv = new ArrayList<>();
     if (env.get("BILLING_CONSOLE_PORT").isEmpty()) {
       extraEnv.add(new String[] {"BILLING_CONSOLE_PORT", "8081"});
+      System.out.println(
+          "[make run] operator console on http://localhost:8081/console/ (sign in with the"
+              + " development token)");
     }
     if (env.get("BILLING_RECONCILE_INTERVAL").isEmpty()) {
       // Background reconciliation is off under make run (make reconcile runs it on demand).
