@@ -1372,21 +1372,29 @@ final class StripeState {
       }
     }
     java.util.Collections.reverse(matching);
+    return page(matching, after, limit, "/v1/subscriptions");
+  }
+
+  /**
+   * A page of a newest-first list, as Stripe pages: after {@code starting_after}, at most limit.
+   */
+  private static JsonObject page(
+      List<JsonObject> newestFirst, String after, int limit, String url) {
     JsonArray data = new JsonArray();
     boolean started = after == null;
     boolean more = false;
-    for (JsonObject s : matching) {
+    for (JsonObject o : newestFirst) {
       if (!started) {
-        started = after.equals(str(s, "id"));
+        started = after.equals(str(o, "id"));
         continue;
       }
       if (data.size() == limit) {
         more = true;
         break;
       }
-      data.add(s.deepCopy());
+      data.add(o.deepCopy());
     }
-    return list(data, "/v1/subscriptions", more);
+    return list(data, url, more);
   }
 
   synchronized JsonObject subscription(String id) {
@@ -2620,21 +2628,7 @@ final class StripeState {
       }
     }
     java.util.Collections.reverse(matching);
-    JsonArray data = new JsonArray();
-    boolean started = after == null;
-    boolean more = false;
-    for (JsonObject pi : matching) {
-      if (!started) {
-        started = after.equals(str(pi, "id"));
-        continue;
-      }
-      if (data.size() == limit) {
-        more = true;
-        break;
-      }
-      data.add(pi.deepCopy());
-    }
-    return list(data, "/v1/payment_intents", more);
+    return page(matching, after, limit, "/v1/payment_intents");
   }
 
   synchronized JsonObject paymentIntent(String id) {
