@@ -207,7 +207,8 @@ public final class BillingServer implements AutoCloseable {
             new UrlPolicy(config.allowedOrigins()),
             referrals,
             customers,
-            payments);
+            payments,
+            entitlementRules);
     pruner = new ChangeLogPruner(tx, config.stream().retention(), clock);
     pruner.addListener(streams::pruned);
     maintenance =

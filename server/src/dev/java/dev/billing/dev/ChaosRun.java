@@ -698,42 +698,38 @@ public final class ChaosRun {
               (x, y) -> x + " " + y);
         }
       }
-      try (ResultSet rs =
-          s.executeQuery(
-              "SELECT user_id, GROUP_CONCAT(CONCAT(stripe_subscription_id, ':', status, ':', plan)"
-                  + " ORDER BY stripe_subscription_id) FROM subscriptions GROUP BY user_id")) {
-        while (rs.next()) {
-          state.merge(rs.getString(1), "subs=" + rs.getString(2), (x, y) -> x + " " + y);
-        }
-      }
-      try (ResultSet rs =
-          s.executeQuery(
-              "SELECT user_id, GROUP_CONCAT(CONCAT(idempotency_key, ':', quantity) ORDER BY"
-                  + " idempotency_key) FROM usage_records GROUP BY user_id")) {
-        while (rs.next()) {
-          state.merge(rs.getString(1), "usage=" + rs.getString(2), (x, y) -> x + " " + y);
-        }
-      }
-      try (ResultSet rs = s.executeQuery("SELECT user_id, used FROM usage_counters")) {
-        while (rs.next()) {
-          state.merge(rs.getString(1), "seats=" + rs.getLong(2), (x, y) -> x + " " + y);
-        }
-      }
-      try (ResultSet rs = s.executeQuery("SELECT user_id, balance FROM credit_balances")) {
-        while (rs.next()) {
-          state.merge(rs.getString(1), "balance=" + rs.getLong(2), (x, y) -> x + " " + y);
-        }
-      }
-      try (ResultSet rs =
-          s.executeQuery(
-              "SELECT user_id, GROUP_CONCAT(CONCAT(idempotency_key, ':', delta) ORDER BY"
-                  + " idempotency_key) FROM credit_ledger GROUP BY user_id")) {
-        while (rs.next()) {
-          state.merge(rs.getString(1), "ledger=" + rs.getString(2), (x, y) -> x + " " + y);
-        }
-      }
+      part(
+          s,
+          state,
+          "subs",
+          "SELECT user_id, GROUP_CONCAT(CONCAT(stripe_subscription_id, ':', status, ':', plan)"
+              + " ORDER BY stripe_subscription_id) FROM subscriptions GROUP BY user_id");
+      part(
+          s,
+          state,
+          "usage",
+          "SELECT user_id, GROUP_CONCAT(CONCAT(idempotency_key, ':', quantity) ORDER BY"
+              + " idempotency_key) FROM usage_records GROUP BY user_id");
+      part(s, state, "seats", "SELECT user_id, used FROM usage_counters");
+      part(s, state, "balance", "SELECT user_id, balance FROM credit_balances");
+      part(
+          s,
+          state,
+          "ledger",
+          "SELECT user_id, GROUP_CONCAT(CONCAT(idempotency_key, ':', delta) ORDER BY"
+              + " idempotency_key) FROM credit_ledger GROUP BY user_id");
     }
     return state;
+  }
+
+  /** Adds {@code label=<second column>} to each user's line (the first column is the user). */
+  private static void part(Statement s, Map<String, String> state, String label, String sql)
+      throws SQLException {
+    try (ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        state.merge(rs.getString(1), label + "=" + rs.getString(2), (x, y) -> x + " " + y);
+      }
+    }
   }
 
   private static long count(int dbPort, String database, String sql) {

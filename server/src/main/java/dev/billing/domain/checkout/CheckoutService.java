@@ -43,6 +43,7 @@ public final class CheckoutService {
   private final ReferralService referrals;
   private final CustomerService customers;
   private final PaymentService payments;
+  private final dev.billing.domain.entitlement.EntitlementService entitlements;
 
   public CheckoutService(
       Transactions tx,
@@ -51,7 +52,9 @@ public final class CheckoutService {
       UrlPolicy urls,
       ReferralService referrals,
       CustomerService customers,
-      PaymentService payments) {
+      PaymentService payments,
+      dev.billing.domain.entitlement.EntitlementService entitlements) {
+    this.entitlements = entitlements;
     this.customers = customers;
     this.payments = payments;
     this.tx = tx;
@@ -264,12 +267,7 @@ public final class CheckoutService {
    * user's.
    */
   public SubscriptionResult createSubscription(
-      String userId,
-      String planName,
-      int trialDays,
-      String paymentMethodId,
-      String key,
-      dev.billing.domain.entitlement.EntitlementRow current) {
+      String userId, String planName, int trialDays, String paymentMethodId, String key) {
     Plan plan = catalog.plan(planName).filter(p -> !p.isFree()).orElse(null);
     List<FieldViolation> v = new ArrayList<>();
     if (plan == null) {
@@ -292,6 +290,7 @@ public final class CheckoutService {
             hash,
             () -> {
               ran[0] = true;
+              var current = entitlements.find(userId);
               var status =
                   dev.billing.domain.entitlement.StripeStatus.parseStored(current.status());
               if (current.subscriptionId() != null

@@ -21,7 +21,6 @@ import dev.billing.domain.subscription.SubscriptionQueries;
 import dev.billing.domain.subscription.SubscriptionRow;
 import dev.billing.error.BillingException;
 import dev.billing.proto.v1.Entitlement;
-import dev.billing.proto.v1.MetricUsage;
 import dev.billing.stripe.Redaction;
 import dev.billing.transport.grpc.EntitlementSnapshots;
 import dev.billing.transport.grpc.Scope;
@@ -528,9 +527,5 @@ public final class ConsoleServer implements AutoCloseable {
         .toString()
         .replace("T", " ")
         .replaceAll("\\.\\d+Z", "Z");
-  }
-
-  static List<MetricUsage> usage(Entitlement e) {
-    return e.getUsageList();
   }
 }

@@ -250,7 +250,13 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
       b.setResetsAt(com.google.protobuf.Timestamp.newBuilder().setSeconds(r.resetsAt()));
     }
     if (r.reason() != null) {
-      b.setReason(UsageReason.valueOf("USAGE_REASON_" + r.reason()));
+      b.setReason(
+          switch (r.reason()) {
+            case UsageService.LIMIT_REACHED -> UsageReason.USAGE_REASON_LIMIT_REACHED;
+            case UsageService.NOT_IN_PLAN -> UsageReason.USAGE_REASON_NOT_IN_PLAN;
+            case UsageService.INSUFFICIENT_CREDITS -> UsageReason.USAGE_REASON_INSUFFICIENT_CREDITS;
+            default -> UsageReason.USAGE_REASON_UNSPECIFIED;
+          });
     }
     return b.build();
   }
@@ -1071,8 +1077,7 @@ public final class BillingGrpcService extends BillingServiceGrpc.BillingServiceI
                       request.getPlan(),
                       request.getTrialDays(),
                       pm.isEmpty() ? null : pm,
-                      request.getIdempotencyKey(),
-                      s.entitlements().snapshot(request.getUserId()).row());
+                      request.getIdempotencyKey());
           CreateSubscriptionResponse.Builder b =
               CreateSubscriptionResponse.newBuilder()
                   .setSubscriptionId(r.subscriptionId())

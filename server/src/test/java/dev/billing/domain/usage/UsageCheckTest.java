@@ -146,7 +146,7 @@ class UsageCheckTest {
   }
 
   @Test
-  void aRecordOnOneReplicaIsSeenByTheOtherWithoutADatabaseRead() {
+  void aRecordOnOneReplicaReachesTheOtherReplicasCachedSnapshot() {
     String user = user();
     // B holds the user's snapshot before the record, so only the change can move it.
     assertThat(clientB.checkUsage(user, "api_calls", 1).getUsed()).isZero();
