@@ -163,7 +163,11 @@ public final class Database implements AutoCloseable {
       // Our statements are longer than the default 256-character limit: without this every
       // execution re-parses its SQL on the client.
       {"prepStmtCacheSqlLimit", "8192"},
-      {"useServerPrepStmts", "true"},
+      // Client-side prepared statements: a batch goes as one multi-row INSERT in one round trip.
+      // Server-side ones made the driver prepare (a round trip) and close a new statement for
+      // every batch size it sent: RecordUsage at 64 in flight 2,642 -> 5,329 calls/s, server CPU
+      // 0.356 -> 0.150 ms/call (make bench, same machine); webhook ingestion unchanged.
+      {"useServerPrepStmts", "false"},
       {"rewriteBatchedStatements", "true"},
       {"connectTimeout", "3000"},
       // Skip round trips that only restate the session state the driver already knows.

@@ -57,13 +57,13 @@ public final class Idempotency {
   }
 
   /**
-   * The recorded outcomes of these owners' keys of {@code operation}, by owner + NUL + key, read
-   * with one statement (what a group checks with {@link #check}).
+   * The recorded outcomes of these keys of {@code operation}, by owner + NUL + key, read with one
+   * statement (what a group checks with {@link #check}).
    */
   public static java.util.Map<String, RecordedOutcome> prefetch(
-      UnitOfWork uow, String operation, List<String> owners, List<String> keys) {
+      UnitOfWork uow, String operation, List<OwnedKey> keys) {
     java.util.Map<String, RecordedOutcome> byKey = new java.util.HashMap<>();
-    for (RecordedOutcome o : uow.store(IdempotencyStore.class).findAll(operation, owners, keys)) {
+    for (RecordedOutcome o : uow.store(IdempotencyStore.class).findAll(operation, keys)) {
       byKey.put(o.owner() + '\u0000' + o.idemKey(), o);
     }
     return byKey;

@@ -4,9 +4,8 @@ package dev.billing.domain.idempotency;
 public interface IdempotencyStore {
   RecordedOutcome find(String operation, String owner, String idemKey);
 
-  /** The outcomes of {@code operation} whose owner and key are among these (a superset). */
-  java.util.List<RecordedOutcome> findAll(
-      String operation, java.util.List<String> owners, java.util.List<String> keys);
+  /** The outcomes of {@code operation} under these keys. */
+  java.util.List<RecordedOutcome> findAll(String operation, java.util.List<OwnedKey> keys);
 
   /** Inserts unless the key exists; returns rows added. */
   int insertIfAbsent(RecordedOutcome outcome);

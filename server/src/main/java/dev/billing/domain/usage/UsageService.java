@@ -11,6 +11,7 @@ import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.UsageCount;
 import dev.billing.domain.entitlement.UsageCounters;
 import dev.billing.domain.idempotency.Idempotency;
+import dev.billing.domain.idempotency.OwnedKey;
 import dev.billing.domain.idempotency.RecordedOutcome;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.GroupWriters;
@@ -398,14 +399,18 @@ public final class UsageService implements UsageCounters {
    */
   private void prefetch(UnitOfWork uow, List<Pending> group) {
     List<String> users = group.stream().map(p -> p.command().userId()).distinct().toList();
-    List<String> keys = group.stream().map(p -> p.command().idempotencyKey()).distinct().toList();
+    List<OwnedKey> keys =
+        group.stream()
+            .map(p -> new OwnedKey(p.command().userId(), p.command().idempotencyKey()))
+            .distinct()
+            .toList();
     entitlements.lockAll(uow, users);
     Held held = held(uow);
     held.firstRecords = new HashMap<>();
-    for (UsageRecordRow r : uow.store(UsageStore.class).findByKeys(users, keys)) {
+    for (UsageRecordRow r : uow.store(UsageStore.class).findByKeys(keys)) {
       held.firstRecords.put(r.userId() + '\u0000' + r.idempotencyKey(), r);
     }
-    held.outcomes = Idempotency.prefetch(uow, OPERATION, users, keys);
+    held.outcomes = Idempotency.prefetch(uow, OPERATION, keys);
   }
 
   /**

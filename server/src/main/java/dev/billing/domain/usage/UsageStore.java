@@ -1,5 +1,6 @@
 package dev.billing.domain.usage;
 
+import dev.billing.domain.idempotency.OwnedKey;
 import java.util.List;
 
 /** usage_records and usage_counters. */
@@ -11,8 +12,8 @@ public interface UsageStore {
   /** Writes a period's counter (inserted, or replaced). */
   void writeCounter(CounterRow row);
 
-  /** The records of these users with these keys (a superset of the pairs asked for). */
-  List<UsageRecordRow> findByKeys(List<String> userIds, List<String> keys);
+  /** The records under these keys (owner = user). */
+  List<UsageRecordRow> findByKeys(List<OwnedKey> keys);
 
   /** These users' counters of running allowances and of periods ending after {@code after}. */
   List<CounterRow> liveCounters(List<String> userIds, long after);
