@@ -159,6 +159,7 @@ public final class WebhookProcessor implements AutoCloseable {
           10_000,
           MAX_GROUP,
           null,
+          null,
           group -> {
             writing = group;
             try {

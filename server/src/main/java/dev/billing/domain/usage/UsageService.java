@@ -140,6 +140,9 @@ public final class UsageService implements UsageCounters {
           10_000,
           MAX_GROUP,
           java.util.Comparator.comparing(p -> p.command().userId()),
+          Boolean.getBoolean("usage.shared")
+              ? null
+              : p -> p.command().userId(), // a user's records always go to the same writer
           this::writeGroup,
           (group, e) -> {
             RuntimeException failure = Transactions.translate(e);
@@ -147,10 +150,11 @@ public final class UsageService implements UsageCounters {
           });
 
   /**
-   * Starts {@code count} writers: each takes the records waiting and writes them in ONE transaction
-   * (one commit, one change-log reservation for all of them), in user order so writers never
-   * deadlock on users; a record that fails is rolled back alone (savepoints) while the rest commit.
-   * Until started, each record is its own transaction.
+   * Starts {@code count} writers: each takes the records waiting for it and writes them in ONE
+   * transaction (one commit, one change-log reservation for all of them), in user order; a user's
+   * records all go to one writer, so writers never wait on each other's user locks (nor deadlock);
+   * a record that fails is rolled back alone (savepoints) while the rest commit. Until started,
+   * each record is its own transaction.
    */
   public void start(int count) {
     writers.start(count);
