@@ -102,12 +102,14 @@ class ConsoleBrowserTest {
     assertThat(text("timeline")).contains("entitlement.changed").contains("evt_console_1");
     // The Stripe event behind the change, one click away, secrets masked.
     browser.findElement(By.linkText("evt_console_1")).click();
+    awaitElement("payload"); // the next page, not the one clicked on
     assertThat(text("payload")).contains("customer.subscription.created");
 
     browser.get(base + "users/console-user");
     browser.findElement(By.id("amount")).sendKeys("250");
     browser.findElement(By.id("reason")).sendKeys("goodwill after outage");
     browser.findElement(By.id("grant")).click();
+    awaitElement("effect"); // the next page, not the one clicked on
     assertThat(text("effect")).contains("from 0 to 250");
     String confirmPage = browser.getCurrentUrl();
     browser.findElement(By.id("confirm")).click();
@@ -154,6 +156,7 @@ class ConsoleBrowserTest {
     assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo(user);
 
     browser.findElement(By.cssSelector("a.refund")).click();
+    awaitElement("effect"); // the next page, not the one clicked on
     assertThat(text("effect")).contains("Stripe refunds 1900 usd");
     browser.findElement(By.id("confirm")).click();
     awaitElement("done");
@@ -166,6 +169,7 @@ class ConsoleBrowserTest {
         .isEqualTo(1);
 
     browser.findElement(By.cssSelector("a.cancel")).click();
+    awaitElement("effect"); // the next page, not the one clicked on
     assertThat(text("effect")).contains("At the end of the period");
     browser.findElement(By.id("confirm")).click();
     awaitElement("done");
@@ -193,6 +197,7 @@ class ConsoleBrowserTest {
     browser.get(base + "dead-letters");
     assertThat(text("dead")).contains("evt_dead_1");
     browser.findElement(By.cssSelector("a.replay")).click();
+    awaitElement("effect"); // the next page, not the one clicked on
     assertThat(text("effect")).contains("applied again");
     browser.findElement(By.id("confirm")).click();
     awaitElement("done");
