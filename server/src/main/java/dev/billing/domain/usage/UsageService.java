@@ -140,9 +140,7 @@ public final class UsageService implements UsageCounters {
           10_000,
           MAX_GROUP,
           java.util.Comparator.comparing(p -> p.command().userId()),
-          Boolean.getBoolean("usage.shared")
-              ? null
-              : p -> p.command().userId(), // a user's records always go to the same writer
+          p -> p.command().userId(), // a user's records always go to the same writer
           this::writeGroup,
           (group, e) -> {
             RuntimeException failure = Transactions.translate(e);
