@@ -12,7 +12,6 @@ import dev.billing.proto.v1.CreatePortalSessionRequest;
 import dev.billing.testing.TestServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +36,7 @@ class FirstOutcomeTest {
   }
 
   private static String user() {
-    return "fo_" + UUID.randomUUID().toString().substring(0, 8);
+    return TestServer.uniqueUser("fo_");
   }
 
   private static ConsumeCreditsRequest consume(String user, long amount, String key) {

@@ -11,7 +11,6 @@ import dev.billing.proto.v1.ReconcileWithStripeRequest;
 import dev.billing.proto.v1.ReconcileWithStripeResponse;
 import dev.billing.testing.TestServer;
 import java.time.Duration;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,7 +43,7 @@ class ReconcileTest {
 
   @Test
   void missedEventsAreFoundAppliedOnceAndDriftIsRepaired() {
-    String user = "rec_" + UUID.randomUUID().toString().substring(0, 8);
+    String user = TestServer.uniqueUser("rec_");
     // Every event about this user is lost, from the customer's creation on.
     server.emulator().dropNextDeliveries(1_000);
     var co =
@@ -103,7 +102,7 @@ class ReconcileTest {
 
   @Test
   void aPaidPurchaseWhoseEventsAreOutOfReachIsSettledOnceFromStripesPaymentIntents() {
-    String user = "recp_" + UUID.randomUUID().toString().substring(0, 8);
+    String user = TestServer.uniqueUser("recp_");
     var co =
         client.createCheckout(
             CreateCheckoutRequest.newBuilder()

@@ -13,7 +13,6 @@ import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,7 +61,7 @@ class TestClockRenewalTest {
 
   @Test
   void advancingTheClockPastThePeriodEndRenewsAndBillsAgain() throws Exception {
-    String user = "clk_" + UUID.randomUUID().toString().substring(0, 8);
+    String user = TestServer.uniqueUser("clk_");
     subscribe(user, 0);
     await()
         .atMost(WAIT)
@@ -87,7 +86,7 @@ class TestClockRenewalTest {
 
   @Test
   void aTrialEndsActiveAndPaidWhenItsClockPassesTheTrialEnd() throws Exception {
-    String user = "clt_" + UUID.randomUUID().toString().substring(0, 8);
+    String user = TestServer.uniqueUser("clt_");
     subscribe(user, 7);
     await()
         .atMost(WAIT)

@@ -254,9 +254,14 @@ public final class TestServer implements AutoCloseable {
     return subscribedUser(plan, prefix, "4242424242424242");
   }
 
+  /** A user id no other test uses: {@code prefix} and a random suffix. */
+  public static String uniqueUser(String prefix) {
+    return prefix + java.util.UUID.randomUUID().toString().substring(0, 8);
+  }
+
   /** {@link #subscribedUser(String, String)} paying with {@code cardNumber} (a test card). */
   public String subscribedUser(String plan, String prefix, String cardNumber) {
-    String user = prefix + java.util.UUID.randomUUID().toString().substring(0, 8);
+    String user = uniqueUser(prefix);
     var co =
         client()
             .createCheckout(

@@ -48,7 +48,7 @@ class CheckoutEndToEndTest {
   }
 
   private static String user() {
-    return "co_" + UUID.randomUUID().toString().substring(0, 8);
+    return TestServer.uniqueUser("co_");
   }
 
   private static CreateCheckoutRequest.Builder subscription(String user, String plan) {

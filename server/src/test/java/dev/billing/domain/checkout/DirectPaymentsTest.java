@@ -15,7 +15,6 @@ import dev.billing.testing.TestServer;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,10 +40,6 @@ class DirectPaymentsTest {
     server.close();
   }
 
-  private static String user(String prefix) {
-    return prefix + UUID.randomUUID().toString().substring(0, 8);
-  }
-
   /** What the product's page does with Stripe.js: confirm the intent with a card. */
   private static int confirm(String path, String paymentMethod) {
     return server.stripeApi("POST", path, "payment_method=" + paymentMethod).statusCode();
@@ -56,7 +51,7 @@ class DirectPaymentsTest {
 
   @Test
   void aPaymentIntentForCreditsIsCreditedOnceWhenStripeSaysItIsPaid() {
-    String user = user("pi_");
+    String user = TestServer.uniqueUser("pi_");
     var created = client.createPaymentIntent(user, "credits_1000", "buy-1");
     assertThat(created.getClientSecret()).startsWith(created.getPaymentIntentId() + "_secret_");
     // The same key answers the same intent and records nothing twice.
@@ -119,7 +114,7 @@ class DirectPaymentsTest {
 
   @Test
   void aCheckoutSessionIsReadBackAndOnlyOurs() {
-    String user = user("cs_");
+    String user = TestServer.uniqueUser("cs_");
     var co =
         client.createCheckout(
             CreateCheckoutRequest.newBuilder()

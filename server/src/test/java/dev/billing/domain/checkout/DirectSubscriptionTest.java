@@ -16,7 +16,6 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,10 +41,6 @@ class DirectSubscriptionTest {
     server.close();
   }
 
-  private static String user(String prefix) {
-    return prefix + UUID.randomUUID().toString().substring(0, 8);
-  }
-
   private static String intentOf(String clientSecret) {
     return clientSecret.replaceAll("_secret_.*$", "");
   }
@@ -60,7 +55,7 @@ class DirectSubscriptionTest {
 
   @Test
   void anIncompleteSubscriptionBecomesActiveWhenItsFirstPaymentIsConfirmed() {
-    String user = user("ds_");
+    String user = TestServer.uniqueUser("ds_");
     var created = client.createSubscription(user, "pro", 0, null, "sub-1");
     assertThat(created.getStatus()).isEqualTo("incomplete");
     assertThat(created.getClientSecret()).contains("_secret_");
@@ -92,7 +87,7 @@ class DirectSubscriptionTest {
 
   @Test
   void threeDSecureOnTheConfirmPageCompletesTheFirstPayment() throws Exception {
-    String user = user("ds3_");
+    String user = TestServer.uniqueUser("ds3_");
     var created = client.createSubscription(user, "studio", 0, null, "sub-3ds");
     String pi = intentOf(created.getClientSecret());
     // The card asks for authentication: the payment waits.
@@ -134,7 +129,7 @@ class DirectSubscriptionTest {
 
   @Test
   void aTrialStartsAtOnceAndAnUnpaidSubscriptionExpiresAfter23Hours() throws Exception {
-    String trial = user("dst_");
+    String trial = TestServer.uniqueUser("dst_");
     var trialing = client.createSubscription(trial, "pro", 14, null, "sub-t");
     assertThat(trialing.getStatus()).isEqualTo("trialing");
     assertThat(trialing.getClientSecret()).isEmpty();
@@ -145,7 +140,7 @@ class DirectSubscriptionTest {
                 client.getEntitlement(trial).getStatus()
                     == SubscriptionStatus.SUBSCRIPTION_STATUS_TRIALING);
 
-    String unpaid = user("dsu_");
+    String unpaid = TestServer.uniqueUser("dsu_");
     var created = client.createSubscription(unpaid, "pro", 0, null, "sub-u");
     await()
         .atMost(Duration.ofSeconds(20))
@@ -180,7 +175,10 @@ class DirectSubscriptionTest {
     String foreign = client.listPaymentMethods(other).get(0).getId();
     assertThat(
             fieldViolations(
-                statusOf(() -> client.createSubscription(user("dsf_"), "pro", 0, foreign, "b4"))))
+                statusOf(
+                    () ->
+                        client.createSubscription(
+                            TestServer.uniqueUser("dsf_"), "pro", 0, foreign, "b4"))))
         .contains("payment_method_id");
   }
 }

@@ -8,7 +8,6 @@ import dev.billing.error.BillingException;
 import dev.billing.testing.TestServer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,7 +32,7 @@ class CreditServiceTest {
   }
 
   private static String user() {
-    return "u_" + UUID.randomUUID().toString().substring(0, 8);
+    return TestServer.uniqueUser("u_");
   }
 
   @Test

@@ -53,7 +53,7 @@ class CreditsEconomyTest {
   }
 
   private static String user() {
-    return "ce_" + UUID.randomUUID().toString().substring(0, 8);
+    return TestServer.uniqueUser("ce_");
   }
 
   private static CreateCheckoutResponse buyCredits(String user, long cents, String referral) {

@@ -29,7 +29,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -83,7 +82,7 @@ class UsageCheckTest {
   }
 
   private static String user() {
-    return "chk_" + UUID.randomUUID().toString().substring(0, 8);
+    return TestServer.uniqueUser("chk_");
   }
 
   private static boolean record(

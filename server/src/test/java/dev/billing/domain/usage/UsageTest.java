@@ -26,7 +26,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -193,7 +192,7 @@ class UsageTest {
 
   @Test
   void aMetricOutsideTheUsersPlanIsNotInPlan() {
-    String user = "free_" + UUID.randomUUID().toString().substring(0, 8);
+    String user = TestServer.uniqueUser("free_");
     assertThat(reasonOf(statusOf(() -> record(usage(user, "api_calls", 1, "n1")))))
         .isEqualTo("NOT_IN_PLAN");
     assertThat(record(usage(user, "exports", 1, "n2")).getLimit()).isEqualTo(2);

@@ -77,6 +77,19 @@ class ConsoleBrowserTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> browser.findElements(By.id(id)).size() == 1);
   }
 
+  /**
+   * Clicks an action, checks that its confirmation page states {@code effect}, confirms it; returns
+   * what the result page says was done.
+   */
+  private static String confirmed(By action, String effect) {
+    browser.findElement(action).click();
+    awaitElement("effect"); // the next page, not the one clicked on
+    assertThat(text("effect")).contains(effect);
+    browser.findElement(By.id("confirm")).click();
+    awaitElement("done");
+    return text("done");
+  }
+
   @Test
   void anAdminFindsAUserReadsWhyAndGrantsCreditsWithAConfirmation() throws Exception {
     long now = Instant.now().getEpochSecond();
@@ -155,12 +168,8 @@ class ConsoleBrowserTest {
     awaitElement("tier");
     assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo(user);
 
-    browser.findElement(By.cssSelector("a.refund")).click();
-    awaitElement("effect"); // the next page, not the one clicked on
-    assertThat(text("effect")).contains("Stripe refunds 1900 usd");
-    browser.findElement(By.id("confirm")).click();
-    awaitElement("done");
-    assertThat(text("done")).contains("Refund re_");
+    assertThat(confirmed(By.cssSelector("a.refund"), "Stripe refunds 1900 usd"))
+        .contains("Refund re_");
     assertThat(
             server.queryLong(
                 "SELECT COUNT(*) FROM audit_log WHERE user_id = ? AND actor = 'console:test-admin'"
@@ -168,12 +177,8 @@ class ConsoleBrowserTest {
                 user))
         .isEqualTo(1);
 
-    browser.findElement(By.cssSelector("a.cancel")).click();
-    awaitElement("effect"); // the next page, not the one clicked on
-    assertThat(text("effect")).contains("At the end of the period");
-    browser.findElement(By.id("confirm")).click();
-    awaitElement("done");
-    assertThat(text("done")).contains("at the end of the period");
+    assertThat(confirmed(By.cssSelector("a.cancel"), "At the end of the period"))
+        .contains("at the end of the period");
     String subscription = client.getEntitlement(user).getSubscriptionId();
     await()
         .atMost(Duration.ofSeconds(10))
@@ -196,12 +201,8 @@ class ConsoleBrowserTest {
     signIn(TestServer.ADMIN_TOKEN);
     browser.get(base + "dead-letters");
     assertThat(text("dead")).contains("evt_dead_1");
-    browser.findElement(By.cssSelector("a.replay")).click();
-    awaitElement("effect"); // the next page, not the one clicked on
-    assertThat(text("effect")).contains("applied again");
-    browser.findElement(By.id("confirm")).click();
-    awaitElement("done");
-    assertThat(text("done")).contains("evt_dead_1 requeued");
+    assertThat(confirmed(By.cssSelector("a.replay"), "applied again"))
+        .contains("evt_dead_1 requeued");
     assertThat(
             server.queryLong(
                 "SELECT COUNT(*) FROM audit_log WHERE action = 'console.replay'"
