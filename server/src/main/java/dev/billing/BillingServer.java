@@ -57,6 +57,7 @@ import dev.billing.transport.grpc.TokenStore;
 import dev.billing.transport.grpc.stream.StreamHub;
 import dev.billing.transport.http.HttpServer;
 import dev.billing.transport.http.WebhookHttpHandler;
+import dev.billing.transport.http.WebhookWarmup;
 import io.grpc.ServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -246,17 +247,12 @@ public final class BillingServer implements AutoCloseable {
                     config.catalog())),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());
-    http =
-        new HttpServer(
-            config.httpPort(),
-            new WebhookHttpHandler(
-                new SignatureVerifier(
-                    config.stripe().webhookSecrets(),
-                    config.webhooks().signatureTolerance(),
-                    clock),
-                webhooks),
-            health,
-            meters);
+    WebhookHttpHandler webhookHandler =
+        new WebhookHttpHandler(
+            new SignatureVerifier(
+                config.stripe().webhookSecrets(), config.webhooks().signatureTolerance(), clock),
+            webhooks);
+    http = new HttpServer(config.httpPort(), webhookHandler, health, meters);
 
     TokenReloader tokenReloader = new TokenReloader(tokens, config.tokensReload(), meters);
     // The database answered the migrations; if it blips while the rest starts, wait for it.
@@ -272,6 +268,15 @@ public final class BillingServer implements AutoCloseable {
       }
     }
     webhooks.start();
+    // Before the ports open: the first real deliveries find the write path compiled.
+    new WebhookWarmup(
+            webhookHandler,
+            webhooks,
+            config.catalog(),
+            config.stripe().webhookSecrets().get(0),
+            clock,
+            meters)
+        .run(config.webhooks().warmupEvents());
     maintenance.start(config.maintenanceInterval());
     pruner.start(config.stream().pruneInterval());
     reconciler.start(resilience.reconcileInterval());

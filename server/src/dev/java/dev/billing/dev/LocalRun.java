@@ -46,6 +46,10 @@ public final class LocalRun {
       // Background reconciliation is off under make run (make reconcile runs it on demand).
       extraEnv.add(new String[] {"BILLING_RECONCILE_INTERVAL", "0s"});
     }
+    if (env.get("BILLING_WARMUP_EVENTS").isEmpty()) {
+      // make run starts at once; the production jar warms its webhook path up first (README).
+      extraEnv.add(new String[] {"BILLING_WARMUP_EVENTS", "0"});
+    }
     if (env.get("BILLING_DB_URL").isEmpty()) {
       Path root = Path.of("data", "mariadb").toAbsolutePath();
       int port = env.getInt("BILLING_DEV_DB_PORT", 0);

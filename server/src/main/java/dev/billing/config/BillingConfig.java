@@ -109,13 +109,17 @@ public record BillingConfig(
     }
   }
 
-  /** Webhook ingestion: signature tolerance, and retry of events whose processing failed. */
+  /**
+   * Webhook ingestion: signature tolerance, retry of events whose processing failed, writer
+   * threads, and how many synthetic events warm the path up at start (0: none).
+   */
   public record WebhookConfig(
       Duration signatureTolerance,
       int maxAttempts,
       Duration retryBase,
       Duration retryScan,
-      int writers) {}
+      int writers,
+      int warmupEvents) {}
 
   /**
    * The change stream: how often the feed looks for other replicas' changes, heartbeats, buffering.
@@ -244,7 +248,8 @@ public record BillingConfig(
             env.getInt("BILLING_WEBHOOK_MAX_ATTEMPTS", 8),
             env.getDuration("BILLING_WEBHOOK_RETRY_BASE", Duration.ofSeconds(2)),
             env.getDuration("BILLING_WEBHOOK_RETRY_SCAN", Duration.ofSeconds(1)),
-            env.getInt("BILLING_WEBHOOK_WRITERS", 1)),
+            env.getInt("BILLING_WEBHOOK_WRITERS", 1),
+            env.getInt("BILLING_WARMUP_EVENTS", 20_000)),
         new StreamConfig(
             env.getDuration("BILLING_FEED_POLL_INTERVAL", Duration.ofMillis(100)),
             env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),

@@ -61,6 +61,14 @@ public final class Transactions {
   }
 
   public <T> T execute(Work<T> work) {
+    return run(work, true);
+  }
+
+  /**
+   * Runs the work, and commits it ({@code commit}) or rolls it back after its commit hooks wrote
+   * their part (a rehearsal: nothing is kept and nothing is published).
+   */
+  private <T> T run(Work<T> work, boolean commit) {
     for (int attempt = 1; ; attempt++) {
       UnitOfWork uow;
       T result;
@@ -78,6 +86,9 @@ public final class Transactions {
           uow.flush();
           for (CommitHook hook : hooks) {
             hook.beforeCommit(uow);
+          }
+          if (!commit) {
+            return result; // rolled back below
           }
           session.commit(true);
           committed = true;
@@ -217,6 +228,25 @@ public final class Transactions {
           return null;
         });
     return new GroupOutcome<>(results, failures, true);
+  }
+
+  /**
+   * Does what {@link #executeGroup} does for these items on its first path, statement for
+   * statement, commit hooks included, then rolls it all back: nothing is kept, nothing is
+   * published. Used to warm the write path up before the service takes traffic.
+   */
+  public <I, R> void rehearseGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
+    run(
+        uow -> {
+          if (!batched || work.prepare(uow, items)) {
+            for (I item : items) {
+              work.apply(uow, item, batched);
+            }
+            uow.flush();
+          }
+          return null;
+        },
+        false);
   }
 
   /** Conflicts retry the whole group; an unreachable database answers for all of it. */

@@ -150,6 +150,7 @@ public final class TestServer implements AutoCloseable {
     env.put("STRIPE_EMULATOR_RETRY_BASE", "50ms");
     env.put("BILLING_MAINTENANCE_INTERVAL", "200ms");
     env.put("BILLING_RECONCILE_INTERVAL", "0s");
+    env.put("BILLING_WARMUP_EVENTS", "0"); // WarmupTest runs it
     env.putAll(overrides);
     return Env.of(env);
   }

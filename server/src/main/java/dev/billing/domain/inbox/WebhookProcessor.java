@@ -184,7 +184,7 @@ public final class WebhookProcessor implements AutoCloseable {
   private void writeGroup(List<Pending> group) {
     List<InboundEvent> events = group.stream().map(Pending::event).toList();
     Transactions.GroupOutcome<Outcome> done;
-    boolean batched = batchable(group);
+    boolean batched = batchable(events);
     try {
       done = tx.executeGroup(events, batched, work);
     } catch (BillingException.Unavailable e) {
@@ -245,12 +245,21 @@ public final class WebhookProcessor implements AutoCloseable {
   private static final long MAX_BATCH_CHARS = 1 << 20;
 
   /** Whether a group's events are stored with one insert and prefetched together. */
-  private static boolean batchable(List<Pending> group) {
+  private static boolean batchable(List<InboundEvent> group) {
     long chars = 0;
-    for (Pending p : group) {
-      chars += p.event().payload().length();
+    for (InboundEvent e : group) {
+      chars += e.payload().length();
     }
     return group.size() > 1 && chars <= MAX_BATCH_CHARS;
+  }
+
+  /**
+   * Runs these events as a writer runs a group (store, apply, audit, change log: the same
+   * statements) in a transaction that is then rolled back: nothing is kept, counted or published.
+   * It warms the write path up before the service takes traffic.
+   */
+  public void rehearse(List<InboundEvent> events) {
+    tx.rehearseGroup(events, batchable(events), work);
   }
 
   private Outcome storeForRetry(InboundEvent event, RuntimeException e) {

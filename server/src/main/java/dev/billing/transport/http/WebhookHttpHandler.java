@@ -142,38 +142,11 @@ public final class WebhookHttpHandler implements HttpHandler {
   }
 
   private void received(HttpServerExchange exchange, byte[] body) {
-    String header = exchange.getRequestHeaders().getFirst(STRIPE_SIGNATURE);
-    if (header == null || header.isBlank()) {
-      respond(exchange, 400, "missing_signature", "the Stripe-Signature header is required");
-      return;
-    }
-    try {
-      verifier.verify(body, header);
-    } catch (SignatureVerificationException e) {
-      log.warn("rejected webhook: signature verification failed ({})", e.getMessage());
-      respond(exchange, 400, "invalid_signature", "the signature does not verify");
-      return;
-    }
-    String payload;
-    try {
-      payload =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-              .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-              .decode(java.nio.ByteBuffer.wrap(body))
-              .toString();
-    } catch (java.nio.charset.CharacterCodingException e) {
-      log.warn("rejected signed webhook: the body is not valid UTF-8");
-      respond(exchange, 400, "invalid_event", "the body is not valid UTF-8");
-      return;
-    }
     InboundEvent event;
     try {
-      event = StripeEventParser.parse(payload);
-    } catch (BillingException.InvalidArgument e) {
-      log.warn("rejected signed webhook with an invalid body: {}", e.getMessage());
-      respond(exchange, 400, "invalid_event", e.getMessage());
+      event = verified(body, exchange.getRequestHeaders().getFirst(STRIPE_SIGNATURE));
+    } catch (Refused e) {
+      respond(exchange, 400, e.code, e.getMessage());
       return;
     }
     CompletableFuture<WebhookProcessor.Outcome> stored = processor.submit(event);
@@ -186,6 +159,48 @@ public final class WebhookHttpHandler implements HttpHandler {
                     exchange
                         .getIoThread()
                         .execute(() -> answer(exchange, event, outcome, failure))));
+  }
+
+  /** A delivery refused before it is stored: a 400 with this code. */
+  static final class Refused extends Exception {
+    final String code;
+
+    Refused(String code, String message) {
+      super(message, null, false, false);
+      this.code = code;
+    }
+  }
+
+  /** The event a delivery carries, once its signature verifies and its body parses. */
+  InboundEvent verified(byte[] body, String header) throws Refused {
+    if (header == null || header.isBlank()) {
+      throw new Refused("missing_signature", "the Stripe-Signature header is required");
+    }
+    try {
+      verifier.verify(body, header);
+    } catch (SignatureVerificationException e) {
+      log.warn("rejected webhook: signature verification failed ({})", e.getMessage());
+      throw new Refused("invalid_signature", "the signature does not verify");
+    }
+    String payload;
+    try {
+      payload =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+              .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+              .decode(java.nio.ByteBuffer.wrap(body))
+              .toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      log.warn("rejected signed webhook: the body is not valid UTF-8");
+      throw new Refused("invalid_event", "the body is not valid UTF-8");
+    }
+    try {
+      return StripeEventParser.parse(payload);
+    } catch (BillingException.InvalidArgument e) {
+      log.warn("rejected signed webhook with an invalid body: {}", e.getMessage());
+      throw new Refused("invalid_event", e.getMessage());
+    }
   }
 
   private static void answer(

@@ -1,0 +1,75 @@
+package dev.billing.transport.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.billing.config.Catalog;
+import dev.billing.domain.command.StripeCommand;
+import dev.billing.domain.inbox.InboundEvent;
+import dev.billing.stripe.StripeEventParser;
+import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The start-up warm-up runs its events through the whole write path and leaves nothing behind: no
+ * row in any table it wrote, no change-stream sequence number used; the service then works as
+ * usual, its first change numbered 1.
+ */
+class WarmupTest {
+  private static final List<String> TABLES =
+      List.of(
+          "stripe_events",
+          "subscriptions",
+          "customers",
+          "entitlements",
+          "payments",
+          "checkout_sessions",
+          "audit_log",
+          "change_log");
+
+  @Test
+  void warmUpEventsAreAppliedAndRolledBack() {
+    try (TestServer server =
+        TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "700"))) {
+      assertThat(server.metric("billing_warmup_events_total")).isBetween(700.0, 763.0);
+      for (String table : TABLES) {
+        assertThat(server.queryLong("SELECT COUNT(*) FROM " + table)).as(table).isZero();
+      }
+      assertThat(server.queryLong("SELECT last_seq FROM change_seq")).isZero();
+
+      String user = server.subscribedUser("pro", "warm_");
+      assertThat(server.client().getEntitlement(user).getTier()).isEqualTo("pro");
+      assertThat(server.queryLong("SELECT MIN(seq) FROM change_log")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void everyWarmUpEventIsOneTheWritersApply() {
+    WebhookWarmup warmup =
+        new WebhookWarmup(
+            null,
+            null,
+            Catalog.defaults("price_pro", "price_studio"),
+            "whsec_x",
+            Clock.systemUTC(),
+            new SimpleMeterRegistry());
+    List<InboundEvent> events =
+        warmup.lifeOfASubscription("t", 1).stream().map(StripeEventParser::parse).toList();
+    assertThat(events)
+        .extracting(InboundEvent::type)
+        .containsExactly(
+            "checkout.session.completed",
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "invoice.payment_failed",
+            "customer.subscription.updated",
+            "invoice.paid",
+            "customer.subscription.deleted");
+    assertThat(events)
+        .allSatisfy(e -> assertThat(e.command()).isNotInstanceOf(StripeCommand.Ignored.class));
+  }
+}
