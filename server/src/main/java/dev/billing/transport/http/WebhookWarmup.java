@@ -9,9 +9,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -28,8 +26,12 @@ import org.slf4j.LoggerFactory;
 public final class WebhookWarmup {
   private static final Logger log = LoggerFactory.getLogger(WebhookWarmup.class);
 
-  /** The group sizes the writers see, from a lone delivery to a burst. */
-  private static final int[] GROUP_SIZES = {1, 4, 8, 16, 32, 64};
+  /**
+   * Groups as the writers see them, in whole subscription lives (7 events each, so no event of a
+   * group refers to a customer only an earlier, rolled-back group knew): 0 stands for a lone
+   * delivery, a checkout on its own.
+   */
+  private static final int[] GROUP_LIVES = {0, 1, 2, 4, 8, 9};
 
   private static final long DAY = 86_400;
 
@@ -62,18 +64,20 @@ public final class WebhookWarmup {
     }
     long started = System.nanoTime();
     String run = UUID.randomUUID().toString().substring(0, 8);
-    Deque<String> waiting = new ArrayDeque<>();
     int done = 0;
     int user = 0;
     for (int g = 0; done < events; g++) {
-      int size = GROUP_SIZES[g % GROUP_SIZES.length];
-      List<InboundEvent> group = new ArrayList<>(size);
+      int lives = GROUP_LIVES[g % GROUP_LIVES.length];
+      List<String> payloads = new ArrayList<>();
+      if (lives == 0) {
+        payloads.add(lifeOfASubscription(run, user++).get(0));
+      }
+      for (int i = 0; i < lives; i++) {
+        payloads.addAll(lifeOfASubscription(run, user++));
+      }
       try {
-        while (group.size() < size) {
-          if (waiting.isEmpty()) {
-            waiting.addAll(lifeOfASubscription(run, user++));
-          }
-          String payload = waiting.poll();
+        List<InboundEvent> group = new ArrayList<>(payloads.size());
+        for (String payload : payloads) {
           group.add(
               handler.verified(
                   payload.getBytes(StandardCharsets.UTF_8),
@@ -84,7 +88,7 @@ public final class WebhookWarmup {
         log.warn("warm-up stopped after {} events: {}", done, e.toString());
         break;
       }
-      done += size;
+      done += payloads.size();
     }
     ran.increment(done);
     log.info(

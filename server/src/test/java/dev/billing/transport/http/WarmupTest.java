@@ -2,6 +2,10 @@ package dev.billing.transport.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.billing.config.Catalog;
 import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.inbox.InboundEvent;
@@ -13,6 +17,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * The start-up warm-up runs its events through the whole write path and leaves nothing behind: no
@@ -33,9 +38,18 @@ class WarmupTest {
 
   @Test
   void warmUpEventsAreAppliedAndRolledBack() {
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    root.addAppender(logged);
     try (TestServer server =
         TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "700"))) {
       assertThat(server.metric("billing_warmup_events_total")).isBetween(700.0, 763.0);
+      // Every event found what it refers to in its own group: nothing to warn about.
+      assertThat(logged.list)
+          .filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .noneMatch(m -> m.contains("warmup"));
       for (String table : TABLES) {
         assertThat(server.queryLong("SELECT COUNT(*) FROM " + table)).as(table).isZero();
       }
@@ -44,6 +58,8 @@ class WarmupTest {
       String user = server.subscribedUser("pro", "warm_");
       assertThat(server.client().getEntitlement(user).getTier()).isEqualTo("pro");
       assertThat(server.queryLong("SELECT MIN(seq) FROM change_log")).isEqualTo(1);
+    } finally {
+      root.detachAppender(logged);
     }
   }
 
