@@ -24,6 +24,9 @@ import picocli.CommandLine;
 public final class BenchRun {
   private BenchRun() {}
 
+  /** The server's heap as README "Running in production" sets it. */
+  static final List<String> PRODUCTION_HEAP = List.of("-Xms2g", "-Xmx2g");
+
   private static int freePort() throws Exception {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
@@ -143,13 +146,17 @@ public final class BenchRun {
               List.of(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                   "--enable-native-access=ALL-UNNAMED"));
-      // JVM flags for the measured server only, e.g. a JFR recording:
+      // The server runs with the heap README "Running in production" gives it (a later -Xms/-Xmx in
+      // BENCH_SERVER_JAVA_OPTS wins), plus flags for the measured server only, e.g. a JFR
+      // recording:
       // BENCH_SERVER_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/server.jfr"
+      command.addAll(PRODUCTION_HEAP);
       String serverOpts = System.getenv("BENCH_SERVER_JAVA_OPTS");
       if (serverOpts != null && !serverOpts.isBlank()) {
         command.addAll(List.of(serverOpts.trim().split("\\s+")));
       }
       command.addAll(List.of("-jar", "server/target/billing-server.jar"));
+      System.out.println("Service JVM: " + String.join(" ", command.subList(1, command.size())));
       ProcessBuilder pb =
           new ProcessBuilder(command)
               .redirectErrorStream(true)
