@@ -110,7 +110,12 @@ public final class WebhookWarmup {
     String sub = "sub_" + u;
     long t = 1_700_000_000L + n * 10L * DAY;
     return List.of(
-        event(u, 1, "checkout.session.completed", t, checkout(u, user, customer, sub)),
+        event(
+            u,
+            1,
+            "checkout.session.completed",
+            t,
+            checkout(u, user, customer, sub, plans.get(n % plans.size()).name())),
         event(u, 2, "customer.subscription.created", t + 1, subscription(u, n, 0, "active", t)),
         event(u, 3, "customer.subscription.updated", t + DAY, subscription(u, n, 1, "active", t)),
         event(u, 4, "invoice.payment_failed", t + 30 * DAY, invoice(u, false, t + 30 * DAY)),
@@ -137,13 +142,13 @@ public final class WebhookWarmup {
         .formatted(u, seq, created, object, type);
   }
 
-  private static String checkout(String u, String user, String customer, String sub) {
+  private static String checkout(String u, String user, String customer, String sub, String plan) {
     return """
         {"id":"cs_%s","object":"checkout.session","amount_subtotal":2900,"amount_total":2900,\
         "client_reference_id":"%s","currency":"usd","customer":"%s","customer_email":"%s@example.com",\
-        "livemode":false,"metadata":{"user_id":"%s","plan":"warmup"},"mode":"subscription",\
+        "livemode":false,"metadata":{"user_id":"%s","plan":"%s"},"mode":"subscription",\
         "payment_intent":null,"payment_status":"paid","status":"complete","subscription":"%s"}"""
-        .formatted(u, user, customer, user, user, sub);
+        .formatted(u, user, customer, user, user, plan, sub);
   }
 
   private String subscription(String u, int n, int step, String status, long start) {
