@@ -25,7 +25,7 @@ public final class BenchRun {
   private BenchRun() {}
 
   /** The server's heap as README "Running in production" sets it. */
-  static final List<String> PRODUCTION_HEAP = List.of("-Xms2g", "-Xmx2g");
+  private static final List<String> PRODUCTION_HEAP = List.of("-Xms2g", "-Xmx2g");
 
   private static int freePort() throws Exception {
     try (ServerSocket s = new ServerSocket(0)) {

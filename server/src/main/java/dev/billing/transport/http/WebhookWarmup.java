@@ -35,6 +35,11 @@ public final class WebhookWarmup {
 
   private static final long DAY = 86_400;
 
+  /** The API versions of the two payload shapes. */
+  private static final String NEW = "2025-03-31.basil";
+
+  private static final String OLD = "2024-06-20";
+
   private final WebhookHttpHandler handler;
   private final WebhookProcessor processor;
   private final List<Plan> plans;
@@ -70,7 +75,7 @@ public final class WebhookWarmup {
       int lives = GROUP_LIVES[g % GROUP_LIVES.length];
       List<String> payloads = new ArrayList<>();
       if (lives == 0) {
-        payloads.add(lifeOfASubscription(run, user++).get(0));
+        payloads.add(checkoutEvent(run, user++));
       }
       for (int i = 0; i < lives; i++) {
         payloads.addAll(lifeOfASubscription(run, user++));
@@ -99,64 +104,97 @@ public final class WebhookWarmup {
   }
 
   /**
-   * A subscription's events: checkout, created, a plan change, a failed renewal (the 2025-03-31
-   * shapes: the period on the item, the subscription under {@code parent}), past due, the retry
-   * paid (the older shapes), canceled.
+   * A subscription's events: checkout, created, a plan change, a failed renewal, past due, the
+   * retry paid, canceled. The first four and the last are in the 2025-03-31 shapes (the period on
+   * the item, the invoice's subscription under {@code parent}), past due and the paid retry in the
+   * older ones (the period on the subscription, {@code invoice.subscription}).
    */
   List<String> lifeOfASubscription(String run, int n) {
-    String u = "warmup_" + run + "_" + n;
-    String user = "user_" + u;
-    String customer = "cus_" + u;
-    String sub = "sub_" + u;
-    long t = 1_700_000_000L + n * 10L * DAY;
+    String u = id(run, n);
+    long t = start(n);
     return List.of(
+        checkoutEvent(run, n),
+        event(
+            u, 2, "customer.subscription.created", t + 1, NEW, subscription(u, n, 0, "active", t)),
         event(
             u,
-            1,
-            "checkout.session.completed",
-            t,
-            checkout(u, user, customer, sub, plans.get(n % plans.size()).name())),
-        event(u, 2, "customer.subscription.created", t + 1, subscription(u, n, 0, "active", t)),
-        event(u, 3, "customer.subscription.updated", t + DAY, subscription(u, n, 1, "active", t)),
-        event(u, 4, "invoice.payment_failed", t + 30 * DAY, invoice(u, false, t + 30 * DAY)),
+            3,
+            "customer.subscription.updated",
+            t + DAY,
+            NEW,
+            subscription(u, n, 1, "active", t)),
+        event(u, 4, "invoice.payment_failed", t + 30 * DAY, NEW, invoice(u, false, t + 30 * DAY)),
         event(
-            u, 5, "customer.subscription.updated", t + 30 * DAY + 1, subscriptionPastDue(u, n, t)),
-        event(u, 6, "invoice.paid", t + 33 * DAY, invoice(u, true, t + 33 * DAY)),
+            u,
+            5,
+            "customer.subscription.updated",
+            t + 30 * DAY + 1,
+            OLD,
+            subscription(u, n, 1, "past_due", t)),
+        event(u, 6, "invoice.paid", t + 33 * DAY, OLD, invoice(u, true, t + 33 * DAY)),
         event(
             u,
             7,
             "customer.subscription.deleted",
             t + 40 * DAY,
+            NEW,
             subscription(u, n, 1, "canceled", t)));
   }
 
-  private String price(int n, int step) {
-    return plans.get((n + step) % plans.size()).priceId();
+  /** The plan of user {@code n} after {@code step} plan changes. */
+  private Plan plan(int n, int step) {
+    return plans.get((n + step) % plans.size());
   }
 
-  private static String event(String u, int seq, String type, long created, String object) {
+  /** The suffix of every id of user {@code n}'s objects. */
+  private static String id(String run, int n) {
+    return "warmup_" + run + "_" + n;
+  }
+
+  /** When user {@code n}'s subscription starts (epoch seconds). */
+  private static long start(int n) {
+    return 1_700_000_000L + n * 10L * DAY;
+  }
+
+  private String checkoutEvent(String run, int n) {
+    String u = id(run, n);
+    String user = "user_" + u;
+    return event(
+        u,
+        1,
+        "checkout.session.completed",
+        start(n),
+        NEW,
+        """
+        {"id":"cs_%s","object":"checkout.session","amount_subtotal":2900,"amount_total":2900,\
+        "client_reference_id":"%s","currency":"usd","customer":"cus_%s",\
+        "customer_email":"%s@example.com","livemode":false,"metadata":{"user_id":"%s","plan":"%s"},\
+        "mode":"subscription","payment_intent":null,"payment_status":"paid","status":"complete",\
+        "subscription":"sub_%s"}"""
+            .formatted(u, user, u, user, user, plan(n, 0).name(), u));
+  }
+
+  private static String event(
+      String u, int seq, String type, long created, String apiVersion, String object) {
     return """
-        {"id":"evt_%s_%d","object":"event","api_version":"2025-03-31.basil","created":%d,\
+        {"id":"evt_%s_%d","object":"event","api_version":"%s","created":%d,\
         "data":{"object":%s},"livemode":false,"pending_webhooks":1,\
         "request":{"id":null,"idempotency_key":null},"type":"%s"}"""
-        .formatted(u, seq, created, object, type);
+        .formatted(u, seq, apiVersion, created, object, type);
   }
 
-  private static String checkout(String u, String user, String customer, String sub, String plan) {
-    return """
-        {"id":"cs_%s","object":"checkout.session","amount_subtotal":2900,"amount_total":2900,\
-        "client_reference_id":"%s","currency":"usd","customer":"%s","customer_email":"%s@example.com",\
-        "livemode":false,"metadata":{"user_id":"%s","plan":"%s"},"mode":"subscription",\
-        "payment_intent":null,"payment_status":"paid","status":"complete","subscription":"%s"}"""
-        .formatted(u, user, customer, user, user, plan, sub);
-  }
-
+  /**
+   * The subscription of user {@code n} after {@code step} plan changes; past due is in the older
+   * shape (the period on the subscription), every other status in the newer (on the item).
+   */
   private String subscription(String u, int n, int step, String status, long start) {
+    boolean older = "past_due".equals(status);
+    String period =
+        "\"current_period_end\":%d,\"current_period_start\":%d,".formatted(start + 30 * DAY, start);
     return """
         {"id":"sub_%s","object":"subscription","cancel_at_period_end":false,\
-        "canceled_at":%s,"created":%d,"currency":"usd","customer":"cus_%s",\
-        "items":{"object":"list","data":[{"id":"si_%s","object":"subscription_item",\
-        "current_period_end":%d,"current_period_start":%d,\
+        "canceled_at":%s,"created":%d,"currency":"usd","customer":"cus_%s",%s\
+        "items":{"object":"list","data":[{"id":"si_%s","object":"subscription_item",%s\
         "price":{"id":"%s","object":"price","currency":"usd","unit_amount":2900,\
         "recurring":{"interval":"month","interval_count":1}},"quantity":1}],"has_more":false},\
         "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":null}"""
@@ -165,21 +203,12 @@ public final class WebhookWarmup {
             "canceled".equals(status) ? Long.toString(start + 40 * DAY) : "null",
             start,
             u,
+            older ? period : "",
             u,
-            start + 30 * DAY,
-            start,
-            price(n, step),
+            older ? "" : period,
+            plan(n, step).priceId(),
             u,
             status);
-  }
-
-  private String subscriptionPastDue(String u, int n, long start) {
-    return """
-        {"id":"sub_%s","object":"subscription","cancel_at_period_end":false,"created":%d,\
-        "current_period_end":%d,"current_period_start":%d,"customer":"cus_%s",\
-        "items":{"object":"list","data":[{"id":"si_%s","price":{"id":"%s"},"quantity":1}]},\
-        "metadata":{"user_id":"user_%s"},"status":"past_due","trial_end":null}"""
-        .formatted(u, start, start + 60 * DAY, start + 30 * DAY, u, u, price(n, 1), u);
   }
 
   private static String invoice(String u, boolean paid, long created) {
