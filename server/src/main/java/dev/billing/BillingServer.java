@@ -159,6 +159,7 @@ public final class BillingServer implements AutoCloseable {
     feed.addListener(streams);
     changeLog.addListener(entitlements::onCommitted);
     changeLog.addListener(feed::committedLocally);
+    changeLog.addRehearsalListener(entitlements::rehearse);
 
     StripeConfig stripeConfig = config.stripe();
     if (stripeConfig.emulated()) {
@@ -271,6 +272,7 @@ public final class BillingServer implements AutoCloseable {
     // Before the ports open: the first real deliveries find the write path compiled.
     new WebhookWarmup(
             webhookHandler,
+            h -> new HttpServer("127.0.0.1", 0, h, health, meters),
             webhooks,
             config.catalog(),
             config.stripe().webhookSecrets().get(0),

@@ -7,4 +7,11 @@ public interface CommitHook {
 
   /** Runs after a successful commit; must not throw. */
   default void afterCommit(UnitOfWork uow) {}
+
+  /**
+   * Runs instead of {@link #afterCommit} when the transaction was a rehearsal (rolled back, see
+   * {@link Transactions#rehearseGroup}): what it does after a commit, with nothing kept or
+   * published; must not throw.
+   */
+  default void afterRehearsal(UnitOfWork uow) {}
 }

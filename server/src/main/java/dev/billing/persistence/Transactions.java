@@ -88,6 +88,7 @@ public final class Transactions {
             hook.beforeCommit(uow);
           }
           if (!commit) {
+            rehearsed(uow);
             return result; // rolled back below
           }
           session.commit(true);
@@ -113,6 +114,13 @@ public final class Transactions {
         hook.afterCommit(uow);
       }
       return result;
+    }
+  }
+
+  /** A rehearsal's hooks, instead of {@link CommitHook#afterCommit}: they must not throw. */
+  private void rehearsed(UnitOfWork uow) {
+    for (CommitHook hook : hooks) {
+      hook.afterRehearsal(uow);
     }
   }
 

@@ -44,6 +44,7 @@ public final class ChangeLog implements CommitHook {
 
   private final EntitlementCodec codec;
   private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<List<Change>>> rehearsalListeners = new CopyOnWriteArrayList<>();
 
   public ChangeLog(EntitlementCodec codec) {
     this.codec = codec;
@@ -93,7 +94,10 @@ public final class ChangeLog implements CommitHook {
 
   @Override
   public void afterCommit(UnitOfWork uow) {
-    List<Change> changes = uow.attachment(Appended.class, Appended::new).changes;
+    notify(listeners, uow.attachment(Appended.class, Appended::new).changes);
+  }
+
+  private static void notify(List<Consumer<List<Change>>> listeners, List<Change> changes) {
     if (changes.isEmpty()) {
       return;
     }
@@ -104,6 +108,19 @@ public final class ChangeLog implements CommitHook {
         log.error("change listener failed", e);
       }
     }
+  }
+
+  /**
+   * Called, instead of the listeners, after a rehearsal (rolled back) appended changes: the
+   * listener does the work of a commit and keeps nothing.
+   */
+  public void addRehearsalListener(Consumer<List<Change>> listener) {
+    rehearsalListeners.add(listener);
+  }
+
+  @Override
+  public void afterRehearsal(UnitOfWork uow) {
+    notify(rehearsalListeners, uow.attachment(Appended.class, Appended::new).changes);
   }
 
   /** A stored row as the change it records. */

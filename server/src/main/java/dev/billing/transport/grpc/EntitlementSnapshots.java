@@ -122,6 +122,19 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
                     : current);
   }
 
+  /**
+   * Builds the snapshots of changes that were rolled back (a rehearsal) as {@link #onCommitted}
+   * does, and keeps none of them.
+   */
+  public void rehearse(List<Change> changes) {
+    for (Change change : changes) {
+      Snapshot current = cache.getIfPresent(change.userId());
+      if (current == null || current.row().version() < change.entitlement().version()) {
+        build(change.entitlement(), change.counters());
+      }
+    }
+  }
+
   public void onCommitted(List<Change> changes) {
     changes.forEach(this::onCommitted);
   }

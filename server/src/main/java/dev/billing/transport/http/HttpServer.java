@@ -20,6 +20,16 @@ public final class HttpServer implements AutoCloseable {
 
   public HttpServer(
       int port, HttpHandler webhook, DatabaseHealth health, PrometheusMeterRegistry metrics) {
+    this("0.0.0.0", port, webhook, health, metrics);
+  }
+
+  /** The same routes on {@code host:port} (port 0: any free port, see {@link #port()}). */
+  public HttpServer(
+      String host,
+      int port,
+      HttpHandler webhook,
+      DatabaseHealth health,
+      PrometheusMeterRegistry metrics) {
     HttpHandler routes =
         Handlers.path()
             .addExactPath("/webhooks/stripe", webhook)
@@ -39,7 +49,7 @@ public final class HttpServer implements AutoCloseable {
                     }));
     this.undertow =
         Undertow.builder()
-            .addHttpListener(port, "0.0.0.0")
+            .addHttpListener(port, host)
             .setHandler(routes)
             .setWorkerThreads(Math.max(8, Runtime.getRuntime().availableProcessors() * 8))
             .build();

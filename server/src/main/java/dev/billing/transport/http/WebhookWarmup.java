@@ -7,21 +7,36 @@ import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.stripe.WebhookSigner;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
+import io.undertow.server.HttpHandler;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Warms the webhook path up before the service takes traffic: synthetic Stripe events (the whole
- * life of a subscription, in both payload shapes) are signed, verified and parsed as a delivery is,
- * then written in groups by the writers' own code, statement for statement, in transactions that
- * are rolled back ({@link WebhookProcessor#rehearse}). Nothing is stored, counted or published; the
- * JIT compiler has done most of its work on this path when the first real event arrives, instead of
- * while it is being answered.
+ * life of a subscription, in both payload shapes, with the fields real deliveries carry) are signed
+ * and POSTed to the webhook handler on a loopback listener of its own (the service's port is not
+ * open yet), verified and parsed as a delivery is, then written in groups by the writers' own code,
+ * statement for statement, in transactions that are rolled back ({@link
+ * WebhookProcessor#rehearse}); the snapshots a commit would build are built and dropped. Nothing is
+ * stored, counted or published; the JIT compiler has done most of its work on this path when the
+ * first real event arrives, instead of while it is being answered.
  */
 public final class WebhookWarmup {
   private static final Logger log = LoggerFactory.getLogger(WebhookWarmup.class);
@@ -41,6 +56,7 @@ public final class WebhookWarmup {
   private static final String OLD = "2024-06-20";
 
   private final WebhookHttpHandler handler;
+  private final Function<HttpHandler, HttpServer> listener;
   private final WebhookProcessor processor;
   private final List<Plan> plans;
   private final String secret;
@@ -49,6 +65,7 @@ public final class WebhookWarmup {
 
   public WebhookWarmup(
       WebhookHttpHandler handler,
+      Function<HttpHandler, HttpServer> listener,
       WebhookProcessor processor,
       Catalog catalog,
       String secret,
@@ -56,6 +73,7 @@ public final class WebhookWarmup {
       MeterRegistry meters) {
     this.ran = meters.counter("billing_warmup_events_total");
     this.handler = handler;
+    this.listener = listener;
     this.processor = processor;
     this.plans = catalog.plans().stream().filter(p -> !p.isFree()).toList();
     this.secret = secret;
@@ -68,39 +86,160 @@ public final class WebhookWarmup {
       return 0;
     }
     long started = System.nanoTime();
+    long compiledBefore = compilationMillis();
     String run = UUID.randomUUID().toString().substring(0, 8);
     int done = 0;
-    int user = 0;
-    for (int g = 0; done < events; g++) {
-      int lives = GROUP_LIVES[g % GROUP_LIVES.length];
-      List<String> payloads = new ArrayList<>();
-      if (lives == 0) {
-        payloads.add(checkoutEvent(run, user++));
-      }
-      for (int i = 0; i < lives; i++) {
-        payloads.addAll(lifeOfASubscription(run, user++));
-      }
-      try {
-        List<InboundEvent> group = new ArrayList<>(payloads.size());
-        for (String payload : payloads) {
-          group.add(
-              handler.verified(
-                  payload.getBytes(StandardCharsets.UTF_8),
-                  WebhookSigner.header(payload, secret, clock.millis() / 1000)));
+    HttpServer server = listener.apply(handler.withSink(this::arrived));
+    server.start();
+    try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+      URI uri = URI.create("http://127.0.0.1:" + server.port() + "/webhooks/stripe");
+      int user = 0;
+      long roundStart = System.nanoTime();
+      long roundJit = compilationMillis();
+      for (int g = 0; done < events; g++) {
+        int lives = GROUP_LIVES[g % GROUP_LIVES.length];
+        List<String> payloads = new ArrayList<>();
+        if (lives == 0) {
+          payloads.add(checkoutEvent(run, user++));
         }
-        processor.rehearse(group);
-      } catch (WebhookHttpHandler.Refused | RuntimeException e) {
-        log.warn("warm-up stopped after {} events: {}", done, e.toString());
-        break;
+        for (int i = 0; i < lives; i++) {
+          payloads.addAll(lifeOfASubscription(run, user++));
+        }
+        String failure = deliver(client, uri, payloads);
+        if (failure != null) {
+          log.warn("warm-up stopped after {} events: {}", done, failure);
+          break;
+        }
+        done += payloads.size();
+        if (done / 2000 != (done - payloads.size()) / 2000) {
+          long now = System.nanoTime();
+          long jit = compilationMillis();
+          log.debug(
+              "warm-up: {} events, the last 2,000 in {} ms, {} ms of JIT compilation",
+              done,
+              (now - roundStart) / 1_000_000,
+              jit - roundJit);
+          roundStart = now;
+          roundJit = jit;
+        }
       }
-      done += payloads.size();
+    } finally {
+      server.close();
     }
     ran.increment(done);
     log.info(
-        "warm-up: {} synthetic webhook events through the write path, rolled back, in {} ms",
+        "warm-up: {} synthetic webhook events through the webhook endpoint and the write path,"
+            + " rolled back, in {} ms ({} ms of JIT compilation)",
         done,
-        (System.nanoTime() - started) / 1_000_000);
+        (System.nanoTime() - started) / 1_000_000,
+        compilationMillis() - compiledBefore);
     return done;
+  }
+
+  /** The deliveries of the group being sent, as the warm-up's endpoint verified them. */
+  private volatile Group group;
+
+  private record Group(List<Arrival> arrivals, CompletableFuture<Void> complete, int size) {}
+
+  private record Arrival(InboundEvent event, CompletableFuture<WebhookProcessor.Outcome> stored) {}
+
+  /** The warm-up endpoint's sink: holds the delivery until its whole group has arrived. */
+  private CompletableFuture<WebhookProcessor.Outcome> arrived(InboundEvent event) {
+    Group g = group;
+    CompletableFuture<WebhookProcessor.Outcome> stored = new CompletableFuture<>();
+    synchronized (g.arrivals()) {
+      g.arrivals().add(new Arrival(event, stored));
+      if (g.arrivals().size() == g.size()) {
+        g.complete().complete(null);
+      }
+    }
+    return stored;
+  }
+
+  /**
+   * Sends a group's deliveries to the warm-up endpoint all at once, as concurrent deliveries
+   * arrive; once all are verified, writes them as a writer writes a group, rolled back, and lets
+   * the endpoint answer them. Returns null, or why the warm-up must stop.
+   */
+  private String deliver(HttpClient client, URI uri, List<String> payloads) {
+    Group g = new Group(new ArrayList<>(), new CompletableFuture<>(), payloads.size());
+    group = g;
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(payloads.size());
+    List<String> ids = new ArrayList<>(payloads.size());
+    for (String payload : payloads) {
+      ids.add(eventId(payload));
+      answers.add(
+          client.sendAsync(
+              HttpRequest.newBuilder(uri)
+                  .header("Content-Type", "application/json")
+                  .header(
+                      "Stripe-Signature",
+                      WebhookSigner.header(payload, secret, clock.millis() / 1000))
+                  .POST(HttpRequest.BodyPublishers.ofString(payload))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    CompletableFuture<Void> answered =
+        CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
+    try {
+      // Every delivery verified, or one answered (refused) before it could be.
+      CompletableFuture.anyOf(g.complete(), answered).get(30, TimeUnit.SECONDS);
+      if (g.complete().isDone()) {
+        List<Arrival> arrivals = g.arrivals();
+        RuntimeException failed = null;
+        try {
+          // In the order sent, as one sender's deliveries mostly arrive: the events a group
+          // holds refer only to what earlier events of the group created.
+          Map<String, InboundEvent> byId = new HashMap<>();
+          arrivals.forEach(a -> byId.put(a.event().id(), a.event()));
+          processor.rehearse(ids.stream().map(byId::get).toList());
+        } catch (RuntimeException e) {
+          failed = e;
+        }
+        for (Arrival a : arrivals) {
+          if (failed == null) {
+            a.stored().complete(WebhookProcessor.Outcome.APPLIED);
+          } else {
+            a.stored().completeExceptionally(failed);
+          }
+        }
+        if (failed != null) {
+          answered.exceptionally(e -> null).get(30, TimeUnit.SECONDS);
+          return failed.toString();
+        }
+      }
+      answered.get(30, TimeUnit.SECONDS);
+      for (CompletableFuture<HttpResponse<String>> answer : answers) {
+        HttpResponse<String> response = answer.join();
+        if (response.statusCode() != 200) {
+          return "HTTP " + response.statusCode() + ": " + response.body();
+        }
+      }
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    } catch (ExecutionException | TimeoutException e) {
+      return e.toString();
+    } finally {
+      synchronized (g.arrivals()) {
+        g.arrivals().forEach(a -> a.stored().cancel(false));
+      }
+    }
+  }
+
+  /** The id of an event this class wrote (its first field). */
+  private static String eventId(String payload) {
+    int start = payload.indexOf(":\"") + 2;
+    return payload.substring(start, payload.indexOf('"', start));
+  }
+
+  /** The JIT compilers' time so far (ms), or 0 where the JVM does not tell. */
+  private static long compilationMillis() {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported()
+        ? jit.getTotalCompilationTime()
+        : 0;
   }
 
   /**
@@ -156,6 +295,98 @@ public final class WebhookWarmup {
     return 1_700_000_000L + n * 10L * DAY;
   }
 
+  /*
+   * The fields Stripe sends that the service does not read: real deliveries carry them (3 to 4 KB
+   * an event), and the parser's compiled code is shaped by what it parses.
+   */
+
+  private static final String CHECKOUT_FIELDS =
+      """
+      "after_expiration":null,"allow_promotion_codes":false,\
+      "automatic_tax":{"enabled":false,"liability":null,"status":null},\
+      "billing_address_collection":"auto","cancel_url":"https://example.com/cancel",\
+      "consent":null,"consent_collection":null,"created":1700000000,"custom_fields":[],\
+      "custom_text":{"after_submit":null,"shipping_address":null,"submit":null,\
+      "terms_of_service_acceptance":null},"customer_creation":"always",\
+      "customer_details":{"address":{"city":null,"country":"US","line1":null,"line2":null,\
+      "postal_code":"94107","state":null},"email":"someone@example.com","name":"Jenny Rosen",\
+      "phone":null,"tax_exempt":"none","tax_ids":[]},"expires_at":1700086400,\
+      "invoice":"in_1Warmup0000000000000000","invoice_creation":null,"locale":null,\
+      "payment_link":null,"payment_method_collection":"always",\
+      "payment_method_configuration_details":null,\
+      "payment_method_options":{"card":{"request_three_d_secure":"automatic"}},\
+      "payment_method_types":["card"],"phone_number_collection":{"enabled":false},\
+      "recovered_from":null,"saved_payment_method_options":{"allow_redisplay_filters":["always"],\
+      "payment_method_remove":null,"payment_method_save":null},"setup_intent":null,\
+      "shipping_address_collection":null,"shipping_cost":null,"shipping_options":[],\
+      "submit_type":null,"success_url":"https://example.com/success",\
+      "total_details":{"amount_discount":0,"amount_shipping":0,"amount_tax":0},\
+      "ui_mode":"hosted","url":null""";
+
+  private static final String PRICE_FIELDS =
+      """
+      "active":true,"billing_scheme":"per_unit","created":1700000000,"custom_unit_amount":null,\
+      "livemode":false,"lookup_key":null,"metadata":{},"nickname":null,\
+      "product":"prod_Warmup00000001","tax_behavior":"unspecified","tiers_mode":null,\
+      "transform_quantity":null,"type":"recurring","unit_amount_decimal":"2900\"""";
+
+  private static final String ITEM_FIELDS =
+      """
+      "billing_thresholds":null,"created":1700000000,"discounts":[],"metadata":{},\
+      "plan":{"id":"plan_Warmup0001","object":"plan","active":true,"amount":2900,\
+      "amount_decimal":"2900","billing_scheme":"per_unit","created":1700000000,"currency":"usd",\
+      "interval":"month","interval_count":1,"livemode":false,"metadata":{},"meter":null,\
+      "nickname":null,"product":"prod_Warmup00000001","tiers_mode":null,"transform_usage":null,\
+      "trial_period_days":null,"usage_type":"licensed"},"tax_rates":[],""";
+
+  private static final String SUBSCRIPTION_FIELDS =
+      """
+      "application":null,"application_fee_percent":null,\
+      "automatic_tax":{"disabled_reason":null,"enabled":false,"liability":null},\
+      "billing_cycle_anchor":1700000000,"billing_cycle_anchor_config":null,\
+      "billing_thresholds":null,"cancel_at":null,\
+      "cancellation_details":{"comment":null,"feedback":null,"reason":null},\
+      "collection_method":"charge_automatically","days_until_due":null,\
+      "default_payment_method":"pm_1Warmup0000Card","default_source":null,\
+      "default_tax_rates":[],"description":null,"discounts":[],"ended_at":null,\
+      "invoice_settings":{"account_tax_ids":null,"issuer":{"type":"self"}},\
+      "latest_invoice":"in_1Warmup0000000000000000","next_pending_invoice_item_invoice":null,\
+      "on_behalf_of":null,"pause_collection":null,\
+      "payment_settings":{"payment_method_options":null,"payment_method_types":null,\
+      "save_default_payment_method":"off"},"pending_invoice_item_interval":null,\
+      "pending_setup_intent":null,"pending_update":null,"schedule":null,"start_date":1700000000,\
+      "test_clock":null,"transfer_data":null,"trial_settings":{"end_behavior":\
+      {"missing_payment_method":"create_invoice"}},"trial_start":null""";
+
+  private static final String INVOICE_FIELDS =
+      """
+      "account_country":"US","account_name":"Example, Inc.","account_tax_ids":null,\
+      "amount_remaining":2900,"amount_shipping":0,"application":null,"attempt_count":1,\
+      "attempted":true,"auto_advance":true,"automatic_tax":{"disabled_reason":null,\
+      "enabled":false,"liability":null,"status":null},"collection_method":"charge_automatically",\
+      "custom_fields":null,"customer_address":null,"customer_email":"someone@example.com",\
+      "customer_name":"Jenny Rosen","customer_phone":null,"customer_shipping":null,\
+      "customer_tax_exempt":"none","customer_tax_ids":[],"default_payment_method":null,\
+      "default_source":null,"default_tax_rates":[],"description":null,"discounts":[],\
+      "due_date":null,"effective_at":1700000000,"ending_balance":0,"footer":null,\
+      "from_invoice":null,"hosted_invoice_url":"https://invoice.stripe.com/i/acct_x/test_x",\
+      "invoice_pdf":"https://pay.stripe.com/invoice/acct_x/test_x/pdf","issuer":{"type":"self"},\
+      "last_finalization_error":null,"latest_revision":null,\
+      "lines":{"object":"list","data":[{"id":"il_1Warmup00000000","object":"line_item",\
+      "amount":2900,"currency":"usd","description":"1 × Plan (at $29.00 / month)",\
+      "discount_amounts":[],"discountable":true,"discounts":[],"livemode":false,"metadata":{},\
+      "period":{"end":1702592000,"start":1700000000},"quantity":1,"taxes":[]}],\
+      "has_more":false,"total_count":1,"url":"/v1/invoices/in_x/lines"},\
+      "next_payment_attempt":null,"number":"WARMUP-0001","on_behalf_of":null,\
+      "period_end":1700000000,"period_start":1697408000,\
+      "post_payment_credit_notes_amount":0,"pre_payment_credit_notes_amount":0,\
+      "receipt_number":null,"rendering":null,"shipping_cost":null,"shipping_details":null,\
+      "starting_balance":0,"statement_descriptor":null,"status_transitions":{"finalized_at":\
+      1700000000,"marked_uncollectible_at":null,"paid_at":null,"voided_at":null},\
+      "subtotal":2900,"subtotal_excluding_tax":2900,"test_clock":null,"total":2900,\
+      "total_discount_amounts":[],"total_excluding_tax":2900,"total_pretax_credit_amounts":[],\
+      "total_taxes":[],"webhooks_delivered_at":1700000000""";
+
   private String checkoutEvent(String run, int n) {
     String u = id(run, n);
     String user = "user_" + u;
@@ -170,8 +401,8 @@ public final class WebhookWarmup {
         "client_reference_id":"%s","currency":"usd","customer":"cus_%s",\
         "customer_email":"%s@example.com","livemode":false,"metadata":{"user_id":"%s","plan":"%s"},\
         "mode":"subscription","payment_intent":null,"payment_status":"paid","status":"complete",\
-        "subscription":"sub_%s"}"""
-            .formatted(u, user, u, user, user, plan(n, 0).name(), u));
+        "subscription":"sub_%s",%s}"""
+            .formatted(u, user, u, user, user, plan(n, 0).name(), u, CHECKOUT_FIELDS));
   }
 
   private static String event(
@@ -196,8 +427,10 @@ public final class WebhookWarmup {
         "canceled_at":%s,"created":%d,"currency":"usd","customer":"cus_%s",%s\
         "items":{"object":"list","data":[{"id":"si_%s","object":"subscription_item",%s\
         "price":{"id":"%s","object":"price","currency":"usd","unit_amount":2900,\
-        "recurring":{"interval":"month","interval_count":1}},"quantity":1}],"has_more":false},\
-        "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":null}"""
+        "recurring":{"interval":"month","interval_count":1,"meter":null,"trial_period_days":null,\
+        "usage_type":"licensed"},%s},%s"quantity":1}],"has_more":false,\
+        "url":"/v1/subscription_items?subscription=sub_%s"},\
+        "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":null,%s}"""
         .formatted(
             u,
             "canceled".equals(status) ? Long.toString(start + 40 * DAY) : "null",
@@ -207,8 +440,12 @@ public final class WebhookWarmup {
             u,
             older ? "" : period,
             plan(n, step).priceId(),
+            PRICE_FIELDS,
+            ITEM_FIELDS,
             u,
-            status);
+            u,
+            status,
+            SUBSCRIPTION_FIELDS);
   }
 
   private static String invoice(String u, boolean paid, long created) {
@@ -223,7 +460,7 @@ public final class WebhookWarmup {
     return """
         {"id":"in_%s_%s","object":"invoice","amount_due":2900,"amount_paid":%d,\
         "billing_reason":"subscription_cycle","created":%d,"currency":"usd","customer":"cus_%s",\
-        "livemode":false,"status":"%s",%s}"""
+        "livemode":false,"status":"%s",%s,%s}"""
         .formatted(
             u,
             paid ? "retry" : "first",
@@ -231,6 +468,7 @@ public final class WebhookWarmup {
             created,
             u,
             paid ? "paid" : "open",
-            subscription);
+            subscription,
+            INVOICE_FIELDS);
   }
 }

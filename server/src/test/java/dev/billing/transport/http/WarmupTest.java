@@ -50,10 +50,17 @@ class WarmupTest {
           .filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
           .extracting(ILoggingEvent::getFormattedMessage)
           .noneMatch(m -> m.contains("warmup"));
+      // Every delivery went through the warm-up's endpoint and was answered 200.
+      assertThat(logged.list)
+          .filteredOn(e -> e.getLoggerName().equals(WebhookWarmup.class.getName()))
+          .filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+          .isEmpty();
       for (String table : TABLES) {
         assertThat(server.queryLong("SELECT COUNT(*) FROM " + table)).as(table).isZero();
       }
       assertThat(server.queryLong("SELECT last_seq FROM change_seq")).isZero();
+      // The warm-up built the snapshots a commit builds, and kept none.
+      assertThat(server.get("/metrics").body()).contains("cache_size{cache=\"entitlements\"} 0.0");
 
       String user = server.subscribedUser("pro", "warm_");
       assertThat(server.client().getEntitlement(user).getTier()).isEqualTo("pro");
@@ -67,6 +74,7 @@ class WarmupTest {
   void everyWarmUpEventIsOneTheWritersApply() {
     WebhookWarmup warmup =
         new WebhookWarmup(
+            null,
             null,
             null,
             Catalog.defaults("price_pro", "price_studio"),
