@@ -197,22 +197,7 @@ public final class Transactions {
     List<R> results = new ArrayList<>(Collections.nCopies(n, null));
     List<RuntimeException> failures = new ArrayList<>(Collections.nCopies(n, null));
     try {
-      execute(
-          uow -> {
-            Collections.fill(results, null);
-            if (batched && !work.prepare(uow, items)) {
-              throw new Isolate();
-            }
-            try {
-              for (int i = 0; i < n; i++) {
-                results.set(i, work.apply(uow, items.get(i), batched));
-              }
-              uow.flush(); // the held-back writes, inside the group's error handling
-            } catch (RuntimeException e) {
-              throw isolateUnlessFatal(e);
-            }
-            return null;
-          });
+      execute(firstPath(items, batched, work, results));
       return new GroupOutcome<>(results, failures, false);
     } catch (Isolate e) {
       // Rare: redo the group with a savepoint per item, so only the failing ones are set aside.
@@ -244,17 +229,36 @@ public final class Transactions {
    * published. Used to warm the write path up before the service takes traffic.
    */
   public <I, R> void rehearseGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
-    run(
-        uow -> {
-          if (!batched || work.prepare(uow, items)) {
-            for (I item : items) {
-              work.apply(uow, item, batched);
-            }
-            uow.flush();
-          }
-          return null;
-        },
-        false);
+    try {
+      run(
+          firstPath(items, batched, work, new ArrayList<>(Collections.nCopies(items.size(), null))),
+          false);
+    } catch (Isolate e) {
+      // A group the writers would redo one item at a time: not rehearsed.
+    }
+  }
+
+  /**
+   * A group's transaction on the first path: one pass, every item in it ({@link #executeGroup}).
+   */
+  private static <I, R> Work<Void> firstPath(
+      List<I> items, boolean batched, GroupWork<I, R> work, List<R> results) {
+    int n = items.size();
+    return uow -> {
+      Collections.fill(results, null);
+      if (batched && !work.prepare(uow, items)) {
+        throw new Isolate();
+      }
+      try {
+        for (int i = 0; i < n; i++) {
+          results.set(i, work.apply(uow, items.get(i), batched));
+        }
+        uow.flush(); // the held-back writes, inside the group's error handling
+      } catch (RuntimeException e) {
+        throw isolateUnlessFatal(e);
+      }
+      return null;
+    };
   }
 
   /** Conflicts retry the whole group; an unreachable database answers for all of it. */
