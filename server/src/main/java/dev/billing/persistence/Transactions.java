@@ -202,31 +202,15 @@ public final class Transactions {
     } catch (Isolate e) {
       // Rare: redo the group with a savepoint per item, so only the failing ones are set aside.
     }
-    execute(
-        uow -> {
-          Collections.fill(results, null);
-          Collections.fill(failures, null);
-          for (int i = 0; i < n; i++) {
-            UnitOfWork.Mark mark = uow.mark();
-            try {
-              R r = work.apply(uow, items.get(i), false);
-              uow.flush(); // its held-back writes fail here, with it, if they fail
-              results.set(i, r);
-            } catch (RuntimeException e) {
-              throwIfFatal(e);
-              uow.rollbackTo(mark);
-              failures.set(i, e);
-            }
-          }
-          return null;
-        });
+    execute(isolatedPath(items, work, results, failures));
     return new GroupOutcome<>(results, failures, true);
   }
 
   /**
-   * Does what {@link #executeGroup} does for these items on its first path, statement for
-   * statement, commit hooks included, then rolls it all back: nothing is kept, nothing is
-   * published. Used to warm the write path up before the service takes traffic.
+   * Does what {@link #executeGroup} does for these items (the first path, or the careful one when
+   * the first declines), statement for statement, commit hooks included, then rolls it all back:
+   * nothing is kept, nothing is published. Used to warm the write path up before the service takes
+   * traffic.
    */
   public <I, R> void rehearseGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
     try {
@@ -234,8 +218,42 @@ public final class Transactions {
           firstPath(items, batched, work, new ArrayList<>(Collections.nCopies(items.size(), null))),
           false);
     } catch (Isolate e) {
-      // A group the writers would redo one item at a time: not rehearsed.
+      // The writers redo such a group one item at a time: so does the rehearsal.
+      int n = items.size();
+      run(
+          isolatedPath(
+              items,
+              work,
+              new ArrayList<>(Collections.nCopies(n, null)),
+              new ArrayList<>(Collections.nCopies(n, null))),
+          false);
     }
+  }
+
+  /**
+   * A group's transaction on the careful path: a savepoint per item, the failing ones rolled back
+   * and reported in {@code failures} ({@link #executeGroup}).
+   */
+  private static <I, R> Work<Void> isolatedPath(
+      List<I> items, GroupWork<I, R> work, List<R> results, List<RuntimeException> failures) {
+    int n = items.size();
+    return uow -> {
+      Collections.fill(results, null);
+      Collections.fill(failures, null);
+      for (int i = 0; i < n; i++) {
+        UnitOfWork.Mark mark = uow.mark();
+        try {
+          R r = work.apply(uow, items.get(i), false);
+          uow.flush(); // its held-back writes fail here, with it, if they fail
+          results.set(i, r);
+        } catch (RuntimeException e) {
+          throwIfFatal(e);
+          uow.rollbackTo(mark);
+          failures.set(i, e);
+        }
+      }
+      return null;
+    };
   }
 
   /**

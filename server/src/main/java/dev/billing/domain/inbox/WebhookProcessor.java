@@ -128,7 +128,15 @@ public final class WebhookProcessor implements AutoCloseable {
       return CompletableFuture.failedFuture(
           new BillingException.Unavailable("OVERLOADED", "too many webhooks waiting; retry", null));
     }
-    return p.result()
+    return bounded(p.result());
+  }
+
+  /**
+   * The outcome as deliveries are answered: failed with {@link BillingException.Unavailable} when
+   * it is not there within the store wait.
+   */
+  public CompletableFuture<Outcome> bounded(CompletableFuture<Outcome> result) {
+    return result
         .orTimeout(storeWait.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionallyCompose(
             e ->

@@ -153,7 +153,7 @@ public final class WebhookWarmup {
         g.complete().complete(null);
       }
     }
-    return stored;
+    return processor.bounded(stored);
   }
 
   /**
@@ -246,38 +246,67 @@ public final class WebhookWarmup {
    * A subscription's events: checkout, created, a plan change, a failed renewal, past due, the
    * retry paid, canceled. The first four and the last are in the 2025-03-31 shapes (the period on
    * the item, the invoice's subscription under {@code parent}), past due and the paid retry in the
-   * older ones (the period on the subscription, {@code invoice.subscription}).
+   * older ones (the period on the subscription, {@code invoice.subscription}). One life in four is
+   * delivered out of order, one starts with a free trial (and a same-second change), one has an
+   * event delivered twice: real deliveries take those paths too, and code compiled without them is
+   * compiled again when they come.
    */
   List<String> lifeOfASubscription(String run, int n) {
     String u = id(run, n);
     long t = start(n);
-    return List.of(
-        checkoutEvent(run, n),
-        event(
-            u, 2, "customer.subscription.created", t + 1, NEW, subscription(u, n, 0, "active", t)),
-        event(
-            u,
-            3,
-            "customer.subscription.updated",
-            t + DAY,
-            NEW,
-            subscription(u, n, 1, "active", t)),
-        event(u, 4, "invoice.payment_failed", t + 30 * DAY, NEW, invoice(u, false, t + 30 * DAY)),
-        event(
-            u,
-            5,
-            "customer.subscription.updated",
-            t + 30 * DAY + 1,
-            OLD,
-            subscription(u, n, 1, "past_due", t)),
-        event(u, 6, "invoice.paid", t + 33 * DAY, OLD, invoice(u, true, t + 33 * DAY)),
-        event(
-            u,
-            7,
-            "customer.subscription.deleted",
-            t + 40 * DAY,
-            NEW,
-            subscription(u, n, 1, "canceled", t)));
+    int variant = n % 4;
+    boolean trial = variant == 3;
+    List<String> life =
+        List.of(
+            checkoutEvent(run, n),
+            event(
+                u,
+                2,
+                "customer.subscription.created",
+                t + 1,
+                NEW,
+                subscription(u, n, 0, trial ? "trialing" : "active", t)),
+            event(
+                u,
+                3,
+                "customer.subscription.updated",
+                trial ? t + 1 : t + DAY,
+                NEW,
+                subscription(u, n, 1, "active", t)),
+            event(
+                u, 4, "invoice.payment_failed", t + 30 * DAY, NEW, invoice(u, false, t + 30 * DAY)),
+            event(
+                u,
+                5,
+                "customer.subscription.updated",
+                t + 30 * DAY + 1,
+                OLD,
+                subscription(u, n, 1, "past_due", t)),
+            event(u, 6, "invoice.paid", t + 33 * DAY, OLD, invoice(u, true, t + 33 * DAY)),
+            event(
+                u,
+                7,
+                "customer.subscription.deleted",
+                t + 40 * DAY,
+                NEW,
+                subscription(u, n, 1, "canceled", t)));
+    return switch (variant) {
+      case 2 -> // the subscription before its checkout, the failed renewal before the plan change
+          List.of(
+              life.get(1),
+              life.get(0),
+              life.get(3),
+              life.get(2),
+              life.get(4),
+              life.get(5),
+              life.get(6));
+      case 0 -> { // Stripe delivers at least once: the same event twice
+        List<String> twice = new ArrayList<>(life);
+        twice.add(2, life.get(1));
+        yield twice;
+      }
+      default -> life;
+    };
   }
 
   /** The plan of user {@code n} after {@code step} plan changes. */
@@ -400,9 +429,18 @@ public final class WebhookWarmup {
         {"id":"cs_%s","object":"checkout.session","amount_subtotal":2900,"amount_total":2900,\
         "client_reference_id":"%s","currency":"usd","customer":"cus_%s",\
         "customer_email":"%s@example.com","livemode":false,"metadata":{"user_id":"%s","plan":"%s"},\
-        "mode":"subscription","payment_intent":null,"payment_status":"paid","status":"complete",\
+        "mode":"subscription","payment_intent":null,"payment_status":"%s","status":"complete",\
         "subscription":"sub_%s",%s}"""
-            .formatted(u, user, u, user, user, plan(n, 0).name(), u, CHECKOUT_FIELDS));
+            .formatted(
+                u,
+                user,
+                u,
+                user,
+                user,
+                plan(n, 0).name(),
+                n % 4 == 3 ? "no_payment_required" : "paid",
+                u,
+                CHECKOUT_FIELDS));
   }
 
   private static String event(
@@ -430,7 +468,7 @@ public final class WebhookWarmup {
         "recurring":{"interval":"month","interval_count":1,"meter":null,"trial_period_days":null,\
         "usage_type":"licensed"},%s},%s"quantity":1}],"has_more":false,\
         "url":"/v1/subscription_items?subscription=sub_%s"},\
-        "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":null,%s}"""
+        "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":%s,%s}"""
         .formatted(
             u,
             "canceled".equals(status) ? Long.toString(start + 40 * DAY) : "null",
@@ -445,6 +483,7 @@ public final class WebhookWarmup {
             u,
             u,
             status,
+            "trialing".equals(status) ? Long.toString(start + 14 * DAY) : "null",
             SUBSCRIPTION_FIELDS);
   }
 
