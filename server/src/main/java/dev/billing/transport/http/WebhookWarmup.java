@@ -171,7 +171,7 @@ public final class WebhookWarmup {
       answers.add(
           client.sendAsync(
               HttpRequest.newBuilder(uri)
-                  .header("Content-Type", "application/json")
+                  .header("Content-Type", "application/json; charset=utf-8") // as Stripe sends it
                   .header(
                       "Stripe-Signature",
                       WebhookSigner.header(payload, secret, clock.millis() / 1000))
@@ -461,7 +461,7 @@ public final class WebhookWarmup {
     String period =
         "\"current_period_end\":%d,\"current_period_start\":%d,".formatted(start + 30 * DAY, start);
     return """
-        {"id":"sub_%s","object":"subscription","cancel_at_period_end":false,\
+        {"id":"sub_%s","object":"subscription","cancel_at_period_end":%s,\
         "canceled_at":%s,"created":%d,"currency":"usd","customer":"cus_%s",%s\
         "items":{"object":"list","data":[{"id":"si_%s","object":"subscription_item",%s\
         "price":{"id":"%s","object":"price","currency":"usd","unit_amount":2900,\
@@ -471,6 +471,7 @@ public final class WebhookWarmup {
         "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":%s,%s}"""
         .formatted(
             u,
+            step == 1 && n % 4 == 3 && "active".equals(status), // canceled at the period's end
             "canceled".equals(status) ? Long.toString(start + 40 * DAY) : "null",
             start,
             u,
