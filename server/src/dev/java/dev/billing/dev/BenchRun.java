@@ -173,10 +173,12 @@ public final class BenchRun {
       env.put("BILLING_LOG_LEVEL", "WARN");
       server = pb.start();
       Process started = server;
+      // The production jar warms its webhook path up before it opens its ports (about 45 s on a
+      // slow two-core machine); a server that dies is reported at once.
       ChaosRun.awaitReady(
           HttpClient.newHttpClient(),
           http,
-          Duration.ofSeconds(60),
+          Duration.ofSeconds(300),
           () -> {
             if (!started.isAlive()) {
               throw new IllegalStateException(
