@@ -182,48 +182,59 @@ public final class WebhookWarmup {
     CompletableFuture<Void> answered =
         CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
     try {
-      // Every delivery verified, or one answered (refused) before it could be.
-      CompletableFuture.anyOf(g.complete(), answered).get(30, TimeUnit.SECONDS);
+      // Every delivery verified (its answer waits for the group), or one answered first: refused.
+      CompletableFuture.anyOf(
+              g.complete(), CompletableFuture.anyOf(answers.toArray(new CompletableFuture<?>[0])))
+          .get(30, TimeUnit.SECONDS);
+      RuntimeException failed = null;
       if (g.complete().isDone()) {
-        List<Arrival> arrivals = g.arrivals();
-        RuntimeException failed = null;
         try {
           // In the order sent, as one sender's deliveries mostly arrive: the events a group
           // holds refer only to what earlier events of the group created.
           Map<String, InboundEvent> byId = new HashMap<>();
-          arrivals.forEach(a -> byId.put(a.event().id(), a.event()));
+          g.arrivals().forEach(a -> byId.put(a.event().id(), a.event()));
           processor.rehearse(ids.stream().map(byId::get).toList());
         } catch (RuntimeException e) {
           failed = e;
         }
-        for (Arrival a : arrivals) {
-          if (failed == null) {
-            a.stored().complete(WebhookProcessor.Outcome.APPLIED);
-          } else {
-            a.stored().completeExceptionally(failed);
-          }
-        }
-        if (failed != null) {
-          answered.exceptionally(e -> null).get(30, TimeUnit.SECONDS);
-          return failed.toString();
-        }
+      } else {
+        failed = new IllegalStateException("a warm-up delivery was refused");
       }
-      answered.get(30, TimeUnit.SECONDS);
+      release(g, failed);
+      answered.exceptionally(e -> null).get(30, TimeUnit.SECONDS);
+      List<String> errors = new ArrayList<>();
+      if (failed != null) {
+        errors.add(failed.toString());
+      }
       for (CompletableFuture<HttpResponse<String>> answer : answers) {
-        HttpResponse<String> response = answer.join();
-        if (response.statusCode() != 200) {
-          return "HTTP " + response.statusCode() + ": " + response.body();
+        if (answer.isCompletedExceptionally()) {
+          errors.add(answer.exceptionNow().toString());
+        } else if (answer.resultNow().statusCode() != 200) {
+          errors.add("HTTP " + answer.resultNow().statusCode() + ": " + answer.resultNow().body());
         }
       }
-      return null;
+      return errors.isEmpty() ? null : String.join("; ", errors.stream().distinct().toList());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return "interrupted";
     } catch (ExecutionException | TimeoutException e) {
       return e.toString();
     } finally {
-      synchronized (g.arrivals()) {
-        g.arrivals().forEach(a -> a.stored().cancel(false));
+      release(g, new IllegalStateException("warm-up stopped"));
+    }
+  }
+
+  /**
+   * Lets the endpoint answer the group's held deliveries: stored, or failed with {@code failed}.
+   */
+  private static void release(Group g, RuntimeException failed) {
+    synchronized (g.arrivals()) {
+      for (Arrival a : g.arrivals()) {
+        if (failed == null) {
+          a.stored().complete(WebhookProcessor.Outcome.APPLIED);
+        } else {
+          a.stored().completeExceptionally(failed);
+        }
       }
     }
   }

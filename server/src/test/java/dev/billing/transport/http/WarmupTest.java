@@ -9,11 +9,16 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.billing.config.Catalog;
 import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.inbox.InboundEvent;
+import dev.billing.persistence.DatabaseHealth;
+import dev.billing.stripe.SignatureVerifier;
 import dev.billing.stripe.StripeEventParser;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -67,6 +72,47 @@ class WarmupTest {
       assertThat(server.queryLong("SELECT MIN(seq) FROM change_log")).isEqualTo(1);
     } finally {
       root.detachAppender(logged);
+    }
+  }
+
+  @Test
+  void aRefusedWarmUpDeliveryStopsTheWarmUpAndSaysWhy() {
+    Logger warmupLog = (Logger) LoggerFactory.getLogger(WebhookWarmup.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    warmupLog.addAppender(logged);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    DatabaseHealth health = // never started: up, and never asked
+        new DatabaseHealth(
+            "jdbc:mysql://127.0.0.1:1/none",
+            "root",
+            "",
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1));
+    WebhookHttpHandler handler =
+        new WebhookHttpHandler(
+            new SignatureVerifier(
+                List.of("whsec_server"), Duration.ofMinutes(5), Clock.systemUTC()),
+            (WebhookHttpHandler.Sink)
+                e -> {
+                  throw new AssertionError("a delivery signed with another secret was accepted");
+                });
+    WebhookWarmup warmup =
+        new WebhookWarmup(
+            handler,
+            h -> new HttpServer("127.0.0.1", 0, h, health, registry),
+            null,
+            Catalog.defaults("price_pro", "price_studio"),
+            "whsec_not_the_servers",
+            Clock.systemUTC(),
+            registry);
+    try {
+      assertThat(warmup.run(100)).isZero();
+      assertThat(logged.list)
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .anyMatch(m -> m.startsWith("warm-up stopped after 0 events") && m.contains("HTTP 400"));
+    } finally {
+      warmupLog.detachAppender(logged);
     }
   }
 
