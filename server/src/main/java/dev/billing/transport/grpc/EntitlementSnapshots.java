@@ -128,7 +128,7 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
    */
   public void rehearse(List<Change> changes) {
     for (Change change : changes) {
-      Snapshot current = cache.getIfPresent(change.userId());
+      Snapshot current = cache.policy().getIfPresentQuietly(change.userId()); // no stats
       if (current == null || current.row().version() < change.entitlement().version()) {
         build(change.entitlement(), change.counters());
       }

@@ -65,7 +65,10 @@ class WarmupTest {
       }
       assertThat(server.queryLong("SELECT last_seq FROM change_seq")).isZero();
       // The warm-up built the snapshots a commit builds, and kept none.
-      assertThat(server.get("/metrics").body()).contains("cache_size{cache=\"entitlements\"} 0.0");
+      String metrics = server.get("/metrics").body();
+      assertThat(metrics).contains("cache_size{cache=\"entitlements\"} 0.0");
+      // ... nor counted its lookups as the cache's misses.
+      assertThat(metrics).contains("cache_gets_total{cache=\"entitlements\",result=\"miss\"} 0.0");
 
       String user = server.subscribedUser("pro", "warm_");
       assertThat(server.client().getEntitlement(user).getTier()).isEqualTo("pro");
