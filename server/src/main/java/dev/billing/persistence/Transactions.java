@@ -194,8 +194,8 @@ public final class Transactions {
    */
   public <I, R> GroupOutcome<R> executeGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
     int n = items.size();
-    List<R> results = new ArrayList<>(Collections.nCopies(n, null));
-    List<RuntimeException> failures = new ArrayList<>(Collections.nCopies(n, null));
+    List<R> results = nulls(n);
+    List<RuntimeException> failures = nulls(n);
     try {
       execute(firstPath(items, batched, work, results));
       return new GroupOutcome<>(results, failures, false);
@@ -214,20 +214,16 @@ public final class Transactions {
    */
   public <I, R> void rehearseGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
     try {
-      run(
-          firstPath(items, batched, work, new ArrayList<>(Collections.nCopies(items.size(), null))),
-          false);
+      run(firstPath(items, batched, work, nulls(items.size())), false);
     } catch (Isolate e) {
       // The writers redo such a group one item at a time: so does the rehearsal.
-      int n = items.size();
-      run(
-          isolatedPath(
-              items,
-              work,
-              new ArrayList<>(Collections.nCopies(n, null)),
-              new ArrayList<>(Collections.nCopies(n, null))),
-          false);
+      run(isolatedPath(items, work, nulls(items.size()), nulls(items.size())), false);
     }
+  }
+
+  /** A modifiable list of {@code n} nulls: a group's results or failures, one slot per item. */
+  private static <T> List<T> nulls(int n) {
+    return new ArrayList<>(Collections.nCopies(n, null));
   }
 
   /**

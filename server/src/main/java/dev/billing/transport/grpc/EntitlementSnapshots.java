@@ -116,10 +116,7 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
         .asMap()
         .compute(
             change.userId(),
-            (id, current) ->
-                current == null || current.row().version() < e.version()
-                    ? build(e, change.counters())
-                    : current);
+            (id, current) -> replaces(e, current) ? build(e, change.counters()) : current);
   }
 
   /**
@@ -129,10 +126,15 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
   public void rehearse(List<Change> changes) {
     for (Change change : changes) {
       Snapshot current = cache.policy().getIfPresentQuietly(change.userId()); // no stats
-      if (current == null || current.row().version() < change.entitlement().version()) {
+      if (replaces(change.entitlement(), current)) {
         build(change.entitlement(), change.counters());
       }
     }
+  }
+
+  /** Whether a change to {@code row} replaces the cached snapshot (none, or an older version). */
+  private static boolean replaces(EntitlementRow row, Snapshot current) {
+    return current == null || current.row().version() < row.version();
   }
 
   public void onCommitted(List<Change> changes) {

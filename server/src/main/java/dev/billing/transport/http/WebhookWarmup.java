@@ -94,8 +94,6 @@ public final class WebhookWarmup {
     try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
       URI uri = URI.create("http://127.0.0.1:" + server.port() + "/webhooks/stripe");
       int user = 0;
-      long roundStart = System.nanoTime();
-      long roundJit = compilationMillis();
       for (int g = 0; done < events; g++) {
         int lives = GROUP_LIVES[g % GROUP_LIVES.length];
         List<String> payloads = new ArrayList<>();
@@ -111,17 +109,6 @@ public final class WebhookWarmup {
           break;
         }
         done += payloads.size();
-        if (done / 2000 != (done - payloads.size()) / 2000) {
-          long now = System.nanoTime();
-          long jit = compilationMillis();
-          log.debug(
-              "warm-up: {} events, the last 2,000 in {} ms, {} ms of JIT compilation",
-              done,
-              (now - roundStart) / 1_000_000,
-              jit - roundJit);
-          roundStart = now;
-          roundJit = jit;
-        }
       }
     } finally {
       server.close();
@@ -165,9 +152,7 @@ public final class WebhookWarmup {
     Group g = new Group(new ArrayList<>(), new CompletableFuture<>(), payloads.size());
     group = g;
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(payloads.size());
-    List<String> ids = new ArrayList<>(payloads.size());
     for (String payload : payloads) {
-      ids.add(eventId(payload));
       answers.add(
           client.sendAsync(
               HttpRequest.newBuilder(uri)
@@ -191,9 +176,9 @@ public final class WebhookWarmup {
         try {
           // In the order sent, as one sender's deliveries mostly arrive: the events a group
           // holds refer only to what earlier events of the group created.
-          Map<String, InboundEvent> byId = new HashMap<>();
-          g.arrivals().forEach(a -> byId.put(a.event().id(), a.event()));
-          processor.rehearse(ids.stream().map(byId::get).toList());
+          Map<String, InboundEvent> byPayload = new HashMap<>();
+          g.arrivals().forEach(a -> byPayload.put(a.event().payload(), a.event()));
+          processor.rehearse(payloads.stream().map(byPayload::get).toList());
         } catch (RuntimeException e) {
           failed = e;
         }
@@ -237,12 +222,6 @@ public final class WebhookWarmup {
         }
       }
     }
-  }
-
-  /** The id of an event this class wrote (its first field). */
-  private static String eventId(String payload) {
-    int start = payload.indexOf(":\"") + 2;
-    return payload.substring(start, payload.indexOf('"', start));
   }
 
   /** The JIT compilers' time so far (ms), or 0 where the JVM does not tell. */
