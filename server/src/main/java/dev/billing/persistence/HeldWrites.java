@@ -37,6 +37,11 @@ public final class HeldWrites<T> {
     rows.put(key, row);
   }
 
+  /** Forgets the row held under {@code key}, if any. */
+  public void remove(String key) {
+    rows.remove(key);
+  }
+
   /** Writes what is held, then forgets it. */
   void flush(UnitOfWork uow) {
     if (rows.isEmpty()) {

@@ -67,8 +67,9 @@ public final class ChangeLog implements CommitHook {
       return;
     }
     ChangeLogStore mapper = uow.store(ChangeLogStore.class);
-    mapper.reserve(pending.size());
-    long seq = mapper.lastReserved() - pending.size() + 1;
+    ChangeLogStore.Reservation reserved = new ChangeLogStore.Reservation(pending.size());
+    mapper.reserve(reserved);
+    long seq = reserved.first();
     List<ChangeLogRow> rows = new ArrayList<>(pending.size());
     List<Change> changes = new ArrayList<>(pending.size());
     for (PendingChange p : pending) {

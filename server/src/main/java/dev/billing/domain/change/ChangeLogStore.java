@@ -4,11 +4,39 @@ import java.util.List;
 
 /** change_log and its sequence row. */
 public interface ChangeLogStore {
-  /** Takes the sequence row's lock until commit and reserves {@code n} numbers. */
-  void reserve(int n);
+  /**
+   * Takes the sequence row's lock until commit and reserves {@code reservation.n} numbers; the last
+   * of them comes back in {@code reservation.last}, from the statement's own reply (no second round
+   * trip).
+   */
+  void reserve(Reservation reservation);
 
-  /** The last number reserved by {@link #reserve} on this connection. */
-  long lastReserved();
+  /** A reservation of sequence numbers: how many, and (once reserved) the last one. */
+  final class Reservation {
+    private final int n;
+    private long last;
+
+    public Reservation(int n) {
+      this.n = n;
+    }
+
+    public int getN() {
+      return n;
+    }
+
+    public long getLast() {
+      return last;
+    }
+
+    public void setLast(long last) {
+      this.last = last;
+    }
+
+    /** The first number reserved. */
+    public long first() {
+      return last - n + 1;
+    }
+  }
 
   void insert(ChangeLogRow row);
 

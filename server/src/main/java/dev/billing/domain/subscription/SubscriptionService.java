@@ -355,16 +355,40 @@ public final class SubscriptionService {
     /** Complete subscription lists (sorted by id), for prefetched users. */
     final Map<String, TreeMap<String, SubscriptionRow>> byUser = new HashMap<>();
 
+    /**
+     * Placeholders held back to be inserted together: subscriptions the prefetch found absent, of
+     * prefetched users. Should one exist by the time they are written (stored meanwhile by an event
+     * that did not name its user, so took no user lock), the write fails and the group is redone
+     * one event at a time, where each placeholder is inserted at once.
+     */
+    final HeldWrites<SubscriptionRow> placeholders;
+
     /** Upserts held back to be written together (rows of prefetched users only). */
     final HeldWrites<SubscriptionRow> unwritten;
 
     Prefetched(UnitOfWork uow) {
+      // Registered first, so written first: an upsert of the same subscription replaces the held
+      // placeholder anyway (see upsert).
+      placeholders =
+          new HeldWrites<>(
+              uow,
+              SubscriptionStore.class,
+              (u, row) -> allAdded(1, u.store(SubscriptionStore.class).insertPlaceholder(row)),
+              (u, rows) ->
+                  allAdded(rows.size(), u.store(SubscriptionStore.class).insertPlaceholders(rows)));
       unwritten =
           new HeldWrites<>(
               uow,
               SubscriptionStore.class,
               (u, row) -> u.store(SubscriptionStore.class).upsert(row),
               (u, rows) -> u.batch(SubscriptionStore.class, rows, SubscriptionStore::upsert));
+    }
+  }
+
+  private static void allAdded(int held, int added) {
+    if (added != held) {
+      throw new IllegalStateException(
+          (held - added) + " held placeholder(s) found their subscription already stored");
     }
   }
 
@@ -384,6 +408,7 @@ public final class SubscriptionService {
     Prefetched p = prefetched(uow);
     boolean sameUser = previous == null || Objects.equals(previous.userId(), row.userId());
     if (sameUser && row.userId() != null && p.byUser.containsKey(row.userId())) {
+      p.placeholders.remove(row.stripeSubscriptionId()); // the upsert inserts it
       p.unwritten.put(row.stripeSubscriptionId(), row);
     } else {
       store(uow).upsert(row);
@@ -407,14 +432,23 @@ public final class SubscriptionService {
     return rows != null ? new ArrayList<>(rows.values()) : store(uow).findByUser(userId);
   }
 
-  /** Inserts a placeholder unless the subscription exists; true when it was added. */
+  /**
+   * Inserts a placeholder unless the subscription exists; true when it was added. One the prefetch
+   * found absent, of a prefetched user, is held back and inserted with the group's others.
+   */
   private static boolean insertPlaceholder(UnitOfWork uow, SubscriptionRow placeholder) {
     Prefetched p = prefetched(uow);
     String id = placeholder.stripeSubscriptionId();
-    p.absent.remove(id);
-    boolean added = store(uow).insertPlaceholder(placeholder) > 0;
+    boolean knownAbsent = p.absent.remove(id);
     TreeMap<String, SubscriptionRow> list =
         placeholder.userId() == null ? null : p.byUser.get(placeholder.userId());
+    boolean added;
+    if (knownAbsent && list != null) {
+      p.placeholders.put(id, placeholder);
+      added = true;
+    } else {
+      added = store(uow).insertPlaceholder(placeholder) > 0;
+    }
     if (added && list != null) {
       // The new row is exactly the placeholder (the columns it leaves out default to its values).
       list.put(id, placeholder);

@@ -10,17 +10,17 @@ public interface SubscriptionStore {
 
   List<SubscriptionRow> findByUser(String userId);
 
-  /** All subscriptions of these users, locked until commit. */
   /** The subscriptions of these users and these subscriptions, locked, in id order. */
   List<SubscriptionRow> lockByUsersOrIds(List<String> userIds, List<String> ids);
 
   /** Inserts or replaces the subscription state (the invoice columns are left alone). */
   void upsert(SubscriptionRow row);
 
-  /** {@link #upsert} for several rows in one statement. */
-
   /** Inserts a placeholder row unless the subscription exists; returns rows added. */
   int insertPlaceholder(SubscriptionRow row);
+
+  /** {@link #insertPlaceholder} for several rows in one statement; returns rows added. */
+  int insertPlaceholders(java.util.Collection<SubscriptionRow> rows);
 
   void updateInvoiceState(String id, boolean failed, long created, int rank);
 
