@@ -4,6 +4,7 @@ import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 
@@ -81,17 +82,29 @@ public final class CustomerService {
     }
   }
 
-  /** Before a group of events for these users: learns, in one statement, which have a customer. */
+  /** Stored mappings this transaction has read, by Stripe customer. */
+  private static final class Stored extends HashMap<String, String> {}
+
+  /**
+   * Before a group of events for these users: learns, in one statement, which have a customer, and
+   * which (so an event naming only the customer needs no statement to find its user).
+   */
   public void prefetch(UnitOfWork uow, List<String> userIds) {
-    uow.attachment(Mapped.class, Mapped::new)
-        .addAll(uow.store(CustomerStore.class).findUsersWithCustomer(userIds));
+    Mapped mapped = uow.attachment(Mapped.class, Mapped::new);
+    Stored stored = uow.attachment(Stored.class, Stored::new);
+    for (CustomerLink link : uow.store(CustomerStore.class).findLinksOfUsers(userIds)) {
+      mapped.add(link.userId());
+      stored.put(link.customerId(), link.userId());
+    }
   }
 
   /** The user of a Stripe customer, or null. */
   public String userOf(UnitOfWork uow, String customerId) {
-    return customerId == null
-        ? null
-        : uow.store(CustomerStore.class).findUserByCustomer(customerId);
+    if (customerId == null) {
+      return null;
+    }
+    String user = uow.attachment(Stored.class, Stored::new).get(customerId);
+    return user != null ? user : uow.store(CustomerStore.class).findUserByCustomer(customerId);
   }
 
   /** The user's Stripe customer inside a transaction, or null. */

@@ -8,15 +8,15 @@ public interface CustomerStore {
 
   String findCustomerByUser(String userId);
 
-  /** Those of these users that already have a Stripe customer. */
-  List<String> findUsersWithCustomer(List<String> userIds);
+  /** The Stripe customers of those of these users that have one. */
+  List<CustomerLink> findLinksOfUsers(List<String> userIds);
+
+  /** Points a user at a new Stripe customer, if it still points at {@code oldCustomerId}. */
+  int replace(String userId, String oldCustomerId, String newCustomerId);
 
   /**
    * Remembers the mapping unless the user or the customer is already mapped; returns rows added.
    */
-  /** Points a user at a new Stripe customer, if it still points at {@code oldCustomerId}. */
-  int replace(String userId, String oldCustomerId, String newCustomerId);
-
   int insertIfAbsent(String userId, String customerId);
 
   /** The same, for one held-back mapping (written as part of a JDBC batch). */

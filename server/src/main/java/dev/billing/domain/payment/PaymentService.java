@@ -213,9 +213,12 @@ public final class PaymentService {
     String invoiceId = invoice.invoiceId();
     String intentId = invoice.paymentIntentId();
     String id = paymentId("invoice", invoiceId);
-    PaymentRow p = payments.find(id);
+    PaymentRow p = payments.lock(id);
     if (p == null && intentId != null) {
       p = payments.findByIntent(intentId);
+      if (p != null) {
+        p = payments.lock(p.id());
+      }
     }
     if (p == null) {
       String userId = invoice.parentUserId();
@@ -227,7 +230,7 @@ public final class PaymentService {
         return null;
       }
       String currency = invoice.currency();
-      payments.insertIfAbsent(
+      PaymentRow created =
           PaymentRow.create(
               id,
               userId,
@@ -241,13 +244,17 @@ public final class PaymentService {
               null,
               invoiceId,
               null,
-              null));
-      p = payments.find(id);
-      if (p == null) {
-        p = payments.findByIntent(intentId);
+              null);
+      if (payments.insertIfAbsent(created) > 0) {
+        p = created; // exactly what is stored (times aside), and locked by the insert
+      } else { // stored meanwhile by a delivery that took no lock this one waited for
+        p = payments.find(id);
+        if (p == null) {
+          p = payments.findByIntent(intentId);
+        }
+        p = payments.lock(p.id());
       }
     }
-    p = payments.lock(p.id());
     PaymentRow linked = p.withStripeIds(intentId, null, invoiceId);
     if (!linked.equals(p)) {
       payments.update(linked);

@@ -64,6 +64,28 @@ public record SubscriptionRow(
         false);
   }
 
+  /** This row with the latest invoice outcome as given. */
+  public SubscriptionRow withInvoiceState(boolean failed, long created, int rank) {
+    return new SubscriptionRow(
+        stripeSubscriptionId,
+        userId,
+        stripeCustomerId,
+        status,
+        priceId,
+        plan,
+        currentPeriodEnd,
+        trialEnd,
+        cancelAtPeriodEnd,
+        pastDueSince,
+        stateCreated,
+        stateRank,
+        lastEventId,
+        failed,
+        created,
+        rank,
+        needsRefresh);
+  }
+
   @Override
   public StripeStatus stripeStatus() {
     return StripeStatus.parseStored(status);

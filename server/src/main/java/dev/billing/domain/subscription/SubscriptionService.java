@@ -235,7 +235,8 @@ public final class SubscriptionService {
       return;
     }
     store(uow).updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
-    forget(uow, subscriptionId, null);
+    // The stored row is now exactly this: the user's subscriptions need no second read.
+    remember(uow, existing, existing.withInvoiceState(!paid, eventCreated, rank));
     if (existing.invoiceFailed() != !paid) {
       audit.record(
           uow,
