@@ -1,0 +1,147 @@
+package dev.billing.domain.subscription;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.billing.config.Catalog;
+import dev.billing.domain.audit.AuditLog;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
+import dev.billing.domain.customer.CustomerService;
+import dev.billing.domain.entitlement.EntitlementCalculator;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.persistence.DatabaseHealth;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestServer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A checkout's placeholder subscription, when the group's prefetch found the subscription absent,
+ * is held and inserted with the group's other writes. If another transaction stores that
+ * subscription in between (one that took no lock of the user: an event naming no user), the held
+ * insert must not count as done: the group is redone one event at a time, and the stored row wins.
+ */
+class HeldPlaceholderTest {
+  private static TestServer server;
+  private static Transactions tx;
+  private static SubscriptionService subscriptions;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(TestDatabase.fresh(), java.util.Map.of());
+    DatabaseHealth health = // never started: up
+        new DatabaseHealth(
+            "jdbc:mysql://127.0.0.1:1/none",
+            "root",
+            "",
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1));
+    tx = new Transactions(server.server().database().sessionFactory(), health);
+    AuditLog audit = new AuditLog(tx);
+    tx.addCommitHook(audit);
+    Catalog catalog = Catalog.defaults("price_pro", "price_studio");
+    EntitlementService entitlements =
+        new EntitlementService(
+            tx,
+            catalog,
+            new EntitlementCalculator(catalog, Duration.ofDays(3)),
+            audit,
+            Clock.systemUTC());
+    subscriptions =
+        new SubscriptionService(catalog, entitlements, audit, new CustomerService(tx, null));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static CheckoutCompleted checkout(String user, String subscription) {
+    return new CheckoutCompleted(
+        "cs_" + subscription,
+        "subscription",
+        "paid",
+        user,
+        "cus_" + user,
+        subscription,
+        "pro",
+        null,
+        2900L,
+        "usd",
+        null,
+        null);
+  }
+
+  /**
+   * Applies the checkout as a writer applies a batched group; {@code between} runs after the
+   * prefetch.
+   */
+  private static Transactions.GroupOutcome<String> group(CheckoutCompleted c, Runnable between) {
+    return tx.executeGroup(
+        List.of(c),
+        true,
+        new Transactions.GroupWork<CheckoutCompleted, String>() {
+          @Override
+          public boolean prepare(UnitOfWork uow, List<CheckoutCompleted> items) {
+            subscriptions.prefetch(uow, List.of(c.userId()), List.of(c.subscriptionId()));
+            between.run();
+            return true;
+          }
+
+          @Override
+          public String apply(UnitOfWork uow, CheckoutCompleted item, boolean batched) {
+            subscriptions.applyCheckout(uow, item, Cause.stripe("evt_" + item.sessionId()));
+            return "applied";
+          }
+        });
+  }
+
+  private static long checkoutAudits(String user) {
+    return server.queryLong(
+        "SELECT COUNT(*) FROM audit_log WHERE user_id = ? AND action = 'subscription.checkout_completed'",
+        user);
+  }
+
+  @Test
+  void aHeldPlaceholderIsInsertedWithTheGroup() {
+    Transactions.GroupOutcome<String> done = group(checkout("held-1", "sub_held_1"), () -> {});
+
+    assertThat(done.isolated()).isFalse();
+    assertThat(
+            server.queryLong(
+                "SELECT state_rank FROM subscriptions WHERE stripe_subscription_id = ?",
+                "sub_held_1"))
+        .isEqualTo(SubscriptionRow.PLACEHOLDER_RANK);
+    assertThat(checkoutAudits("held-1")).isEqualTo(1);
+  }
+
+  @Test
+  void aPlaceholderWhoseSubscriptionWasStoredMeanwhileLosesAndTheGroupIsRedone() {
+    Transactions.GroupOutcome<String> done =
+        group(
+            checkout("held-2", "sub_held_2"),
+            () ->
+                server.execute(
+                    "INSERT INTO subscriptions (stripe_subscription_id, user_id, stripe_customer_id,"
+                        + " status, price_id, plan, state_created, state_rank, last_event_id)"
+                        + " VALUES ('sub_held_2', 'held-2', 'cus_held-2', 'canceled', 'price_pro',"
+                        + " 'pro', 1700000000, 4, 'evt_elsewhere')"));
+
+    assertThat(done.isolated()).isTrue();
+    assertThat(done.results()).containsExactly("applied");
+    assertThat(
+            server.queryString(
+                "SELECT CONCAT(status, ' ', last_event_id) FROM subscriptions"
+                    + " WHERE stripe_subscription_id = ?",
+                "sub_held_2"))
+        .isEqualTo("canceled evt_elsewhere");
+    // The checkout added nothing, so it recorded nothing either.
+    assertThat(checkoutAudits("held-2")).isZero();
+  }
+}
