@@ -20,6 +20,19 @@ public final class TestDatabase {
   private TestDatabase() {}
 
   /** A newly created, empty database. */
+  /**
+   * A health check that is never started: it reports the database up and never probes it (for code
+   * under test that needs one but whose database is reached otherwise, or not at all).
+   */
+  public static dev.billing.persistence.DatabaseHealth unprobedHealth() {
+    return new dev.billing.persistence.DatabaseHealth(
+        "jdbc:mysql://127.0.0.1:1/none",
+        "root",
+        "",
+        java.time.Duration.ofSeconds(1),
+        java.time.Duration.ofSeconds(1));
+  }
+
   public static synchronized DatabaseConfig fresh() {
     String name = "billing_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     String external = System.getenv("BILLING_TEST_DB_URL");

@@ -9,7 +9,6 @@ import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementService;
-import dev.billing.persistence.DatabaseHealth;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import dev.billing.testing.TestDatabase;
@@ -35,14 +34,9 @@ class HeldPlaceholderTest {
   @BeforeAll
   static void start() {
     server = TestServer.start(TestDatabase.fresh(), java.util.Map.of());
-    DatabaseHealth health = // never started: up
-        new DatabaseHealth(
-            "jdbc:mysql://127.0.0.1:1/none",
-            "root",
-            "",
-            Duration.ofSeconds(1),
-            Duration.ofSeconds(1));
-    tx = new Transactions(server.server().database().sessionFactory(), health);
+    tx =
+        new Transactions(
+            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
     AuditLog audit = new AuditLog(tx);
     tx.addCommitHook(audit);
     Catalog catalog = Catalog.defaults("price_pro", "price_studio");

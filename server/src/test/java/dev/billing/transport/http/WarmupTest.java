@@ -85,13 +85,7 @@ class WarmupTest {
     logged.start();
     warmupLog.addAppender(logged);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    DatabaseHealth health = // never started: up, and never asked
-        new DatabaseHealth(
-            "jdbc:mysql://127.0.0.1:1/none",
-            "root",
-            "",
-            Duration.ofSeconds(1),
-            Duration.ofSeconds(1));
+    DatabaseHealth health = TestDatabase.unprobedHealth();
     WebhookHttpHandler handler =
         new WebhookHttpHandler(
             new SignatureVerifier(
