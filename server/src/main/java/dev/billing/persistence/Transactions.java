@@ -193,17 +193,7 @@ public final class Transactions {
    * BillingException.Unavailable}).
    */
   public <I, R> GroupOutcome<R> executeGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
-    int n = items.size();
-    List<R> results = nulls(n);
-    List<RuntimeException> failures = nulls(n);
-    try {
-      execute(firstPath(items, batched, work, results));
-      return new GroupOutcome<>(results, failures, false);
-    } catch (Isolate e) {
-      // Rare: redo the group with a savepoint per item, so only the failing ones are set aside.
-    }
-    execute(isolatedPath(items, work, results, failures));
-    return new GroupOutcome<>(results, failures, true);
+    return group(items, batched, work, true);
   }
 
   /**
@@ -213,12 +203,23 @@ public final class Transactions {
    * traffic.
    */
   public <I, R> void rehearseGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
+    group(items, batched, work, false);
+  }
+
+  /** A group's transaction, committed ({@link #executeGroup}) or rehearsed (rolled back). */
+  private <I, R> GroupOutcome<R> group(
+      List<I> items, boolean batched, GroupWork<I, R> work, boolean commit) {
+    int n = items.size();
+    List<R> results = nulls(n);
+    List<RuntimeException> failures = nulls(n);
     try {
-      run(firstPath(items, batched, work, nulls(items.size())), false);
+      run(firstPath(items, batched, work, results), commit);
+      return new GroupOutcome<>(results, failures, false);
     } catch (Isolate e) {
-      // The writers redo such a group one item at a time: so does the rehearsal.
-      run(isolatedPath(items, work, nulls(items.size()), nulls(items.size())), false);
+      // Rare: redo the group with a savepoint per item, so only the failing ones are set aside.
     }
+    run(isolatedPath(items, work, results, failures), commit);
+    return new GroupOutcome<>(results, failures, true);
   }
 
   /** A modifiable list of {@code n} nulls: a group's results or failures, one slot per item. */

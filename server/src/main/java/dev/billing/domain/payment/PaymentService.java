@@ -213,13 +213,7 @@ public final class PaymentService {
     String invoiceId = invoice.invoiceId();
     String intentId = invoice.paymentIntentId();
     String id = paymentId("invoice", invoiceId);
-    PaymentRow p = payments.lock(id);
-    if (p == null && intentId != null) {
-      p = payments.findByIntent(intentId);
-      if (p != null) {
-        p = payments.lock(p.id());
-      }
-    }
+    PaymentRow p = lockExisting(payments, id, intentId);
     if (p == null) {
       String userId = invoice.parentUserId();
       if (userId == null) {
@@ -248,11 +242,7 @@ public final class PaymentService {
       if (payments.insertIfAbsent(created) > 0) {
         p = created; // exactly what is stored (times aside), and locked by the insert
       } else { // stored meanwhile by a delivery that took no lock this one waited for
-        p = payments.find(id);
-        if (p == null) {
-          p = payments.findByIntent(intentId);
-        }
-        p = payments.lock(p.id());
+        p = lockExisting(payments, id, intentId);
       }
     }
     PaymentRow linked = p.withStripeIds(intentId, null, invoiceId);
@@ -260,6 +250,18 @@ public final class PaymentService {
       payments.update(linked);
     }
     return linked;
+  }
+
+  /** The payment with this id, else the one of this payment intent, locked; or null. */
+  private static PaymentRow lockExisting(PaymentStore payments, String id, String intentId) {
+    PaymentRow p = payments.lock(id);
+    if (p == null && intentId != null) {
+      p = payments.findByIntent(intentId);
+      if (p != null) {
+        p = payments.lock(p.id());
+      }
+    }
+    return p;
   }
 
   // ------------------------------------------------------------ refunds
