@@ -269,6 +269,13 @@ public final class BillingServer implements AutoCloseable {
       }
     }
     webhooks.start();
+    // The background work too runs while the path warms up: its statements go through the same
+    // database code, and the compiled code is shaped by all of them, not recompiled when they come.
+    maintenance.start(config.maintenanceInterval());
+    pruner.start(config.stream().pruneInterval());
+    reconciler.start(resilience.reconcileInterval());
+    meterReporter.start(resilience.meterReportInterval());
+    usage.start(2);
     // Before the ports open: the first real deliveries find the write path compiled.
     new WebhookWarmup(
             webhookHandler,
@@ -279,11 +286,6 @@ public final class BillingServer implements AutoCloseable {
             clock,
             meters)
         .run(config.webhooks().warmupEvents());
-    maintenance.start(config.maintenanceInterval());
-    pruner.start(config.stream().pruneInterval());
-    reconciler.start(resilience.reconcileInterval());
-    meterReporter.start(resilience.meterReportInterval());
-    usage.start(2);
     grpc.start();
     health.addListener(
         new DatabaseHealth.Listener() {

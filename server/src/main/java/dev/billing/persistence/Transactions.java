@@ -8,6 +8,7 @@ import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransactionRollbackException;
 import java.sql.SQLTransientConnectionException;
+import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -69,6 +70,10 @@ public final class Transactions {
    * their part (a rehearsal: nothing is kept and nothing is published).
    */
   private <T> T run(Work<T> work, boolean commit) {
+    SqlSession rehearsing = rehearsal.get();
+    if (!commit && rehearsing != null) {
+      return rehearseWithin(rehearsing, work);
+    }
     for (int attempt = 1; ; attempt++) {
       UnitOfWork uow;
       T result;
@@ -114,6 +119,68 @@ public final class Transactions {
         hook.afterCommit(uow);
       }
       return result;
+    }
+  }
+
+  /** The transaction that the rehearsals of this thread share, while {@link #rehearsing} runs. */
+  private final ThreadLocal<SqlSession> rehearsal = new ThreadLocal<>();
+
+  /**
+   * Runs {@code body}, whose rehearsals ({@link #rehearseGroup}) share one transaction, rolled back
+   * when it returns: a rehearsed group sees what the groups rehearsed before it wrote, as a group
+   * sees what earlier groups committed, and finds rows where real traffic finds them. Nothing is
+   * kept. The transaction holds its locks until then: run it before the service takes traffic.
+   */
+  public void rehearsing(Runnable body) {
+    requireUp();
+    try (SqlSession session = factory.openSession(false)) {
+      rehearsal.set(session);
+      try {
+        body.run();
+      } finally {
+        rehearsal.remove();
+        rollbackQuietly(session);
+      }
+    }
+  }
+
+  /**
+   * A rehearsal inside {@link #rehearsing}: the work and its commit hooks after a savepoint, kept
+   * for the rehearsals after it if it succeeds, rolled back to the savepoint if it fails.
+   */
+  private <T> T rehearseWithin(SqlSession session, Work<T> work) {
+    UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
+    Connection connection = session.getConnection();
+    Savepoint savepoint;
+    try {
+      savepoint = connection.setSavepoint();
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot set a savepoint", e);
+    }
+    boolean done = false;
+    try {
+      UnitOfWork uow = new UnitOfWork(session, factory);
+      HeldWritesInterceptor.CURRENT.set(uow);
+      T result = work.run(uow);
+      uow.flush();
+      for (CommitHook hook : hooks) {
+        hook.beforeCommit(uow);
+      }
+      rehearsed(uow);
+      done = true;
+      return result;
+    } finally {
+      HeldWritesInterceptor.CURRENT.set(outer);
+      try {
+        if (done) {
+          connection.releaseSavepoint(savepoint);
+        } else {
+          connection.rollback(savepoint);
+          session.clearCache();
+        }
+      } catch (SQLException e) {
+        log.debug("savepoint release or rollback failed: {}", rootMessage(e));
+      }
     }
   }
 

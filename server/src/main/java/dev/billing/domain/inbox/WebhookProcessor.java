@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * When applying fails, the event is still stored (pending) and acknowledged; a background worker
  * retries it with exponential backoff and dead-letters it after {@code maxAttempts}.
  */
-public final class WebhookProcessor implements AutoCloseable {
+public final class WebhookProcessor implements Rehearsal, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WebhookProcessor.class);
 
   /** What happened to a delivery. */
@@ -135,6 +135,7 @@ public final class WebhookProcessor implements AutoCloseable {
    * The outcome as deliveries are answered: failed with {@link BillingException.Unavailable} when
    * it is not there within the store wait.
    */
+  @Override
   public CompletableFuture<Outcome> bounded(CompletableFuture<Outcome> result) {
     return result
         .orTimeout(storeWait.toMillis(), TimeUnit.MILLISECONDS)
@@ -266,8 +267,18 @@ public final class WebhookProcessor implements AutoCloseable {
    * statements) in a transaction that is then rolled back: nothing is kept, counted or published.
    * It warms the write path up before the service takes traffic.
    */
+  @Override
   public void rehearse(List<InboundEvent> events) {
     tx.rehearseGroup(events, batchable(events), work);
+  }
+
+  /**
+   * Runs {@code body}, whose {@link #rehearse rehearsals} see each other's writes, all rolled back
+   * when it returns (see {@link Transactions#rehearsing}).
+   */
+  @Override
+  public void rehearsing(Runnable body) {
+    tx.rehearsing(body);
   }
 
   private Outcome storeForRetry(InboundEvent event, RuntimeException e) {

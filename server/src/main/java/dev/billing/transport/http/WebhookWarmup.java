@@ -3,6 +3,7 @@ package dev.billing.transport.http;
 import dev.billing.config.Catalog;
 import dev.billing.config.Plan;
 import dev.billing.domain.inbox.InboundEvent;
+import dev.billing.domain.inbox.Rehearsal;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.stripe.WebhookSigner;
 import io.micrometer.core.instrument.Counter;
@@ -15,10 +16,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -42,11 +46,14 @@ public final class WebhookWarmup {
   private static final Logger log = LoggerFactory.getLogger(WebhookWarmup.class);
 
   /**
-   * Groups as the writers see them, in whole subscription lives (7 events each, so no event of a
-   * group refers to a customer only an earlier, rolled-back group knew): 0 stands for a lone
-   * delivery, a checkout on its own.
+   * How many subscription lives are in flight at once: their events are interleaved, as the
+   * deliveries of many customers are, and rehearsed in one rolled-back transaction (so a later
+   * group finds the rows an earlier one wrote, as real groups find committed rows).
    */
-  private static final int[] GROUP_LIVES = {0, 1, 2, 4, 8, 9};
+  private static final int LIVES_IN_FLIGHT = 16;
+
+  /** Group sizes as the writers see them, from a lone delivery to a busy moment's group. */
+  private static final int[] GROUP_SIZES = {1, 2, 4, 6, 8, 8, 10, 12, 16, 24, 32, 48};
 
   private static final long DAY = 86_400;
 
@@ -57,7 +64,7 @@ public final class WebhookWarmup {
 
   private final WebhookHttpHandler handler;
   private final Function<HttpHandler, HttpServer> listener;
-  private final WebhookProcessor processor;
+  private final Rehearsal rehearsal;
   private final List<Plan> plans;
   private final String secret;
   private final Clock clock;
@@ -66,7 +73,7 @@ public final class WebhookWarmup {
   public WebhookWarmup(
       WebhookHttpHandler handler,
       Function<HttpHandler, HttpServer> listener,
-      WebhookProcessor processor,
+      Rehearsal rehearsal,
       Catalog catalog,
       String secret,
       Clock clock,
@@ -74,7 +81,7 @@ public final class WebhookWarmup {
     this.ran = meters.counter("billing_warmup_events_total");
     this.handler = handler;
     this.listener = listener;
-    this.processor = processor;
+    this.rehearsal = rehearsal;
     this.plans = catalog.plans().stream().filter(p -> !p.isFree()).toList();
     this.secret = secret;
     this.clock = clock;
@@ -93,22 +100,29 @@ public final class WebhookWarmup {
     server.start();
     try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
       URI uri = URI.create("http://127.0.0.1:" + server.port() + "/webhooks/stripe");
+      Random random = new Random(42);
       int user = 0;
-      for (int g = 0; done < events; g++) {
-        int lives = GROUP_LIVES[g % GROUP_LIVES.length];
-        List<String> payloads = new ArrayList<>();
-        if (lives == 0) {
-          payloads.add(checkoutEvent(run, user++));
-        }
-        for (int i = 0; i < lives; i++) {
-          payloads.addAll(lifeOfASubscription(run, user++));
-        }
-        String failure = deliver(client, uri, payloads);
-        if (failure != null) {
-          log.warn("warm-up stopped after {} events: {}", done, failure);
-          break;
-        }
-        done += payloads.size();
+      String failure = null;
+      while (done < events && failure == null) {
+        List<List<String>> window = window(run, user, random);
+        user += LIVES_IN_FLIGHT + 1;
+        int[] delivered = {0};
+        String[] stopped = {null};
+        rehearsal.rehearsing(
+            () -> {
+              for (List<String> payloads : window) {
+                stopped[0] = deliver(client, uri, payloads);
+                if (stopped[0] != null) {
+                  return;
+                }
+                delivered[0] += payloads.size();
+              }
+            });
+        done += delivered[0];
+        failure = stopped[0];
+      }
+      if (failure != null) {
+        log.warn("warm-up stopped after {} events: {}", done, failure);
       }
     } finally {
       server.close();
@@ -121,6 +135,36 @@ public final class WebhookWarmup {
         (System.nanoTime() - started) / 1_000_000,
         compilationMillis() - compiledBefore);
     return done;
+  }
+
+  /** Groups cut so far: where the cycle of {@link #GROUP_SIZES} stands. */
+  private int groups;
+
+  /**
+   * One window's groups: a lone checkout and {@link #LIVES_IN_FLIGHT} subscription lives from user
+   * {@code first} on, their events interleaved (each life's in its order), cut into groups.
+   */
+  private List<List<String>> window(String run, int first, Random random) {
+    List<Deque<String>> lives = new ArrayList<>();
+    lives.add(new ArrayDeque<>(List.of(checkoutEvent(run, first))));
+    for (int i = 1; i <= LIVES_IN_FLIGHT; i++) {
+      lives.add(new ArrayDeque<>(lifeOfASubscription(run, first + i)));
+    }
+    List<String> events = new ArrayList<>();
+    while (!lives.isEmpty()) {
+      int i = random.nextInt(lives.size());
+      events.add(lives.get(i).poll());
+      if (lives.get(i).isEmpty()) {
+        lives.remove(i);
+      }
+    }
+    List<List<String>> cut = new ArrayList<>();
+    for (int from = 0; from < events.size(); groups++) {
+      int to = Math.min(events.size(), from + GROUP_SIZES[groups % GROUP_SIZES.length]);
+      cut.add(events.subList(from, to));
+      from = to;
+    }
+    return cut;
   }
 
   /** The deliveries of the group being sent, as the warm-up's endpoint verified them. */
@@ -140,7 +184,7 @@ public final class WebhookWarmup {
         g.complete().complete(null);
       }
     }
-    return processor.bounded(stored);
+    return rehearsal.bounded(stored);
   }
 
   /**
@@ -178,7 +222,7 @@ public final class WebhookWarmup {
           // holds refer only to what earlier events of the group created.
           Map<String, InboundEvent> byPayload = new HashMap<>();
           g.arrivals().forEach(a -> byPayload.put(a.event().payload(), a.event()));
-          processor.rehearse(payloads.stream().map(byPayload::get).toList());
+          rehearsal.rehearse(payloads.stream().map(byPayload::get).toList());
         } catch (RuntimeException e) {
           failed = e;
         }
