@@ -277,19 +277,21 @@ public final class WebhookWarmup {
   }
 
   /**
-   * A subscription's events: checkout, created, a plan change, a failed renewal, past due, the
-   * retry paid, canceled. The first four and the last are in the 2025-03-31 shapes (the period on
-   * the item, the invoice's subscription under {@code parent}), past due and the paid retry in the
-   * older ones (the period on the subscription, {@code invoice.subscription}). One life in four is
-   * delivered out of order, one starts with a free trial (and a same-second change), one has an
-   * event delivered twice: real deliveries take those paths too, and code compiled without them is
-   * compiled again when they come.
+   * A subscription's events: checkout, created, a plan change, a failed renewal, past due; then the
+   * retry paid and canceled, or (every other four lives) the recovery into a renewed period and a
+   * second plan change set to cancel at the period's end. Past due and the paid retry are in the
+   * shapes before 2025-03-31 (the period on the subscription, {@code invoice.subscription}), the
+   * others in the newer ones (the period on the item, the invoice's subscription under {@code
+   * parent}). One life in four is delivered out of order, one starts with a free trial (and a
+   * same-second change), one has an event delivered twice: real deliveries take those paths too,
+   * and code compiled without them is compiled again when they come.
    */
   List<String> lifeOfASubscription(String run, int n) {
     String u = id(run, n);
     long t = start(n);
     int variant = n % 4;
     boolean trial = variant == 3;
+    boolean recovers = (n / 4) % 2 == 1;
     List<String> life =
         List.of(
             checkoutEvent(run, n),
@@ -299,14 +301,14 @@ public final class WebhookWarmup {
                 "customer.subscription.created",
                 t + 1,
                 NEW,
-                subscription(u, n, 0, trial ? "trialing" : "active", t)),
+                subscription(u, n, 0, trial ? "trialing" : "active", t, t)),
             event(
                 u,
                 3,
                 "customer.subscription.updated",
                 trial ? t + 1 : t + DAY,
                 NEW,
-                subscription(u, n, 1, "active", t)),
+                subscription(u, n, 1, "active", t, t)),
             event(
                 u, 4, "invoice.payment_failed", t + 30 * DAY, NEW, invoice(u, false, t + 30 * DAY)),
             event(
@@ -315,15 +317,31 @@ public final class WebhookWarmup {
                 "customer.subscription.updated",
                 t + 30 * DAY + 1,
                 OLD,
-                subscription(u, n, 1, "past_due", t)),
-            event(u, 6, "invoice.paid", t + 33 * DAY, OLD, invoice(u, true, t + 33 * DAY)),
-            event(
-                u,
-                7,
-                "customer.subscription.deleted",
-                t + 40 * DAY,
-                NEW,
-                subscription(u, n, 1, "canceled", t)));
+                subscription(u, n, 1, "past_due", t, t)),
+            recovers
+                ? event(
+                    u,
+                    6,
+                    "customer.subscription.updated",
+                    t + 33 * DAY,
+                    OLD,
+                    subscription(u, n, 1, "active", t, t + 30 * DAY))
+                : event(u, 6, "invoice.paid", t + 33 * DAY, OLD, invoice(u, true, t + 33 * DAY)),
+            recovers
+                ? event(
+                    u,
+                    7,
+                    "customer.subscription.updated",
+                    t + 34 * DAY,
+                    NEW,
+                    subscription(u, n, 2, "active", t, t + 30 * DAY))
+                : event(
+                    u,
+                    7,
+                    "customer.subscription.deleted",
+                    t + 40 * DAY,
+                    NEW,
+                    subscription(u, n, 1, "canceled", t, t)));
     return switch (variant) {
       case 2 -> // the subscription before its checkout, the failed renewal before the plan change
           List.of(
@@ -487,13 +505,16 @@ public final class WebhookWarmup {
   }
 
   /**
-   * The subscription of user {@code n} after {@code step} plan changes; past due is in the older
-   * shape (the period on the subscription), every other status in the newer (on the item).
+   * The subscription of user {@code n} after {@code step} plan changes, created at {@code start},
+   * in the period from {@code periodStart}; past due is in the older shape (the period on the
+   * subscription), every other status in the newer (on the item).
    */
-  private String subscription(String u, int n, int step, String status, long start) {
+  private String subscription(
+      String u, int n, int step, String status, long start, long periodStart) {
     boolean older = "past_due".equals(status);
     String period =
-        "\"current_period_end\":%d,\"current_period_start\":%d,".formatted(start + 30 * DAY, start);
+        "\"current_period_end\":%d,\"current_period_start\":%d,"
+            .formatted(periodStart + 30 * DAY, periodStart);
     return """
         {"id":"sub_%s","object":"subscription","cancel_at_period_end":%s,\
         "canceled_at":%s,"created":%d,"currency":"usd","customer":"cus_%s",%s\
@@ -505,7 +526,8 @@ public final class WebhookWarmup {
         "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":%s,%s}"""
         .formatted(
             u,
-            step == 1 && n % 4 == 3 && "active".equals(status), // canceled at the period's end
+            (step == 1 && n % 4 == 3 || step == 2)
+                && "active".equals(status), // canceled at the end
             "canceled".equals(status) ? Long.toString(start + 40 * DAY) : "null",
             start,
             u,

@@ -172,7 +172,20 @@ class WarmupTest {
         warmup.lifeOfASubscription("t", 4).stream().map(StripeEventParser::parse).toList();
     assertThat(twice).hasSize(8);
     assertThat(twice.stream().map(InboundEvent::id).distinct()).hasSize(7);
-    for (List<InboundEvent> life : List.of(outOfOrder, trial, twice)) {
+    // Every other four lives recover into a renewed period and change plan again.
+    List<InboundEvent> recovers =
+        warmup.lifeOfASubscription("t", 5).stream().map(StripeEventParser::parse).toList();
+    assertThat(recovers)
+        .extracting(InboundEvent::type)
+        .containsExactly(
+            "checkout.session.completed",
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "invoice.payment_failed",
+            "customer.subscription.updated",
+            "customer.subscription.updated",
+            "customer.subscription.updated");
+    for (List<InboundEvent> life : List.of(outOfOrder, trial, twice, recovers)) {
       assertThat(life)
           .allSatisfy(e -> assertThat(e.command()).isNotInstanceOf(StripeCommand.Ignored.class));
     }
