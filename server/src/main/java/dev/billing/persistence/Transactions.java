@@ -70,9 +70,9 @@ public final class Transactions {
    * their part (a rehearsal: nothing is kept and nothing is published).
    */
   private <T> T run(Work<T> work, boolean commit) {
-    SqlSession rehearsing = rehearsal.get();
-    if (!commit && rehearsing != null) {
-      return rehearseWithin(rehearsing, work);
+    SqlSession shared = rehearsal;
+    if (!commit && shared != null) {
+      return rehearseWithin(shared, work);
     }
     for (int attempt = 1; ; attempt++) {
       UnitOfWork uow;
@@ -122,24 +122,27 @@ public final class Transactions {
     }
   }
 
-  /** The transaction that the rehearsals of this thread share, while {@link #rehearsing} runs. */
-  private final ThreadLocal<SqlSession> rehearsal = new ThreadLocal<>();
+  /** The transaction that rehearsals share while {@link #rehearsing} runs; guarded by itself. */
+  private volatile SqlSession rehearsal;
 
   /**
-   * Runs {@code body}, whose rehearsals ({@link #rehearseGroup}) share one transaction, rolled back
-   * when it returns: a rehearsed group sees what the groups rehearsed before it wrote, as a group
-   * sees what earlier groups committed, and finds rows where real traffic finds them. Nothing is
-   * kept. The transaction holds its locks until then: run it before the service takes traffic.
+   * Runs {@code body}, during which rehearsals ({@link #rehearseGroup}, on any thread, one at a
+   * time) share one transaction, rolled back when it returns: a rehearsed group sees what the
+   * groups rehearsed before it wrote, as a group sees what earlier groups committed, and finds rows
+   * where real traffic finds them. Nothing is kept. The transaction holds its locks until then: run
+   * it before the service takes traffic.
    */
   public void rehearsing(Runnable body) {
     requireUp();
     try (SqlSession session = factory.openSession(false)) {
-      rehearsal.set(session);
+      rehearsal = session;
       try {
         body.run();
       } finally {
-        rehearsal.remove();
-        rollbackQuietly(session);
+        synchronized (session) {
+          rehearsal = null;
+          rollbackQuietly(session);
+        }
       }
     }
   }
@@ -149,37 +152,42 @@ public final class Transactions {
    * for the rehearsals after it if it succeeds, rolled back to the savepoint if it fails.
    */
   private <T> T rehearseWithin(SqlSession session, Work<T> work) {
-    UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
-    Connection connection = session.getConnection();
-    Savepoint savepoint;
-    try {
-      savepoint = connection.setSavepoint();
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot set a savepoint", e);
-    }
-    boolean done = false;
-    try {
-      UnitOfWork uow = new UnitOfWork(session, factory);
-      HeldWritesInterceptor.CURRENT.set(uow);
-      T result = work.run(uow);
-      uow.flush();
-      for (CommitHook hook : hooks) {
-        hook.beforeCommit(uow);
+    synchronized (session) {
+      if (rehearsal != session) {
+        throw new IllegalStateException("the rehearsal has ended");
       }
-      rehearsed(uow);
-      done = true;
-      return result;
-    } finally {
-      HeldWritesInterceptor.CURRENT.set(outer);
+      UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();
+      Connection connection = session.getConnection();
+      Savepoint savepoint;
       try {
-        if (done) {
-          connection.releaseSavepoint(savepoint);
-        } else {
-          connection.rollback(savepoint);
-          session.clearCache();
-        }
+        savepoint = connection.setSavepoint();
       } catch (SQLException e) {
-        log.debug("savepoint release or rollback failed: {}", rootMessage(e));
+        throw new IllegalStateException("cannot set a savepoint", e);
+      }
+      boolean done = false;
+      try {
+        UnitOfWork uow = new UnitOfWork(session, factory);
+        HeldWritesInterceptor.CURRENT.set(uow);
+        T result = work.run(uow);
+        uow.flush();
+        for (CommitHook hook : hooks) {
+          hook.beforeCommit(uow);
+        }
+        rehearsed(uow);
+        done = true;
+        return result;
+      } finally {
+        HeldWritesInterceptor.CURRENT.set(outer);
+        try {
+          if (done) {
+            connection.releaseSavepoint(savepoint);
+          } else {
+            connection.rollback(savepoint);
+            session.clearCache();
+          }
+        } catch (SQLException e) {
+          log.debug("savepoint release or rollback failed: {}", rootMessage(e));
+        }
       }
     }
   }
@@ -269,12 +277,15 @@ public final class Transactions {
    * nothing is kept, nothing is published. Used to warm the write path up before the service takes
    * traffic.
    */
-  public <I, R> void rehearseGroup(List<I> items, boolean batched, GroupWork<I, R> work) {
-    group(items, batched, work, false);
+  public <I, R> GroupOutcome<R> rehearseGroup(
+      List<I> items, boolean batched, GroupWork<I, R> work) {
+    return group(items, batched, work, false);
   }
 
-  /** A group's transaction, committed ({@link #executeGroup}) or rehearsed (rolled back). */
-  private <I, R> GroupOutcome<R> group(
+  /**
+   * A group's transaction: {@link #executeGroup} when {@code commit}, else {@link #rehearseGroup}.
+   */
+  public <I, R> GroupOutcome<R> group(
       List<I> items, boolean batched, GroupWork<I, R> work, boolean commit) {
     int n = items.size();
     List<R> results = nulls(n);

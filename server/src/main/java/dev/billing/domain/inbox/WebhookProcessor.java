@@ -9,6 +9,7 @@ import dev.billing.persistence.UnitOfWork;
 import dev.billing.util.PeriodicTask;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -26,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * When applying fails, the event is still stored (pending) and acknowledged; a background worker
  * retries it with exponential backoff and dead-letters it after {@code maxAttempts}.
  */
-public final class WebhookProcessor implements Rehearsal, AutoCloseable {
+public final class WebhookProcessor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WebhookProcessor.class);
 
   /** What happened to a delivery. */
@@ -50,6 +51,9 @@ public final class WebhookProcessor implements Rehearsal, AutoCloseable {
   private final Counter dead;
   private final Counter batchedGroups;
   private final Counter isolatedGroups;
+
+  /** A twin that rehearses its groups instead of committing them ({@link #rehearsalTwin}). */
+  private final boolean rehearsal;
 
   public WebhookProcessor(
       Transactions tx,
@@ -77,6 +81,38 @@ public final class WebhookProcessor implements Rehearsal, AutoCloseable {
     this.dead = meters.counter("billing_webhook_events_total", "outcome", "dead");
     this.batchedGroups = meters.counter("billing_webhook_groups_total", "path", "batched");
     this.isolatedGroups = meters.counter("billing_webhook_groups_total", "path", "isolated");
+    this.rehearsal = false;
+  }
+
+  /** The twin of {@code of}: see {@link #rehearsalTwin}. */
+  private WebhookProcessor(WebhookProcessor of) {
+    MeterRegistry uncounted = new SimpleMeterRegistry();
+    this.health = of.health;
+    this.storeWait = of.storeWait;
+    this.tx = of.tx;
+    this.applier = of.applier;
+    this.parser = of.parser;
+    this.config = of.config;
+    this.clock = of.clock;
+    this.applied = uncounted.counter("applied");
+    this.duplicates = uncounted.counter("duplicates");
+    this.deferred = uncounted.counter("deferred");
+    this.dead = uncounted.counter("dead");
+    this.batchedGroups = uncounted.counter("batched");
+    this.isolatedGroups = uncounted.counter("isolated");
+    this.rehearsal = true;
+  }
+
+  /**
+   * A twin of this processor for warming the path up: deliveries submitted to it take the same
+   * queue, writer threads and group code, but each group is rehearsed (its transaction rolled back,
+   * see {@link Transactions#rehearseGroup}) and answered as applied; nothing is kept, counted,
+   * published or set aside for retry. Started here; close it when done.
+   */
+  public WebhookProcessor rehearsalTwin() {
+    WebhookProcessor twin = new WebhookProcessor(this);
+    twin.writers.start(config.writers());
+    return twin;
   }
 
   public void start() {
@@ -135,7 +171,6 @@ public final class WebhookProcessor implements Rehearsal, AutoCloseable {
    * The outcome as deliveries are answered: failed with {@link BillingException.Unavailable} when
    * it is not there within the store wait.
    */
-  @Override
   public CompletableFuture<Outcome> bounded(CompletableFuture<Outcome> result) {
     return result
         .orTimeout(storeWait.toMillis(), TimeUnit.MILLISECONDS)
@@ -195,7 +230,7 @@ public final class WebhookProcessor implements Rehearsal, AutoCloseable {
     Transactions.GroupOutcome<Outcome> done;
     boolean batched = batchable(events);
     try {
-      done = tx.executeGroup(events, batched, work);
+      done = tx.group(events, batched, work, !rehearsal);
     } catch (BillingException.Unavailable e) {
       group.forEach(p -> p.result().completeExceptionally(e));
       return;
@@ -211,6 +246,10 @@ public final class WebhookProcessor implements Rehearsal, AutoCloseable {
       if (o != null) {
         (o == Outcome.APPLIED ? applied : duplicates).increment();
         p.result().complete(o);
+        continue;
+      }
+      if (rehearsal) {
+        p.result().completeExceptionally(done.failures().get(i));
         continue;
       }
       try {
@@ -263,20 +302,9 @@ public final class WebhookProcessor implements Rehearsal, AutoCloseable {
   }
 
   /**
-   * Runs these events as a writer runs a group (store, apply, audit, change log: the same
-   * statements) in a transaction that is then rolled back: nothing is kept, counted or published.
-   * It warms the write path up before the service takes traffic.
+   * Runs {@code body}, in which the groups of {@link #rehearsalTwin twins} see each other's writes,
+   * all rolled back when it returns (see {@link Transactions#rehearsing}).
    */
-  @Override
-  public void rehearse(List<InboundEvent> events) {
-    tx.rehearseGroup(events, batchable(events), work);
-  }
-
-  /**
-   * Runs {@code body}, whose {@link #rehearse rehearsals} see each other's writes, all rolled back
-   * when it returns (see {@link Transactions#rehearsing}).
-   */
-  @Override
   public void rehearsing(Runnable body) {
     tx.rehearsing(body);
   }

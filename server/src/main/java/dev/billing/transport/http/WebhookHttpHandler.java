@@ -53,8 +53,8 @@ public final class WebhookHttpHandler implements HttpHandler {
     this.sink = sink;
   }
 
-  /** The same handler, with its verified events going to {@code sink}. */
-  WebhookHttpHandler withSink(Sink other) {
+  /** The same handler, with its verified events going to {@code other} (a warm-up's twin). */
+  WebhookHttpHandler to(WebhookProcessor other) {
     return new WebhookHttpHandler(verifier, other);
   }
 

@@ -2,8 +2,6 @@ package dev.billing.transport.http;
 
 import dev.billing.config.Catalog;
 import dev.billing.config.Plan;
-import dev.billing.domain.inbox.InboundEvent;
-import dev.billing.domain.inbox.Rehearsal;
 import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.stripe.WebhookSigner;
 import io.micrometer.core.instrument.Counter;
@@ -19,9 +17,7 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -36,11 +32,14 @@ import org.slf4j.LoggerFactory;
  * Warms the webhook path up before the service takes traffic: synthetic Stripe events (the whole
  * life of a subscription, in both payload shapes, with the fields real deliveries carry) are signed
  * and POSTed to the webhook handler on a loopback listener of its own (the service's port is not
- * open yet), verified and parsed as a delivery is, then written in groups by the writers' own code,
- * statement for statement, in transactions that are rolled back ({@link
- * WebhookProcessor#rehearse}); the snapshots a commit would build are built and dropped. Nothing is
- * stored, counted or published; the JIT compiler has done most of its work on this path when the
- * first real event arrives, instead of while it is being answered.
+ * open yet), verified and parsed as a delivery is, and queued to a twin of the writers ({@link
+ * WebhookProcessor#rehearsalTwin}): the same handler, queue, writer loop and group code, statement
+ * for statement, with each group's transaction rolled back. The events of many subscriptions are
+ * interleaved, each subscription's spread over several groups, and each window of groups is
+ * rehearsed in one transaction ({@link WebhookProcessor#rehearsing}), so later groups find the rows
+ * earlier ones wrote; the snapshots a commit would build are built and dropped. Nothing is stored,
+ * counted or published; the JIT compiler has done most of its work on this path when the first real
+ * event arrives, instead of while it is being answered.
  */
 public final class WebhookWarmup {
   private static final Logger log = LoggerFactory.getLogger(WebhookWarmup.class);
@@ -64,7 +63,7 @@ public final class WebhookWarmup {
 
   private final WebhookHttpHandler handler;
   private final Function<HttpHandler, HttpServer> listener;
-  private final Rehearsal rehearsal;
+  private final WebhookProcessor processor;
   private final List<Plan> plans;
   private final String secret;
   private final Clock clock;
@@ -73,7 +72,7 @@ public final class WebhookWarmup {
   public WebhookWarmup(
       WebhookHttpHandler handler,
       Function<HttpHandler, HttpServer> listener,
-      Rehearsal rehearsal,
+      WebhookProcessor processor,
       Catalog catalog,
       String secret,
       Clock clock,
@@ -81,7 +80,7 @@ public final class WebhookWarmup {
     this.ran = meters.counter("billing_warmup_events_total");
     this.handler = handler;
     this.listener = listener;
-    this.rehearsal = rehearsal;
+    this.processor = processor;
     this.plans = catalog.plans().stream().filter(p -> !p.isFree()).toList();
     this.secret = secret;
     this.clock = clock;
@@ -96,7 +95,8 @@ public final class WebhookWarmup {
     long compiledBefore = compilationMillis();
     String run = UUID.randomUUID().toString().substring(0, 8);
     int done = 0;
-    HttpServer server = listener.apply(handler.withSink(this::arrived));
+    WebhookProcessor twin = processor.rehearsalTwin();
+    HttpServer server = listener.apply(handler.to(twin));
     server.start();
     try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
       URI uri = URI.create("http://127.0.0.1:" + server.port() + "/webhooks/stripe");
@@ -108,7 +108,7 @@ public final class WebhookWarmup {
         user += LIVES_IN_FLIGHT + 1;
         int[] delivered = {0};
         String[] stopped = {null};
-        rehearsal.rehearsing(
+        processor.rehearsing(
             () -> {
               for (List<String> payloads : window) {
                 stopped[0] = deliver(client, uri, payloads);
@@ -126,6 +126,7 @@ public final class WebhookWarmup {
       }
     } finally {
       server.close();
+      twin.close();
     }
     ran.increment(done);
     log.info(
@@ -167,34 +168,12 @@ public final class WebhookWarmup {
     return cut;
   }
 
-  /** The deliveries of the group being sent, as the warm-up's endpoint verified them. */
-  private volatile Group group;
-
-  private record Group(List<Arrival> arrivals, CompletableFuture<Void> complete, int size) {}
-
-  private record Arrival(InboundEvent event, CompletableFuture<WebhookProcessor.Outcome> stored) {}
-
-  /** The warm-up endpoint's sink: holds the delivery until its whole group has arrived. */
-  private CompletableFuture<WebhookProcessor.Outcome> arrived(InboundEvent event) {
-    Group g = group;
-    CompletableFuture<WebhookProcessor.Outcome> stored = new CompletableFuture<>();
-    synchronized (g.arrivals()) {
-      g.arrivals().add(new Arrival(event, stored));
-      if (g.arrivals().size() == g.size()) {
-        g.complete().complete(null);
-      }
-    }
-    return rehearsal.bounded(stored);
-  }
-
   /**
    * Sends a group's deliveries to the warm-up endpoint all at once, as concurrent deliveries
-   * arrive; once all are verified, writes them as a writer writes a group, rolled back, and lets
-   * the endpoint answer them. Returns null, or why the warm-up must stop.
+   * arrive, and waits for their answers (the twin's writers rehearse them as they group them).
+   * Returns null, or why the warm-up must stop.
    */
   private String deliver(HttpClient client, URI uri, List<String> payloads) {
-    Group g = new Group(new ArrayList<>(), new CompletableFuture<>(), payloads.size());
-    group = g;
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(payloads.size());
     for (String payload : payloads) {
       answers.add(
@@ -208,64 +187,25 @@ public final class WebhookWarmup {
                   .build(),
               HttpResponse.BodyHandlers.ofString()));
     }
-    CompletableFuture<Void> answered =
-        CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
     try {
-      // Every delivery verified (its answer waits for the group), or one answered first: refused.
-      CompletableFuture.anyOf(
-              g.complete(), CompletableFuture.anyOf(answers.toArray(new CompletableFuture<?>[0])))
+      CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]))
+          .exceptionally(e -> null)
           .get(30, TimeUnit.SECONDS);
-      RuntimeException failed = null;
-      if (g.complete().isDone()) {
-        try {
-          // In the order sent, as one sender's deliveries mostly arrive: the events a group
-          // holds refer only to what earlier events of the group created.
-          Map<String, InboundEvent> byPayload = new HashMap<>();
-          g.arrivals().forEach(a -> byPayload.put(a.event().payload(), a.event()));
-          rehearsal.rehearse(payloads.stream().map(byPayload::get).toList());
-        } catch (RuntimeException e) {
-          failed = e;
-        }
-      } else {
-        failed = new IllegalStateException("a warm-up delivery was refused");
-      }
-      release(g, failed);
-      answered.exceptionally(e -> null).get(30, TimeUnit.SECONDS);
-      List<String> errors = new ArrayList<>();
-      if (failed != null) {
-        errors.add(failed.toString());
-      }
-      for (CompletableFuture<HttpResponse<String>> answer : answers) {
-        if (answer.isCompletedExceptionally()) {
-          errors.add(answer.exceptionNow().toString());
-        } else if (answer.resultNow().statusCode() != 200) {
-          errors.add("HTTP " + answer.resultNow().statusCode() + ": " + answer.resultNow().body());
-        }
-      }
-      return errors.isEmpty() ? null : String.join("; ", errors.stream().distinct().toList());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return "interrupted";
     } catch (ExecutionException | TimeoutException e) {
       return e.toString();
-    } finally {
-      release(g, new IllegalStateException("warm-up stopped"));
     }
-  }
-
-  /**
-   * Lets the endpoint answer the group's held deliveries: stored, or failed with {@code failed}.
-   */
-  private static void release(Group g, RuntimeException failed) {
-    synchronized (g.arrivals()) {
-      for (Arrival a : g.arrivals()) {
-        if (failed == null) {
-          a.stored().complete(WebhookProcessor.Outcome.APPLIED);
-        } else {
-          a.stored().completeExceptionally(failed);
-        }
+    List<String> errors = new ArrayList<>();
+    for (CompletableFuture<HttpResponse<String>> answer : answers) {
+      if (answer.isCompletedExceptionally()) {
+        errors.add(answer.exceptionNow().toString());
+      } else if (answer.resultNow().statusCode() != 200) {
+        errors.add("HTTP " + answer.resultNow().statusCode() + ": " + answer.resultNow().body());
       }
     }
+    return errors.isEmpty() ? null : String.join("; ", errors.stream().distinct().toList());
   }
 
   /** The JIT compilers' time so far (ms), or 0 where the JVM does not tell. */

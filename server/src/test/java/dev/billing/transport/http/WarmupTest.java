@@ -9,8 +9,6 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.billing.config.Catalog;
 import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.inbox.InboundEvent;
-import dev.billing.domain.inbox.Rehearsal;
-import dev.billing.domain.inbox.WebhookProcessor;
 import dev.billing.persistence.DatabaseHealth;
 import dev.billing.stripe.SignatureVerifier;
 import dev.billing.stripe.StripeEventParser;
@@ -23,7 +21,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -90,44 +87,27 @@ class WarmupTest {
     warmupLog.addAppender(logged);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     DatabaseHealth health = TestDatabase.unprobedHealth();
-    WebhookHttpHandler handler =
-        new WebhookHttpHandler(
-            new SignatureVerifier(
-                List.of("whsec_server"), Duration.ofMinutes(5), Clock.systemUTC()),
-            (WebhookHttpHandler.Sink)
-                e -> {
-                  throw new AssertionError("a delivery signed with another secret was accepted");
-                });
-    WebhookWarmup warmup =
-        new WebhookWarmup(
-            handler,
-            h -> new HttpServer("127.0.0.1", 0, h, health, registry),
-            new Rehearsal() {
-              @Override
-              public void rehearse(List<InboundEvent> events) {
-                throw new AssertionError("a refused delivery was written");
-              }
-
-              @Override
-              public void rehearsing(Runnable body) {
-                body.run();
-              }
-
-              @Override
-              public CompletableFuture<WebhookProcessor.Outcome> bounded(
-                  CompletableFuture<WebhookProcessor.Outcome> result) {
-                return result;
-              }
-            },
-            Catalog.defaults("price_pro", "price_studio"),
-            "whsec_not_the_servers",
-            Clock.systemUTC(),
-            registry);
-    try {
+    try (TestServer server =
+        TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"))) {
+      WebhookHttpHandler handler =
+          new WebhookHttpHandler(
+              new SignatureVerifier(
+                  List.of("whsec_server"), Duration.ofMinutes(5), Clock.systemUTC()),
+              server.server().webhooks());
+      WebhookWarmup warmup =
+          new WebhookWarmup(
+              handler,
+              h -> new HttpServer("127.0.0.1", 0, h, health, registry),
+              server.server().webhooks(),
+              Catalog.defaults("price_pro", "price_studio"),
+              "whsec_not_the_servers",
+              Clock.systemUTC(),
+              registry);
       assertThat(warmup.run(100)).isZero();
       assertThat(logged.list)
           .extracting(ILoggingEvent::getFormattedMessage)
           .anyMatch(m -> m.startsWith("warm-up stopped after 0 events") && m.contains("HTTP 400"));
+      assertThat(server.queryLong("SELECT COUNT(*) FROM stripe_events")).isZero();
     } finally {
       warmupLog.detachAppender(logged);
     }
