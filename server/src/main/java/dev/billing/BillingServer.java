@@ -58,9 +58,11 @@ import dev.billing.transport.grpc.stream.StreamHub;
 import dev.billing.transport.http.HttpServer;
 import dev.billing.transport.http.WebhookHttpHandler;
 import dev.billing.transport.http.WebhookWarmup;
+import dev.billing.util.PortReservation;
 import io.grpc.ServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -276,16 +278,20 @@ public final class BillingServer implements AutoCloseable {
     reconciler.start(resilience.reconcileInterval());
     meterReporter.start(resilience.meterReportInterval());
     usage.start(2);
-    // Before the ports open: the first real deliveries find the write path compiled.
-    new WebhookWarmup(
-            webhookHandler,
-            h -> new HttpServer("127.0.0.1", 0, h, health, meters),
-            webhooks,
-            config.catalog(),
-            config.stripe().webhookSecrets().get(0),
-            clock,
-            meters)
-        .run(config.webhooks().warmupEvents());
+    // Before the ports open: the first real deliveries find the write path compiled. The ports are
+    // held meanwhile, so none becomes the local port of one of the warm-up's own connections.
+    try (PortReservation ports =
+        PortReservation.of(config.grpcPort(), config.httpPort(), config.console().port())) {
+      new WebhookWarmup(
+              webhookHandler,
+              h -> new HttpServer("127.0.0.1", 0, h, health, meters),
+              webhooks,
+              config.catalog(),
+              config.stripe().webhookSecrets().get(0),
+              clock,
+              meters)
+          .run(config.webhooks().warmupEvents());
+    }
     grpc.start();
     health.addListener(
         new DatabaseHealth.Listener() {
@@ -363,6 +369,8 @@ public final class BillingServer implements AutoCloseable {
   public static BillingServer start(BillingConfig config) throws IOException {
     NettyServerBuilder netty =
         NettyServerBuilder.forPort(config.grpcPort())
+            // A restart binds its port while connections of the last run are still in TIME_WAIT.
+            .withOption(ChannelOption.SO_REUSEADDR, true)
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxInboundMessageSize(1 << 20)
