@@ -8,6 +8,7 @@ import dev.billing.testing.TestServer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,8 +35,9 @@ class RehearsalTest {
     server.close();
   }
 
-  /** One item per group: links the user to a customer, and reports the user's customer before. */
-  private static Transactions.GroupWork<String, String> link() {
+  /** A group's work: {@code apply} per item, no batched preparation. */
+  private static Transactions.GroupWork<String, String> each(
+      BiFunction<UnitOfWork, String, String> apply) {
     return new Transactions.GroupWork<>() {
       @Override
       public boolean prepare(UnitOfWork uow, List<String> users) {
@@ -44,12 +46,20 @@ class RehearsalTest {
 
       @Override
       public String apply(UnitOfWork uow, String user, boolean batched) {
-        CustomerStore customers = uow.store(CustomerStore.class);
-        String before = customers.findCustomerByUser(user);
-        customers.insertIfAbsent(user, "cus_" + user);
-        return before;
+        return apply.apply(uow, user);
       }
     };
+  }
+
+  /** Links the user to a customer; reports the user's customer before. */
+  private static Transactions.GroupWork<String, String> link() {
+    return each(
+        (uow, user) -> {
+          CustomerStore customers = uow.store(CustomerStore.class);
+          String before = customers.findCustomerByUser(user);
+          customers.insertIfAbsent(user, "cus_" + user);
+          return before;
+        });
   }
 
   @Test
@@ -62,18 +72,11 @@ class RehearsalTest {
           tx.rehearseGroup(
               List.of("rehearsed_1"),
               false,
-              new Transactions.GroupWork<String, String>() {
-                @Override
-                public boolean prepare(UnitOfWork uow, List<String> users) {
-                  return true;
-                }
-
-                @Override
-                public String apply(UnitOfWork uow, String user, boolean batched) {
-                  seen.add(uow.store(CustomerStore.class).findCustomerByUser(user));
-                  return null;
-                }
-              });
+              each(
+                  (uow, user) -> {
+                    seen.add(uow.store(CustomerStore.class).findCustomerByUser(user));
+                    return null;
+                  }));
           // Another connection does not: nothing is committed.
           assertThat(server.queryLong("SELECT COUNT(*) FROM customers")).isZero();
         });
@@ -94,36 +97,22 @@ class RehearsalTest {
           tx.rehearseGroup(
               List.of("kept_2", "undone_1"),
               true,
-              new Transactions.GroupWork<String, String>() {
-                @Override
-                public boolean prepare(UnitOfWork uow, List<String> users) {
-                  return true;
-                }
-
-                @Override
-                public String apply(UnitOfWork uow, String user, boolean batched) {
-                  uow.store(CustomerStore.class).insertIfAbsent(user, "cus_" + user);
-                  if (user.startsWith("undone")) {
-                    throw new IllegalStateException("fails after writing");
-                  }
-                  return null;
-                }
-              });
+              each(
+                  (uow, user) -> {
+                    uow.store(CustomerStore.class).insertIfAbsent(user, "cus_" + user);
+                    if (user.startsWith("undone")) {
+                      throw new IllegalStateException("fails after writing");
+                    }
+                    return null;
+                  }));
           tx.rehearseGroup(
               List.of("kept_2", "undone_1"),
               false,
-              new Transactions.GroupWork<String, String>() {
-                @Override
-                public boolean prepare(UnitOfWork uow, List<String> users) {
-                  return true;
-                }
-
-                @Override
-                public String apply(UnitOfWork uow, String user, boolean batched) {
-                  seen.add(user + "=" + uow.store(CustomerStore.class).findCustomerByUser(user));
-                  return null;
-                }
-              });
+              each(
+                  (uow, user) -> {
+                    seen.add(user + "=" + uow.store(CustomerStore.class).findCustomerByUser(user));
+                    return null;
+                  }));
         });
     assertThat(seen).containsExactly("kept_2=cus_kept_2", "undone_1=null");
     assertThat(server.queryLong("SELECT COUNT(*) FROM customers")).isZero();
