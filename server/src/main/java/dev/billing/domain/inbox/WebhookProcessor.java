@@ -106,8 +106,9 @@ public final class WebhookProcessor implements AutoCloseable {
   /**
    * A twin of this processor for warming the path up: deliveries submitted to it take the same
    * queue, writer threads and group code, but each group is rehearsed (its transaction rolled back,
-   * see {@link Transactions#rehearseGroup}) and answered as applied; nothing is kept, counted,
-   * published or set aside for retry. Started here; close it when done.
+   * see {@link Transactions#rehearseGroup}) and its deliveries answered with their outcomes (a
+   * failing one with its failure); nothing is kept, counted, published or set aside for retry.
+   * Started here; close it when done.
    */
   public WebhookProcessor rehearsalTwin() {
     WebhookProcessor twin = new WebhookProcessor(this);
