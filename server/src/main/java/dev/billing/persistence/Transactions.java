@@ -67,7 +67,8 @@ public final class Transactions {
 
   /**
    * Runs the work, and commits it ({@code commit}) or rolls it back after its commit hooks wrote
-   * their part (a rehearsal: nothing is kept and nothing is published).
+   * their part (a rehearsal: nothing is kept and nothing is published; inside {@link #rehearsing}
+   * it is rolled back with the scope, not at once).
    */
   private <T> T run(Work<T> work, boolean commit) {
     SqlSession shared = rehearsal;
