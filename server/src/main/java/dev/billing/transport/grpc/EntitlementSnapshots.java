@@ -46,6 +46,13 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
   private final Cache<String, Snapshot> cache;
 
   /**
+   * Where rehearsed changes go ({@link #rehearse}): a cache built as {@link #cache} is, so a
+   * rehearsal runs the cache's write path too (Caffeine's maintenance on the common pool included),
+   * emptied after each rehearsal.
+   */
+  private final Cache<String, Snapshot> rehearsals;
+
+  /**
    * Loads cache misses off the caller's thread (GetEntitlement answers on the transport thread).
    */
   private final ExecutorService loader =
@@ -64,6 +71,7 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
     this.converter = converter;
     this.clock = clock;
     this.cache = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
+    this.rehearsals = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
     CaffeineCacheMetrics.monitor(meters, cache, "entitlements");
   }
 
@@ -111,25 +119,26 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
 
   /** Applies a committed change, unless a newer version is already there. */
   public void onCommitted(Change change) {
+    apply(cache, change);
+  }
+
+  private void apply(Cache<String, Snapshot> to, Change change) {
     EntitlementRow e = change.entitlement();
-    cache
-        .asMap()
+    to.asMap()
         .compute(
             change.userId(),
             (id, current) -> replaces(e, current) ? build(e, change.counters()) : current);
   }
 
   /**
-   * Builds the snapshots of changes that were rolled back (a rehearsal) as {@link #onCommitted}
-   * does, and keeps none of them.
+   * Applies changes that were rolled back (a rehearsal) as {@link #onCommitted} does, to a cache of
+   * their own that is emptied afterwards: the service's cache keeps none of them.
    */
   public void rehearse(List<Change> changes) {
     for (Change change : changes) {
-      Snapshot current = cache.policy().getIfPresentQuietly(change.userId()); // no stats
-      if (replaces(change.entitlement(), current)) {
-        build(change.entitlement(), change.counters());
-      }
+      apply(rehearsals, change);
     }
+    rehearsals.invalidateAll();
   }
 
   /** Whether a change to {@code row} replaces the cached snapshot (none, or an older version). */
