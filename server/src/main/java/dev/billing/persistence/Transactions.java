@@ -87,12 +87,7 @@ public final class Transactions {
           connection = session.getConnection();
           health.register(connection);
           uow = new UnitOfWork(session, factory);
-          HeldWritesInterceptor.CURRENT.set(uow);
-          result = work.run(uow);
-          uow.flush();
-          for (CommitHook hook : hooks) {
-            hook.beforeCommit(uow);
-          }
+          result = runUpToCommit(uow, work);
           if (!commit) {
             rehearsed(uow);
             return result; // rolled back below
@@ -168,12 +163,7 @@ public final class Transactions {
       boolean done = false;
       try {
         UnitOfWork uow = new UnitOfWork(session, factory);
-        HeldWritesInterceptor.CURRENT.set(uow);
-        T result = work.run(uow);
-        uow.flush();
-        for (CommitHook hook : hooks) {
-          hook.beforeCommit(uow);
-        }
+        T result = runUpToCommit(uow, work);
         rehearsed(uow);
         done = true;
         return result;
@@ -191,6 +181,20 @@ public final class Transactions {
         }
       }
     }
+  }
+
+  /**
+   * The work in {@code uow}, its held-back writes sent, and the commit hooks' writes: everything
+   * but the commit. The caller restores {@link HeldWritesInterceptor#CURRENT} afterwards.
+   */
+  private <T> T runUpToCommit(UnitOfWork uow, Work<T> work) {
+    HeldWritesInterceptor.CURRENT.set(uow);
+    T result = work.run(uow);
+    uow.flush();
+    for (CommitHook hook : hooks) {
+      hook.beforeCommit(uow);
+    }
+    return result;
   }
 
   /** A rehearsal's hooks, instead of {@link CommitHook#afterCommit}: they must not throw. */

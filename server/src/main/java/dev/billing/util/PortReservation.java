@@ -11,8 +11,9 @@ import java.util.List;
  * Holds TCP ports that a server will listen on later: each is bound by a socket that neither
  * listens nor connects, so nothing can connect to it, and the kernel never hands it out as the
  * local port of an outgoing connection meanwhile (the service's own start-up connections included,
- * which would otherwise make the later listen fail with "address already in use"). A port that is
- * taken already fails here, before the work the reservation covers. Closing frees them at once.
+ * which would otherwise make the later listen fail with "address already in use"). A port another
+ * socket listens on (or an open connection holds) fails here, before the work the reservation
+ * covers. Closing frees them at once.
  */
 public final class PortReservation implements AutoCloseable {
   private final List<Socket> held = new ArrayList<>();
@@ -32,8 +33,9 @@ public final class PortReservation implements AutoCloseable {
         Socket s = new Socket();
         r.held.add(s);
         try {
-          s.setReuseAddress(
-              true); // as the server's listener will: TIME_WAIT leftovers are no conflict
+          // As the server's listener will: connections of an earlier run in TIME_WAIT are no
+          // conflict.
+          s.setReuseAddress(true);
           s.bind(new InetSocketAddress(port));
         } catch (IOException e) {
           throw new UncheckedIOException("port " + port + " is in use: " + e.getMessage(), e);

@@ -172,7 +172,7 @@ public final class WebhookProcessor implements AutoCloseable {
    * The outcome as deliveries are answered: failed with {@link BillingException.Unavailable} when
    * it is not there within the store wait.
    */
-  public CompletableFuture<Outcome> bounded(CompletableFuture<Outcome> result) {
+  private CompletableFuture<Outcome> bounded(CompletableFuture<Outcome> result) {
     return result
         .orTimeout(storeWait.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionallyCompose(

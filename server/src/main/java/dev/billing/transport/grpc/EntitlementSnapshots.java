@@ -70,8 +70,8 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
     this.usage = usage;
     this.converter = converter;
     this.clock = clock;
-    this.cache = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
-    this.rehearsals = Caffeine.newBuilder().maximumSize(cacheSize).recordStats().build();
+    this.cache = newCache(cacheSize);
+    this.rehearsals = newCache(cacheSize);
     CaffeineCacheMetrics.monitor(meters, cache, "entitlements");
   }
 
@@ -115,6 +115,11 @@ public final class EntitlementSnapshots implements ChangeFeed.Listener {
   /** Caches a snapshot as given (tools that fill the cache without a database). */
   public void put(EntitlementRow row, Map<String, UsageCount> counters) {
     cache.put(row.userId(), build(row, counters));
+  }
+
+  /** The snapshot cache; the rehearsals' is built the same way, so the same code runs. */
+  private static Cache<String, Snapshot> newCache(long size) {
+    return Caffeine.newBuilder().maximumSize(size).recordStats().build();
   }
 
   /** Applies a committed change, unless a newer version is already there. */

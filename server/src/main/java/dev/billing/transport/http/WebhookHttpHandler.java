@@ -34,23 +34,13 @@ public final class WebhookHttpHandler implements HttpHandler {
   public static final long MAX_BODY_BYTES = 1024 * 1024;
 
   private final SignatureVerifier verifier;
-  private final Sink sink;
 
   /** Where verified events go: the writers' queue ({@link WebhookProcessor#submit}). */
-  @FunctionalInterface
-  public interface Sink {
-    /** Completes once the event is stored (or fails: the delivery is answered 503 or 500). */
-    CompletableFuture<WebhookProcessor.Outcome> submit(InboundEvent event);
-  }
+  private final WebhookProcessor processor;
 
   public WebhookHttpHandler(SignatureVerifier verifier, WebhookProcessor processor) {
-    this(verifier, processor::submit);
-  }
-
-  /** A handler whose verified events go to {@code sink} (the warm-up's, which stores nothing). */
-  public WebhookHttpHandler(SignatureVerifier verifier, Sink sink) {
     this.verifier = verifier;
-    this.sink = sink;
+    this.processor = processor;
   }
 
   /** The same handler, with its verified events going to {@code other} (a warm-up's twin). */
@@ -166,7 +156,7 @@ public final class WebhookHttpHandler implements HttpHandler {
       respond(exchange, 400, e.code, e.getMessage());
       return;
     }
-    CompletableFuture<WebhookProcessor.Outcome> stored = sink.submit(event);
+    CompletableFuture<WebhookProcessor.Outcome> stored = processor.submit(event);
     // Dispatched: the exchange stays open after this returns, until the answer is sent.
     exchange.dispatch(
         SameThreadExecutor.INSTANCE,
