@@ -7,12 +7,9 @@ import dev.billing.stripe.WebhookSigner;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.undertow.server.HttpHandler;
+import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,10 +17,6 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,8 +91,8 @@ public final class WebhookWarmup {
     WebhookProcessor twin = processor.rehearsalTwin();
     HttpServer server = listener.apply(handler.to(twin));
     server.start();
-    try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
-      URI uri = URI.create("http://127.0.0.1:" + server.port() + "/webhooks/stripe");
+    try (LoopbackDeliveries client =
+        new LoopbackDeliveries(server.port(), "/webhooks/stripe", 30_000)) {
       Random random = new Random(42);
       int user = 0;
       String failure = null;
@@ -111,7 +104,7 @@ public final class WebhookWarmup {
         processor.rehearsing(
             () -> {
               for (List<String> payloads : window) {
-                stopped[0] = deliver(client, uri, payloads);
+                stopped[0] = deliver(client, payloads);
                 if (stopped[0] != null) {
                   return;
                 }
@@ -173,36 +166,20 @@ public final class WebhookWarmup {
    * arrive, and waits for their answers (the twin's writers rehearse them as they group them).
    * Returns null, or why the warm-up must stop.
    */
-  private String deliver(HttpClient client, URI uri, List<String> payloads) {
-    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(payloads.size());
-    for (String payload : payloads) {
-      answers.add(
-          client.sendAsync(
-              HttpRequest.newBuilder(uri)
-                  .header("Content-Type", "application/json; charset=utf-8") // as Stripe sends it
-                  .header(
-                      "Stripe-Signature",
-                      WebhookSigner.header(payload, secret, clock.millis() / 1000))
-                  .POST(HttpRequest.BodyPublishers.ofString(payload))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString()));
-    }
+  private String deliver(LoopbackDeliveries client, List<String> payloads) {
+    long now = clock.millis() / 1000;
+    List<String> signatures =
+        payloads.stream().map(p -> WebhookSigner.header(p, secret, now)).toList();
+    List<LoopbackDeliveries.Answer> answers;
     try {
-      CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]))
-          .exceptionally(e -> null)
-          .get(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "interrupted";
-    } catch (ExecutionException | TimeoutException e) {
+      answers = client.post(payloads, signatures);
+    } catch (IOException e) {
       return e.toString();
     }
     List<String> errors = new ArrayList<>();
-    for (CompletableFuture<HttpResponse<String>> answer : answers) {
-      if (answer.isCompletedExceptionally()) {
-        errors.add(answer.exceptionNow().toString());
-      } else if (answer.resultNow().statusCode() != 200) {
-        errors.add("HTTP " + answer.resultNow().statusCode() + ": " + answer.resultNow().body());
+    for (LoopbackDeliveries.Answer answer : answers) {
+      if (answer.status() != 200) {
+        errors.add("HTTP " + answer.status() + ": " + answer.body());
       }
     }
     return errors.isEmpty() ? null : String.join("; ", errors.stream().distinct().toList());
