@@ -328,7 +328,10 @@ public final class SubscriptionService {
       users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
     }
     Set<String> missing = new HashSet<>(ids);
-    for (SubscriptionRow r : store(uow).lockByUsersOrIds(users, ids)) {
+    List<SubscriptionStore.Key> keys = new ArrayList<>(users.size() + ids.size());
+    users.forEach(u -> keys.add(SubscriptionStore.Key.user(u)));
+    ids.forEach(i -> keys.add(SubscriptionStore.Key.id(i)));
+    for (SubscriptionRow r : store(uow).lockByUsersOrIds(keys)) {
       TreeMap<String, SubscriptionRow> list = r.userId() == null ? null : p.byUser.get(r.userId());
       if (list != null) {
         list.put(r.stripeSubscriptionId(), r);
