@@ -290,7 +290,7 @@ public final class BillingServer implements AutoCloseable {
               config.stripe().webhookSecrets().get(0),
               clock,
               meters)
-          .run(config.webhooks().warmupEvents());
+          .run(config.webhooks().warmupEvents(), config.webhooks().warmupBudget());
     }
     grpc.start();
     health.addListener(

@@ -111,7 +111,8 @@ public record BillingConfig(
 
   /**
    * Webhook ingestion: signature tolerance, retry of events whose processing failed, writer
-   * threads, and how many synthetic events warm the path up at start (0: none).
+   * threads, and how many synthetic events warm the path up at start (0: none), for at most how
+   * long.
    */
   public record WebhookConfig(
       Duration signatureTolerance,
@@ -119,7 +120,8 @@ public record BillingConfig(
       Duration retryBase,
       Duration retryScan,
       int writers,
-      int warmupEvents) {}
+      int warmupEvents,
+      Duration warmupBudget) {}
 
   /**
    * The change stream: how often the feed looks for other replicas' changes, heartbeats, buffering.
@@ -249,7 +251,8 @@ public record BillingConfig(
             env.getDuration("BILLING_WEBHOOK_RETRY_BASE", Duration.ofSeconds(2)),
             env.getDuration("BILLING_WEBHOOK_RETRY_SCAN", Duration.ofSeconds(1)),
             env.getInt("BILLING_WEBHOOK_WRITERS", 1),
-            env.getInt("BILLING_WARMUP_EVENTS", 20_000)),
+            env.getInt("BILLING_WARMUP_EVENTS", 20_000),
+            env.getDuration("BILLING_WARMUP_MAX", Duration.ofSeconds(75))),
         new StreamConfig(
             env.getDuration("BILLING_FEED_POLL_INTERVAL", Duration.ofMillis(100)),
             env.getDuration("BILLING_STREAM_HEARTBEAT", Duration.ofSeconds(15)),

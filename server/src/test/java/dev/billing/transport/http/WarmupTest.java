@@ -103,10 +103,47 @@ class WarmupTest {
               "whsec_not_the_servers",
               Clock.systemUTC(),
               registry);
-      assertThat(warmup.run(100)).isZero();
+      assertThat(warmup.run(100, Duration.ofMinutes(1))).isZero();
       assertThat(logged.list)
           .extracting(ILoggingEvent::getFormattedMessage)
           .anyMatch(m -> m.startsWith("warm-up stopped after 0 events") && m.contains("HTTP 400"));
+      assertThat(server.queryLong("SELECT COUNT(*) FROM stripe_events")).isZero();
+    } finally {
+      warmupLog.detachAppender(logged);
+    }
+  }
+
+  @Test
+  void theWarmUpStopsWhenItsTimeIsUp() {
+    Logger warmupLog = (Logger) LoggerFactory.getLogger(WebhookWarmup.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    warmupLog.addAppender(logged);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    DatabaseHealth health = TestDatabase.unprobedHealth();
+    try (TestServer server =
+        TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"))) {
+      WebhookHttpHandler handler =
+          new WebhookHttpHandler(
+              new SignatureVerifier(
+                  List.of("whsec_server"), Duration.ofMinutes(5), Clock.systemUTC()),
+              server.server().webhooks());
+      WebhookWarmup warmup =
+          new WebhookWarmup(
+              handler,
+              h -> new HttpServer("127.0.0.1", 0, h, health, registry),
+              server.server().webhooks(),
+              Catalog.defaults("price_pro", "price_studio"),
+              "whsec_server",
+              Clock.systemUTC(),
+              registry);
+      // One window under way when the time is up (16 lives and a checkout, about 120 events), not
+      // the million asked for.
+      int ran = warmup.run(1_000_000, Duration.ofMillis(1));
+      assertThat(ran).isBetween(1, 200);
+      assertThat(logged.list)
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .contains("warm-up stopped after " + ran + " events: its time (PT0.001S) was up");
       assertThat(server.queryLong("SELECT COUNT(*) FROM stripe_events")).isZero();
     } finally {
       warmupLog.detachAppender(logged);
