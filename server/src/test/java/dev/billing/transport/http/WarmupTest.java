@@ -81,40 +81,34 @@ class WarmupTest {
 
   @Test
   void aRefusedWarmUpDeliveryStopsTheWarmUpAndSaysWhy() {
-    Logger warmupLog = (Logger) LoggerFactory.getLogger(WebhookWarmup.class);
-    ListAppender<ILoggingEvent> logged = new ListAppender<>();
-    logged.start();
-    warmupLog.addAppender(logged);
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    DatabaseHealth health = TestDatabase.unprobedHealth();
-    try (TestServer server =
-        TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"))) {
-      WebhookHttpHandler handler =
-          new WebhookHttpHandler(
-              new SignatureVerifier(
-                  List.of("whsec_server"), Duration.ofMinutes(5), Clock.systemUTC()),
-              server.server().webhooks());
-      WebhookWarmup warmup =
-          new WebhookWarmup(
-              handler,
-              h -> new HttpServer("127.0.0.1", 0, h, health, registry),
-              server.server().webhooks(),
-              Catalog.defaults("price_pro", "price_studio"),
-              "whsec_not_the_servers",
-              Clock.systemUTC(),
-              registry);
-      assertThat(warmup.run(100, Duration.ofMinutes(1))).isZero();
-      assertThat(logged.list)
-          .extracting(ILoggingEvent::getFormattedMessage)
-          .anyMatch(m -> m.startsWith("warm-up stopped after 0 events") && m.contains("HTTP 400"));
-      assertThat(server.queryLong("SELECT COUNT(*) FROM stripe_events")).isZero();
-    } finally {
-      warmupLog.detachAppender(logged);
-    }
+    List<String> logged =
+        warmUpBeside(
+            "whsec_not_the_servers",
+            warmup -> assertThat(warmup.run(100, Duration.ofMinutes(1))).isZero());
+    assertThat(logged)
+        .anyMatch(m -> m.startsWith("warm-up stopped after 0 events") && m.contains("HTTP 400"));
   }
 
   @Test
   void theWarmUpStopsWhenItsTimeIsUp() {
+    int[] ran = {0};
+    List<String> logged =
+        warmUpBeside(
+            "whsec_server",
+            // One window under way when the time is up (16 lives and a checkout, about 120
+            // events), not the million asked for.
+            warmup -> ran[0] = warmup.run(1_000_000, Duration.ofMillis(1)));
+    assertThat(ran[0]).isBetween(1, 200);
+    assertThat(logged)
+        .contains("warm-up stopped after " + ran[0] + " events: its time (PT0.001S) was up");
+  }
+
+  /**
+   * Runs {@code body} with a warm-up that signs with {@code secret}, beside a server whose handler
+   * accepts {@code whsec_server}; checks the warm-up stored nothing and returns what it logged.
+   */
+  private static List<String> warmUpBeside(
+      String secret, java.util.function.Consumer<WebhookWarmup> body) {
     Logger warmupLog = (Logger) LoggerFactory.getLogger(WebhookWarmup.class);
     ListAppender<ILoggingEvent> logged = new ListAppender<>();
     logged.start();
@@ -134,17 +128,12 @@ class WarmupTest {
               h -> new HttpServer("127.0.0.1", 0, h, health, registry),
               server.server().webhooks(),
               Catalog.defaults("price_pro", "price_studio"),
-              "whsec_server",
+              secret,
               Clock.systemUTC(),
               registry);
-      // One window under way when the time is up (16 lives and a checkout, about 120 events), not
-      // the million asked for.
-      int ran = warmup.run(1_000_000, Duration.ofMillis(1));
-      assertThat(ran).isBetween(1, 200);
-      assertThat(logged.list)
-          .extracting(ILoggingEvent::getFormattedMessage)
-          .contains("warm-up stopped after " + ran + " events: its time (PT0.001S) was up");
+      body.accept(warmup);
       assertThat(server.queryLong("SELECT COUNT(*) FROM stripe_events")).isZero();
+      return logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     } finally {
       warmupLog.detachAppender(logged);
     }
