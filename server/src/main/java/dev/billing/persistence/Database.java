@@ -68,8 +68,7 @@ public final class Database implements AutoCloseable {
       mybatis.setArgNameBasedConstructorAutoMapping(true);
       // No per-statement timeout: connector-j arms a shared java.util.Timer for each statement, a
       // global lock under concurrency. Lock waits are bounded by innodb_lock_wait_timeout, and a
-      // dead
-      // server by socketTimeout.
+      // dead server by socketTimeout.
       mybatis.setCacheEnabled(false);
       // Every statement reads the database: no session cache can outlive a savepoint rollback.
       mybatis.setLocalCacheScope(org.apache.ibatis.session.LocalCacheScope.STATEMENT);
@@ -97,10 +96,6 @@ public final class Database implements AutoCloseable {
   /** How long a starting server waits for its database before it gives up and says why. */
   private static final long STARTUP_WAIT_MILLIS = 60_000;
 
-  /**
-   * Migrates, waiting up to a minute for a database that is not answering yet (it is starting or
-   * restarting next to this server), then gives up with the database's error.
-   */
   /** MyBatis transactions that leave autocommit as the pool keeps it (off). */
   private static JdbcTransactionFactory transactions() {
     JdbcTransactionFactory factory = new JdbcTransactionFactory();
@@ -110,6 +105,10 @@ public final class Database implements AutoCloseable {
     return factory;
   }
 
+  /**
+   * Migrates, waiting up to a minute for a database that is not answering yet (it is starting or
+   * restarting next to this server), then gives up with the database's error.
+   */
   private static void migrate(DataSource ds) {
     long deadline = System.currentTimeMillis() + STARTUP_WAIT_MILLIS;
     for (int attempt = 1; ; attempt++) {
