@@ -10,7 +10,10 @@ public interface SubscriptionStore {
 
   List<SubscriptionRow> findByUser(String userId);
 
-  /** The subscriptions of these users and these subscriptions, locked, in id order. */
+  /**
+   * The subscriptions of these users and these subscriptions, locked (one wanted both ways comes
+   * back twice).
+   */
   List<SubscriptionRow> lockByUsersOrIds(List<Key> keys);
 
   /** A subscription wanted by its user ({@code "u"}) or by its id ({@code "i"}). */

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -84,7 +85,7 @@ public final class WebhookWarmup {
    * once {@code budget} has passed, so a slow machine's start-up stays bounded; returns how many
    * ran.
    */
-  public int run(int events, java.time.Duration budget) {
+  public int run(int events, Duration budget) {
     if (events <= 0 || plans.isEmpty()) {
       return 0;
     }
