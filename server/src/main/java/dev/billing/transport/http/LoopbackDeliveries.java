@@ -1,7 +1,6 @@
 package dev.billing.transport.http;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -13,15 +12,15 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Webhook deliveries to a loopback listener, byte for byte as a webhook sender's HTTP/1.1 client
- * sends them (Node's {@code http}, as Stripe's own and the bench's drivers are): lower-case
- * headers, {@code Connection: keep-alive}, head and body in one write, one delivery per kept-alive
- * connection at a time. The warm-up uses it instead of the JDK's {@code HttpClient}, whose code (a
- * fifth of the warm-up's JIT time) the service never runs, and whose requests took other paths
- * through the HTTP server than real deliveries do.
+ * Webhook deliveries to a loopback listener, with the request bytes Node's {@code http} sends (the
+ * bench's webhook driver; the headers Stripe sets): lower-case headers, {@code Connection:
+ * keep-alive}, head and body in one write, one delivery per kept-alive connection at a time. The
+ * warm-up uses it instead of the JDK's {@code HttpClient}, whose code the service never runs and
+ * which took about a fifth of the warm-up's JIT time (JFR compilation events, 2026-12-03).
  *
- * <p>Not thread-safe; blocking sockets with a read timeout, so a stuck server fails the warm-up
- * instead of hanging it.
+ * <p>Reads answers with a {@code Content-Length}, as the service's handlers send them. Not
+ * thread-safe; blocking sockets with a read timeout, so a stuck server fails the warm-up instead of
+ * hanging it.
  */
 final class LoopbackDeliveries implements AutoCloseable {
   private final int port;
@@ -108,7 +107,7 @@ final class LoopbackDeliveries implements AutoCloseable {
       out.flush();
     }
 
-    /** Reads one response: status line, headers, a body of Content-Length bytes or chunked. */
+    /** Reads one response: status line, headers, a body of Content-Length bytes. */
     Answer answer() throws IOException {
       String status = line();
       String[] parts = status.split(" ", 3);
@@ -117,7 +116,6 @@ final class LoopbackDeliveries implements AutoCloseable {
       }
       int code = Integer.parseInt(parts[1]);
       long length = -1;
-      boolean chunked = false;
       for (String header = line(); !header.isEmpty(); header = line()) {
         int colon = header.indexOf(':');
         if (colon < 0) {
@@ -127,29 +125,16 @@ final class LoopbackDeliveries implements AutoCloseable {
         String value = header.substring(colon + 1).trim();
         if (name.equals("content-length")) {
           length = Long.parseLong(value);
-        } else if (name.equals("transfer-encoding")) {
-          chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
         }
       }
-      ByteArrayOutputStream body = new ByteArrayOutputStream();
-      if (chunked) {
-        for (long size = Long.parseLong(line().split(";")[0].trim(), 16);
-            size > 0;
-            size = Long.parseLong(line().split(";")[0].trim(), 16)) {
-          body.write(in.readNBytes((int) size));
-          line();
-        }
-        while (!line().isEmpty()) {
-          // trailers
-        }
-      } else if (length > 0) {
-        byte[] b = in.readNBytes((int) length);
-        if (b.length < length) {
-          throw new IOException("connection closed mid-response");
-        }
-        body.write(b);
+      if (length < 0) {
+        throw new IOException("HTTP " + code + " without Content-Length");
       }
-      return new Answer(code, body.toString(StandardCharsets.UTF_8));
+      byte[] body = in.readNBytes((int) length);
+      if (body.length < length) {
+        throw new IOException("connection closed mid-response");
+      }
+      return new Answer(code, new String(body, StandardCharsets.UTF_8));
     }
 
     private String line() throws IOException {
