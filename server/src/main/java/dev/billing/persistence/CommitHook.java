@@ -2,7 +2,10 @@ package dev.billing.persistence;
 
 /** Work every transaction does at its edges: write its journals last, publish after commit. */
 public interface CommitHook {
-  /** Runs inside the transaction, after the held-back writes, as its last statements. */
+  /**
+   * Runs inside the transaction after its work; what it writes through {@link
+   * UnitOfWork#commitBatch} goes after the held-back writes, in the round trip that commits.
+   */
   void beforeCommit(UnitOfWork uow);
 
   /** Runs after a successful commit; must not throw. */

@@ -59,6 +59,14 @@ public final class Transactions {
   @FunctionalInterface
   public interface Work<T> {
     T run(UnitOfWork uow);
+
+    /**
+     * What to throw when the writes that go as it commits (held-back writes, commit hooks' writes)
+     * fail: {@code e} itself unless the work says otherwise.
+     */
+    default RuntimeException failedAtCommit(RuntimeException e) {
+      return e;
+    }
   }
 
   public <T> T execute(Work<T> work) {
@@ -87,11 +95,13 @@ public final class Transactions {
           connection = session.getConnection();
           health.register(connection);
           uow = new UnitOfWork(session, factory);
-          result = runUpToCommit(uow, work);
+          result = runUpToCommit(uow, work, commit);
           if (!commit) {
             rehearsed(uow);
             return result; // rolled back below
           }
+          // After a COMMIT sent with the commit's statements the driver knows no transaction is
+          // open (useLocalTransactionState) and sends nothing here.
           session.commit(true);
           committed = true;
         } finally {
@@ -163,7 +173,7 @@ public final class Transactions {
       boolean done = false;
       try {
         UnitOfWork uow = new UnitOfWork(session, factory);
-        T result = runUpToCommit(uow, work);
+        T result = runUpToCommit(uow, work, false);
         rehearsed(uow);
         done = true;
         return result;
@@ -184,15 +194,21 @@ public final class Transactions {
   }
 
   /**
-   * The work in {@code uow}, its held-back writes sent, and the commit hooks' writes: everything
-   * but the commit. The caller restores {@link HeldWritesInterceptor#CURRENT} afterwards.
+   * The work in {@code uow}, then its held-back writes and the commit hooks' writes in one round
+   * trip, with the COMMIT when {@code commit}. The caller restores {@link
+   * HeldWritesInterceptor#CURRENT} afterwards.
    */
-  private <T> T runUpToCommit(UnitOfWork uow, Work<T> work) {
+  private <T> T runUpToCommit(UnitOfWork uow, Work<T> work, boolean commit) {
     HeldWritesInterceptor.CURRENT.set(uow);
     T result = work.run(uow);
-    uow.flush();
-    for (CommitHook hook : hooks) {
-      hook.beforeCommit(uow);
+    try {
+      uow.beginCommit();
+      for (CommitHook hook : hooks) {
+        hook.beforeCommit(uow);
+      }
+      uow.endCommit(commit);
+    } catch (RuntimeException e) {
+      throw work.failedAtCommit(e);
     }
     return result;
   }
@@ -342,20 +358,28 @@ public final class Transactions {
   private static <I, R> Work<Void> firstPath(
       List<I> items, boolean batched, GroupWork<I, R> work, List<R> results) {
     int n = items.size();
-    return uow -> {
-      Collections.fill(results, null);
-      if (batched && !work.prepare(uow, items)) {
-        throw new Isolate();
-      }
-      try {
-        for (int i = 0; i < n; i++) {
-          results.set(i, work.apply(uow, items.get(i), batched));
+    return new Work<>() {
+      @Override
+      public Void run(UnitOfWork uow) {
+        Collections.fill(results, null);
+        if (batched && !work.prepare(uow, items)) {
+          throw new Isolate();
         }
-        uow.flush(); // the held-back writes, inside the group's error handling
-      } catch (RuntimeException e) {
-        throw isolateUnlessFatal(e);
+        try {
+          for (int i = 0; i < n; i++) {
+            results.set(i, work.apply(uow, items.get(i), batched));
+          }
+        } catch (RuntimeException e) {
+          throw isolateUnlessFatal(e);
+        }
+        return null;
       }
-      return null;
+
+      /** The held-back writes go with the commit: if they fail, so does the first path. */
+      @Override
+      public RuntimeException failedAtCommit(RuntimeException e) {
+        return isolateUnlessFatal(e);
+      }
     };
   }
 

@@ -18,7 +18,7 @@ import org.apache.ibatis.session.SqlSessionFactory;
  * One database transaction in progress: its mappers, the rows the domain keeps beside it, and the
  * journals of what it will write as it commits (audit rows, change-log entries).
  */
-public final class UnitOfWork implements Stores {
+public final class UnitOfWork implements Writes {
   private final SqlSession session;
   private final SqlSessionFactory factory;
   private SqlSession batchSession;
@@ -26,6 +26,7 @@ public final class UnitOfWork implements Stores {
   private final Map<Class<?>, Object> attachments = new HashMap<>();
   private final List<HeldWrites<?>> heldWrites = new ArrayList<>();
   private boolean flushing;
+  private CommitBatch commitBatch;
 
   UnitOfWork(SqlSession session, SqlSessionFactory factory) {
     this.session = session;
@@ -42,6 +43,7 @@ public final class UnitOfWork implements Stores {
    * batch on this transaction's connection: the statement's SQL and parameter mapping are prepared
    * once, and the driver sends the rows as one multi-row statement. Done when it returns.
    */
+  @Override
   public <S, T> void batch(Class<S> store, Collection<T> rows, BiConsumer<S, T> write) {
     if (rows.isEmpty()) {
       return;
@@ -88,6 +90,52 @@ public final class UnitOfWork implements Stores {
   /** Sends all held-back writes now. */
   public void flush() {
     flushBefore(null);
+  }
+
+  /**
+   * The statements that go with the COMMIT, in the round trip that commits: for {@link
+   * CommitHook#beforeCommit}, whose writes belong there. Only while the transaction commits.
+   */
+  public CommitBatch commitBatch() {
+    if (commitBatch == null) {
+      throw new IllegalStateException("the commit's statements are gathered only as it commits");
+    }
+    return commitBatch;
+  }
+
+  /**
+   * Starts the commit: held-back writes whose counts are read are sent now, the others are added to
+   * the commit's statements, where the commit hooks add theirs.
+   */
+  void beginCommit() {
+    commitBatch = new CommitBatch(session.getConfiguration());
+    flushing = true; // a counted write's own statement must not flush the rest first
+    try {
+      for (HeldWrites<?> w : heldWrites) {
+        if (w.counted()) {
+          w.flush(this);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+    for (HeldWrites<?> w : heldWrites) {
+      w.flush(commitBatch);
+    }
+  }
+
+  /**
+   * Sends the commit's statements, and COMMIT after them when {@code commit}, in one round trip;
+   * true if it committed (false: nothing was gathered, or not asked to commit).
+   */
+  boolean endCommit(boolean commit) {
+    CommitBatch batch = commitBatch;
+    commitBatch = null;
+    if (batch == null || batch.isEmpty()) {
+      return false;
+    }
+    batch.send(session.getConnection(), commit);
+    return commit;
   }
 
   /**

@@ -44,7 +44,7 @@ public final class AuditLog implements CommitHook {
   public void beforeCommit(UnitOfWork uow) {
     List<AuditEntry> entries = uow.journal(AuditEntry.class);
     if (!entries.isEmpty()) {
-      uow.batch(AuditStore.class, entries, AuditStore::insert);
+      uow.commitBatch().batch(AuditStore.class, entries, AuditStore::insert);
       entries.clear();
     }
   }

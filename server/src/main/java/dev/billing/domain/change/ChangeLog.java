@@ -5,6 +5,7 @@ import dev.billing.domain.entitlement.ChangeKind;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.PendingChange;
 import dev.billing.domain.entitlement.UsageCount;
+import dev.billing.persistence.CommitBatch;
 import dev.billing.persistence.CommitHook;
 import dev.billing.persistence.UnitOfWork;
 import java.util.ArrayList;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,47 +57,63 @@ public final class ChangeLog implements CommitHook {
     listeners.add(listener);
   }
 
-  /** The changes a transaction appended, with their sequence numbers, until it commits. */
+  /** The changes a transaction appended, and the last number they took once it commits. */
   private static final class Appended {
-    List<Change> changes = List.of();
+    List<PendingChange> pending = List.of();
+    LongSupplier last;
+
+    List<Change> changes() {
+      if (pending.isEmpty()) {
+        return List.of();
+      }
+      long seq = last.getAsLong() - pending.size() + 1;
+      List<Change> changes = new ArrayList<>(pending.size());
+      for (PendingChange p : pending) {
+        changes.add(p.committed(seq++));
+      }
+      return changes;
+    }
   }
 
+  /**
+   * Reserves the numbers and appends the rows with the commit's other statements, in its round
+   * trip: the change_seq lock is held only while that packet runs.
+   */
   @Override
   public void beforeCommit(UnitOfWork uow) {
     List<PendingChange> pending = uow.journal(PendingChange.class);
     if (pending.isEmpty()) {
       return;
     }
-    ChangeLogStore mapper = uow.store(ChangeLogStore.class);
-    ChangeLogStore.Reservation reserved = new ChangeLogStore.Reservation(pending.size());
-    mapper.reserve(reserved);
-    long seq = reserved.first();
-    List<ChangeLogRow> rows = new ArrayList<>(pending.size());
-    List<Change> changes = new ArrayList<>(pending.size());
-    for (PendingChange p : pending) {
-      Change change = p.committed(seq++);
-      rows.add(
+    int n = pending.size();
+    CommitBatch batch = uow.commitBatch();
+    ChangeLogStore store = batch.store(ChangeLogStore.class);
+    store.reserve(n);
+    for (int i = 0; i < n; i++) {
+      PendingChange p = pending.get(i);
+      store.append(
           new ChangeLogRow(
-              change.seq(),
-              change.userId(),
-              change.kind().stored(),
-              change.entitlement().version(),
-              codec.encode(change.entitlement(), change.counters()),
-              change.previousTier(),
-              change.previousStatus(),
-              change.stripeEventId(),
-              change.occurredAtMillis(),
-              change.usageMetric()));
-      changes.add(change);
+              0, // LAST_INSERT_ID() - fromLast, set by the database
+              p.userId(),
+              p.kind().stored(),
+              p.entitlement().version(),
+              codec.encode(p.entitlement(), p.counters()),
+              p.previousTier(),
+              p.previousStatus(),
+              p.stripeEventId(),
+              p.occurredAtMillis(),
+              p.usageMetric()),
+          n - 1 - i);
     }
-    uow.batch(ChangeLogStore.class, rows, ChangeLogStore::insert);
+    Appended appended = uow.attachment(Appended.class, Appended::new);
+    appended.pending = List.copyOf(pending);
+    appended.last = batch.readLong(ChangeLogStore.class, ChangeLogStore::lastReserved);
     pending.clear();
-    uow.attachment(Appended.class, Appended::new).changes = changes;
   }
 
   @Override
   public void afterCommit(UnitOfWork uow) {
-    notify(listeners, uow.attachment(Appended.class, Appended::new).changes);
+    notify(listeners, uow.attachment(Appended.class, Appended::new).changes());
   }
 
   private static void notify(List<Consumer<List<Change>>> listeners, List<Change> changes) {
@@ -121,7 +139,7 @@ public final class ChangeLog implements CommitHook {
 
   @Override
   public void afterRehearsal(UnitOfWork uow) {
-    notify(rehearsalListeners, uow.attachment(Appended.class, Appended::new).changes);
+    notify(rehearsalListeners, uow.attachment(Appended.class, Appended::new).changes());
   }
 
   /** A stored row as the change it records. */

@@ -5,40 +5,19 @@ import java.util.List;
 /** change_log and its sequence row. */
 public interface ChangeLogStore {
   /**
-   * Takes the sequence row's lock until commit and reserves {@code reservation.n} numbers; the last
-   * of them comes back in {@code reservation.last}, from the statement's own reply (no second round
-   * trip).
+   * Takes the sequence row's lock until commit and moves it on by {@code n}; the new last number is
+   * then the session's LAST_INSERT_ID().
    */
-  void reserve(Reservation reservation);
+  void reserve(int n);
 
-  /** A reservation of sequence numbers: how many, and (once reserved) the last one. */
-  final class Reservation {
-    private final int n;
-    private long last;
+  /**
+   * Appends {@code row} (its seq aside) as number LAST_INSERT_ID() - {@code fromLast}: one of the
+   * numbers {@link #reserve} just took, before anything else sets LAST_INSERT_ID().
+   */
+  void append(ChangeLogRow row, int fromLast);
 
-    public Reservation(int n) {
-      this.n = n;
-    }
-
-    public int getN() {
-      return n;
-    }
-
-    public long getLast() {
-      return last;
-    }
-
-    public void setLast(long last) {
-      this.last = last;
-    }
-
-    /** The first number reserved. */
-    public long first() {
-      return last - n + 1;
-    }
-  }
-
-  void insert(ChangeLogRow row);
+  /** The last number {@link #reserve} took in this session. */
+  Long lastReserved();
 
   /** Committed rows after {@code afterSeq}, in order; at most {@code limit}. */
   List<ChangeLogRow> readAfter(long afterSeq, int limit);

@@ -372,9 +372,9 @@ public final class SubscriptionService {
 
     Prefetched(UnitOfWork uow) {
       // Registered first, so written first: an upsert of the same subscription replaces the held
-      // placeholder anyway (see upsert).
+      // placeholder anyway (see upsert). Counted: each must add its row.
       placeholders =
-          new HeldWrites<>(
+          HeldWrites.counted(
               uow,
               SubscriptionStore.class,
               (u, row) -> allAdded(1, u.store(SubscriptionStore.class).insertPlaceholder(row)),

@@ -1,0 +1,257 @@
+package dev.billing.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.billing.domain.change.ChangeLogRow;
+import dev.billing.domain.change.ChangeLogStore;
+import dev.billing.domain.customer.CustomerLink;
+import dev.billing.domain.customer.CustomerStore;
+import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestServer;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The writes a transaction sends with its COMMIT ({@link CommitBatch}): held-back writes and commit
+ * hooks' writes land together, consecutive rows of one INSERT land as separate rows, a value
+ * computed among them comes back, and a statement that fails takes the whole transaction with it.
+ */
+class CommitBatchTest {
+  private static TestServer server;
+  private static Transactions tx;
+
+  /** What the test hook writes with the commit, set by each test. */
+  private static volatile Consumer<CommitBatch> atCommit = batch -> {};
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
+    tx =
+        new Transactions(
+            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    tx.addCommitHook(uow -> atCommit.accept(uow.commitBatch()));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  /** Holds customer links for {@code users}, as the domain holds rows it will write. */
+  private static void holdLinks(UnitOfWork uow, String... users) {
+    HeldWrites<CustomerLink> held =
+        new HeldWrites<>(
+            uow,
+            CustomerStore.class,
+            (w, link) -> w.store(CustomerStore.class).insertLinkIfAbsent(link),
+            (w, links) -> w.batch(CustomerStore.class, links, CustomerStore::insertLinkIfAbsent));
+    for (String user : users) {
+      held.put(user, new CustomerLink(user, "cus_" + user));
+    }
+  }
+
+  private static long lastSeq() {
+    return server.queryLong("SELECT last_seq FROM change_seq WHERE id = 1");
+  }
+
+  private static ChangeLogRow change(String user) {
+    return new ChangeLogRow(
+        0, user, "entitlement", 1, new byte[] {1, 2}, "free", "", null, 1L, null);
+  }
+
+  @Test
+  void heldRowsAndTheHooksRowsCommitTogetherAndTheReadAnswers() {
+    long before = lastSeq();
+    LongSupplier[] last = new LongSupplier[1];
+    atCommit =
+        batch -> {
+          ChangeLogStore log = batch.store(ChangeLogStore.class);
+          log.reserve(3);
+          log.append(change("cb-a"), 2);
+          log.append(change("cb-b"), 1);
+          log.append(change("cb-c"), 0);
+          last[0] = batch.readLong(ChangeLogStore.class, ChangeLogStore::lastReserved);
+        };
+    try {
+      tx.execute(
+          uow -> {
+            holdLinks(uow, "cb-a", "cb-b", "cb-c");
+            return null;
+          });
+    } finally {
+      atCommit = batch -> {};
+    }
+
+    assertThat(last[0].getAsLong()).isEqualTo(before + 3).isEqualTo(lastSeq());
+    assertThat(
+            server.queryLong(
+                "SELECT COUNT(*) FROM customers WHERE user_id IN ('cb-a', 'cb-b', 'cb-c')"))
+        .isEqualTo(3);
+    for (int i = 0; i < 3; i++) {
+      String user = List.of("cb-a", "cb-b", "cb-c").get(i);
+      assertThat(server.queryLong("SELECT seq FROM change_log WHERE user_id = ?", user))
+          .isEqualTo(before + 1 + i);
+    }
+  }
+
+  @Test
+  void aFailingStatementWithTheCommitLeavesNothing() {
+    long before = lastSeq();
+    atCommit =
+        batch -> {
+          ChangeLogStore log = batch.store(ChangeLogStore.class);
+          log.reserve(1);
+          log.append(change("cb-fail"), 0);
+          log.append(change("cb-fail"), 0); // the same seq again: a duplicate key
+        };
+    try {
+      assertThatThrownBy(
+              () ->
+                  tx.execute(
+                      uow -> {
+                        holdLinks(uow, "cb-fail");
+                        return null;
+                      }))
+          .matches(Transactions::isDuplicateKey);
+    } finally {
+      atCommit = batch -> {};
+    }
+
+    assertThat(lastSeq()).isEqualTo(before);
+    assertThat(server.queryLong("SELECT COUNT(*) FROM customers WHERE user_id = 'cb-fail'"))
+        .isZero();
+    assertThat(server.queryLong("SELECT COUNT(*) FROM change_log WHERE user_id = 'cb-fail'"))
+        .isZero();
+  }
+
+  @Test
+  void itsValuesAreThereOnlyOnceSentAndItTakesOnlyWritesAndOneNumberReads() {
+    LongSupplier[] last = new LongSupplier[1];
+    Throwable[] refused = new Throwable[1];
+    atCommit =
+        batch -> {
+          batch.store(ChangeLogStore.class).reserve(1);
+          last[0] = batch.readLong(ChangeLogStore.class, ChangeLogStore::lastReserved);
+          assertThatThrownBy(last[0]::getAsLong).isInstanceOf(IllegalStateException.class);
+          try {
+            batch.store(CustomerStore.class).findLinksOfUsers(List.of("x"));
+          } catch (UnsupportedOperationException e) {
+            refused[0] = e;
+          }
+        };
+    try {
+      tx.execute(uow -> null);
+    } finally {
+      atCommit = batch -> {};
+    }
+    assertThat(last[0].getAsLong()).isEqualTo(lastSeq());
+    assertThat(refused[0]).isNotNull();
+    assertThatThrownBy(() -> tx.execute(UnitOfWork::commitBatch))
+        .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void aRehearsalWhoseBatchFailsIsUndoneAloneAndNothingIsKept() {
+    Transactions.GroupWork<String, String> hold =
+        new Transactions.GroupWork<>() {
+          @Override
+          public boolean prepare(UnitOfWork uow, List<String> users) {
+            return true;
+          }
+
+          @Override
+          public String apply(UnitOfWork uow, String user, boolean batched) {
+            holdLinks(uow, user);
+            return user;
+          }
+        };
+    Consumer<CommitBatch> duplicate =
+        batch -> {
+          ChangeLogStore log = batch.store(ChangeLogStore.class);
+          log.reserve(1);
+          log.append(change("cb-r2"), 0);
+          log.append(change("cb-r2"), 0);
+        };
+    String[] seen = new String[2];
+    tx.rehearsing(
+        () -> {
+          tx.rehearseGroup(List.of("cb-r1"), false, hold);
+          atCommit = duplicate;
+          try {
+            assertThatThrownBy(() -> tx.rehearseGroup(List.of("cb-r2"), false, hold))
+                .matches(Transactions::isDuplicateKey);
+          } finally {
+            atCommit = batch -> {};
+          }
+          tx.rehearseGroup(
+              List.of("cb-r1", "cb-r2"),
+              false,
+              new Transactions.GroupWork<String, String>() {
+                @Override
+                public boolean prepare(UnitOfWork uow, List<String> users) {
+                  return true;
+                }
+
+                @Override
+                public String apply(UnitOfWork uow, String user, boolean batched) {
+                  seen[user.equals("cb-r1") ? 0 : 1] =
+                      uow.store(CustomerStore.class).findCustomerByUser(user);
+                  return null;
+                }
+              });
+        });
+    tx.execute(uow -> null); // a later commit must not carry anything of the rehearsal with it
+
+    assertThat(seen[0]).isEqualTo("cus_cb-r1");
+    assertThat(seen[1]).isNull();
+    assertThat(
+            server.queryLong("SELECT COUNT(*) FROM customers WHERE user_id IN ('cb-r1', 'cb-r2')"))
+        .isZero();
+  }
+
+  @Test
+  void aRehearsalOutsideASharedOneLeavesItsConnectionCleanWhenItsBatchFails() {
+    long before = lastSeq();
+    atCommit =
+        batch -> {
+          ChangeLogStore log = batch.store(ChangeLogStore.class);
+          log.reserve(1);
+          log.append(change("cb-r3"), 0);
+          log.append(change("cb-r3"), 0);
+        };
+    try {
+      assertThatThrownBy(
+              () ->
+                  tx.rehearseGroup(
+                      List.of("cb-r3"),
+                      false,
+                      new Transactions.GroupWork<String, String>() {
+                        @Override
+                        public boolean prepare(UnitOfWork uow, List<String> users) {
+                          return true;
+                        }
+
+                        @Override
+                        public String apply(UnitOfWork uow, String user, boolean batched) {
+                          holdLinks(uow, user);
+                          return user;
+                        }
+                      }))
+          .matches(Transactions::isDuplicateKey);
+    } finally {
+      atCommit = batch -> {};
+    }
+    for (int i = 0; i < 4; i++) {
+      tx.execute(uow -> null); // commits on the pool's connections, the rehearsal's among them
+    }
+
+    assertThat(lastSeq()).isEqualTo(before);
+    assertThat(server.queryLong("SELECT COUNT(*) FROM customers WHERE user_id = 'cb-r3'")).isZero();
+  }
+}
