@@ -11,6 +11,7 @@ import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -65,6 +66,41 @@ class CommitBatchTest {
         0, user, "entitlement", 1, new byte[] {1, 2}, "free", "", null, 1L, null);
   }
 
+  /** Hook writes that fail: two change-log rows for one reserved number (a duplicate key). */
+  private static Consumer<CommitBatch> duplicateChange(String user) {
+    return batch -> {
+      ChangeLogStore log = batch.store(ChangeLogStore.class);
+      log.reserve(1);
+      log.append(change(user), 0);
+      log.append(change(user), 0);
+    };
+  }
+
+  /** A group's work that does {@code apply} per user. */
+  private static Transactions.GroupWork<String, String> each(
+      BiFunction<UnitOfWork, String, String> apply) {
+    return new Transactions.GroupWork<>() {
+      @Override
+      public boolean prepare(UnitOfWork uow, List<String> users) {
+        return true;
+      }
+
+      @Override
+      public String apply(UnitOfWork uow, String user, boolean batched) {
+        return apply.apply(uow, user);
+      }
+    };
+  }
+
+  /** A group's work that holds a customer link per user. */
+  private static Transactions.GroupWork<String, String> holding() {
+    return each(
+        (uow, user) -> {
+          holdLinks(uow, user);
+          return user;
+        });
+  }
+
   @Test
   void heldRowsAndTheHooksRowsCommitTogetherAndTheReadAnswers() {
     long before = lastSeq();
@@ -103,13 +139,7 @@ class CommitBatchTest {
   @Test
   void aFailingStatementWithTheCommitLeavesNothing() {
     long before = lastSeq();
-    atCommit =
-        batch -> {
-          ChangeLogStore log = batch.store(ChangeLogStore.class);
-          log.reserve(1);
-          log.append(change("cb-fail"), 0);
-          log.append(change("cb-fail"), 0); // the same seq again: a duplicate key
-        };
+    atCommit = duplicateChange("cb-fail");
     try {
       assertThatThrownBy(
               () ->
@@ -158,33 +188,13 @@ class CommitBatchTest {
 
   @Test
   void aRehearsalWhoseBatchFailsIsUndoneAloneAndNothingIsKept() {
-    Transactions.GroupWork<String, String> hold =
-        new Transactions.GroupWork<>() {
-          @Override
-          public boolean prepare(UnitOfWork uow, List<String> users) {
-            return true;
-          }
-
-          @Override
-          public String apply(UnitOfWork uow, String user, boolean batched) {
-            holdLinks(uow, user);
-            return user;
-          }
-        };
-    Consumer<CommitBatch> duplicate =
-        batch -> {
-          ChangeLogStore log = batch.store(ChangeLogStore.class);
-          log.reserve(1);
-          log.append(change("cb-r2"), 0);
-          log.append(change("cb-r2"), 0);
-        };
     String[] seen = new String[2];
     tx.rehearsing(
         () -> {
-          tx.rehearseGroup(List.of("cb-r1"), false, hold);
-          atCommit = duplicate;
+          tx.rehearseGroup(List.of("cb-r1"), false, holding());
+          atCommit = duplicateChange("cb-r2");
           try {
-            assertThatThrownBy(() -> tx.rehearseGroup(List.of("cb-r2"), false, hold))
+            assertThatThrownBy(() -> tx.rehearseGroup(List.of("cb-r2"), false, holding()))
                 .matches(Transactions::isDuplicateKey);
           } finally {
             atCommit = batch -> {};
@@ -192,19 +202,12 @@ class CommitBatchTest {
           tx.rehearseGroup(
               List.of("cb-r1", "cb-r2"),
               false,
-              new Transactions.GroupWork<String, String>() {
-                @Override
-                public boolean prepare(UnitOfWork uow, List<String> users) {
-                  return true;
-                }
-
-                @Override
-                public String apply(UnitOfWork uow, String user, boolean batched) {
-                  seen[user.equals("cb-r1") ? 0 : 1] =
-                      uow.store(CustomerStore.class).findCustomerByUser(user);
-                  return null;
-                }
-              });
+              each(
+                  (uow, user) -> {
+                    seen[user.equals("cb-r1") ? 0 : 1] =
+                        uow.store(CustomerStore.class).findCustomerByUser(user);
+                    return null;
+                  }));
         });
     tx.execute(uow -> null); // a later commit must not carry anything of the rehearsal with it
 
@@ -215,34 +218,13 @@ class CommitBatchTest {
         .isZero();
   }
 
+  /** The driver must not be left believing no transaction is open (see CommitBatch). */
   @Test
   void aRehearsalOutsideASharedOneLeavesItsConnectionCleanWhenItsBatchFails() {
     long before = lastSeq();
-    atCommit =
-        batch -> {
-          ChangeLogStore log = batch.store(ChangeLogStore.class);
-          log.reserve(1);
-          log.append(change("cb-r3"), 0);
-          log.append(change("cb-r3"), 0);
-        };
+    atCommit = duplicateChange("cb-r3");
     try {
-      assertThatThrownBy(
-              () ->
-                  tx.rehearseGroup(
-                      List.of("cb-r3"),
-                      false,
-                      new Transactions.GroupWork<String, String>() {
-                        @Override
-                        public boolean prepare(UnitOfWork uow, List<String> users) {
-                          return true;
-                        }
-
-                        @Override
-                        public String apply(UnitOfWork uow, String user, boolean batched) {
-                          holdLinks(uow, user);
-                          return user;
-                        }
-                      }))
+      assertThatThrownBy(() -> tx.rehearseGroup(List.of("cb-r3"), false, holding()))
           .matches(Transactions::isDuplicateKey);
     } finally {
       atCommit = batch -> {};

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * transaction commits. Writers therefore take numbers one after another in commit order: when a
  * reader sees seq N, every seq below N is already committed, so tailing {@code seq > last} can
  * never skip a row that commits late. (AUTO_INCREMENT gives numbers at insert time, not commit
- * time.) The lock is held only from the reservation to the commit, the shortest possible window.
+ * time.) The reservation, the rows and the COMMIT go in one packet ({@link CommitBatch}), so the
+ * lock is held only while that packet runs.
  */
 public final class ChangeLog implements CommitHook {
   private static final Logger log = LoggerFactory.getLogger(ChangeLog.class);
