@@ -235,13 +235,22 @@ public final class CommitBatch implements Writes {
     private static final InsertShape NONE = new InsertShape("", "", "");
     private static final Map<String, InsertShape> SHAPES = new ConcurrentHashMap<>();
 
+    /** The mappers' static inserts fit many times; dynamic SQL beyond it is cut each time. */
+    private static final int MAX_SHAPES = 1_000;
+
     static InsertShape of(Entry e) {
       if (e.ms.getSqlCommandType() != SqlCommandType.INSERT) {
         return null;
       }
       String sql = e.sql.getSql();
-      InsertShape shape =
-          SHAPES.computeIfAbsent(sql, s -> cut(s, e.sql.getParameterMappings().size()));
+      int parameters = e.sql.getParameterMappings().size();
+      InsertShape shape = SHAPES.get(sql);
+      if (shape == null) {
+        shape = cut(sql, parameters);
+        if (SHAPES.size() < MAX_SHAPES) {
+          SHAPES.put(sql, shape);
+        }
+      }
       return shape == NONE ? null : shape;
     }
 
