@@ -11,7 +11,6 @@ import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -76,25 +75,9 @@ class CommitBatchTest {
     };
   }
 
-  /** A group's work that does {@code apply} per user. */
-  private static Transactions.GroupWork<String, String> each(
-      BiFunction<UnitOfWork, String, String> apply) {
-    return new Transactions.GroupWork<>() {
-      @Override
-      public boolean prepare(UnitOfWork uow, List<String> users) {
-        return true;
-      }
-
-      @Override
-      public String apply(UnitOfWork uow, String user, boolean batched) {
-        return apply.apply(uow, user);
-      }
-    };
-  }
-
   /** A group's work that holds a customer link per user. */
   private static Transactions.GroupWork<String, String> holding() {
-    return each(
+    return GroupWorks.each(
         (uow, user) -> {
           holdLinks(uow, user);
           return user;
@@ -202,7 +185,7 @@ class CommitBatchTest {
           tx.rehearseGroup(
               List.of("cb-r1", "cb-r2"),
               false,
-              each(
+              GroupWorks.each(
                   (uow, user) -> {
                     seen[user.equals("cb-r1") ? 0 : 1] =
                         uow.store(CustomerStore.class).findCustomerByUser(user);

@@ -8,7 +8,6 @@ import dev.billing.testing.TestServer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,25 +34,9 @@ class RehearsalTest {
     server.close();
   }
 
-  /** A group's work: {@code apply} per item, no batched preparation. */
-  private static Transactions.GroupWork<String, String> each(
-      BiFunction<UnitOfWork, String, String> apply) {
-    return new Transactions.GroupWork<>() {
-      @Override
-      public boolean prepare(UnitOfWork uow, List<String> users) {
-        return true;
-      }
-
-      @Override
-      public String apply(UnitOfWork uow, String user, boolean batched) {
-        return apply.apply(uow, user);
-      }
-    };
-  }
-
   /** Links the user to a customer; reports the user's customer before. */
   private static Transactions.GroupWork<String, String> link() {
-    return each(
+    return GroupWorks.each(
         (uow, user) -> {
           CustomerStore customers = uow.store(CustomerStore.class);
           String before = customers.findCustomerByUser(user);
@@ -72,7 +55,7 @@ class RehearsalTest {
           tx.rehearseGroup(
               List.of("rehearsed_1"),
               false,
-              each(
+              GroupWorks.each(
                   (uow, user) -> {
                     seen.add(uow.store(CustomerStore.class).findCustomerByUser(user));
                     return null;
@@ -97,7 +80,7 @@ class RehearsalTest {
           tx.rehearseGroup(
               List.of("kept_2", "undone_1"),
               true,
-              each(
+              GroupWorks.each(
                   (uow, user) -> {
                     uow.store(CustomerStore.class).insertIfAbsent(user, "cus_" + user);
                     if (user.startsWith("undone")) {
@@ -108,7 +91,7 @@ class RehearsalTest {
           tx.rehearseGroup(
               List.of("kept_2", "undone_1"),
               false,
-              each(
+              GroupWorks.each(
                   (uow, user) -> {
                     seen.add(user + "=" + uow.store(CustomerStore.class).findCustomerByUser(user));
                     return null;
