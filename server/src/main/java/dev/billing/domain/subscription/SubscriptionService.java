@@ -234,7 +234,11 @@ public final class SubscriptionService {
     if (!newer) {
       return;
     }
-    store(uow).updateInvoiceState(subscriptionId, !paid, eventCreated, rank);
+    // Held back like the upserts: it goes with the commit, after them (a held placeholder or
+    // upsert of this subscription is written first), or before any other statement on the table.
+    prefetched(uow)
+        .invoiceStates
+        .put(subscriptionId, new InvoiceState(subscriptionId, !paid, eventCreated, rank));
     // The stored row is now exactly this: the user's subscriptions need no second read.
     remember(uow, existing, existing.withInvoiceState(!paid, eventCreated, rank));
     if (existing.invoiceFailed() != !paid) {
@@ -370,6 +374,12 @@ public final class SubscriptionService {
     /** Upserts held back to be written together (rows of prefetched users only). */
     final HeldWrites<SubscriptionRow> unwritten;
 
+    /**
+     * Invoice outcomes held back, by subscription: registered last, so written after the rows above
+     * (an update of a row not inserted yet would change nothing).
+     */
+    final HeldWrites<InvoiceState> invoiceStates;
+
     Prefetched(UnitOfWork uow) {
       // Registered first, so written first: an upsert of the same subscription replaces the held
       // placeholder anyway (see upsert). Counted: each must add its row.
@@ -386,6 +396,20 @@ public final class SubscriptionService {
               SubscriptionStore.class,
               (u, row) -> u.store(SubscriptionStore.class).upsert(row),
               (u, rows) -> u.batch(SubscriptionStore.class, rows, SubscriptionStore::upsert));
+      invoiceStates =
+          new HeldWrites<>(
+              uow,
+              SubscriptionStore.class,
+              (u, state) -> state.write(u.store(SubscriptionStore.class)),
+              (u, states) ->
+                  u.batch(SubscriptionStore.class, states, (s, state) -> state.write(s)));
+    }
+  }
+
+  /** A subscription's invoice outcome, to be written. */
+  private record InvoiceState(String id, boolean failed, long created, int rank) {
+    void write(SubscriptionStore store) {
+      store.updateInvoiceState(id, failed, created, rank);
     }
   }
 
