@@ -125,17 +125,15 @@ public final class UnitOfWork implements Writes {
   }
 
   /**
-   * Sends the commit's statements, and COMMIT after them when {@code commit}, in one round trip;
-   * true if it committed (false: nothing was gathered, or not asked to commit).
+   * Sends the commit's statements, and COMMIT after them when {@code commit}, in one round trip.
+   * With nothing gathered nothing is sent: the caller's commit (or rollback) ends the transaction.
    */
-  boolean endCommit(boolean commit) {
+  void endCommit(boolean commit) {
     CommitBatch batch = commitBatch;
     commitBatch = null;
-    if (batch == null || batch.isEmpty()) {
-      return false;
+    if (batch != null && !batch.isEmpty()) {
+      batch.send(session.getConnection(), commit);
     }
-    batch.send(session.getConnection(), commit);
-    return commit;
   }
 
   /**
