@@ -120,7 +120,7 @@ public final class CommitBatch implements Writes {
     for (int i = 0; i < entries.size(); ) {
       Entry first = entries.get(i);
       int to = i + 1;
-      InsertShape shape = first.read ? null : InsertShape.of(first);
+      InsertShape shape = InsertShape.of(first); // null for reads and updates
       if (shape != null) {
         while (to < entries.size() && sameStatement(entries.get(to), first)) {
           to++;

@@ -9,11 +9,16 @@ import dev.billing.domain.customer.CustomerLink;
 import dev.billing.domain.customer.CustomerStore;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +46,11 @@ class CommitBatchTest {
   @AfterAll
   static void stop() {
     server.close();
+  }
+
+  @AfterEach
+  void noHook() {
+    atCommit = batch -> {};
   }
 
   /** Holds customer links for {@code users}, as the domain holds rows it will write. */
@@ -97,15 +107,11 @@ class CommitBatchTest {
           log.append(change("cb-c"), 0);
           last[0] = batch.readLong(ChangeLogStore.class, ChangeLogStore::lastReserved);
         };
-    try {
-      tx.execute(
-          uow -> {
-            holdLinks(uow, "cb-a", "cb-b", "cb-c");
-            return null;
-          });
-    } finally {
-      atCommit = batch -> {};
-    }
+    tx.execute(
+        uow -> {
+          holdLinks(uow, "cb-a", "cb-b", "cb-c");
+          return null;
+        });
 
     assertThat(last[0].getAsLong()).isEqualTo(before + 3).isEqualTo(lastSeq());
     assertThat(
@@ -123,18 +129,14 @@ class CommitBatchTest {
   void aFailingStatementWithTheCommitLeavesNothing() {
     long before = lastSeq();
     atCommit = duplicateChange("cb-fail");
-    try {
-      assertThatThrownBy(
-              () ->
-                  tx.execute(
-                      uow -> {
-                        holdLinks(uow, "cb-fail");
-                        return null;
-                      }))
-          .matches(Transactions::isDuplicateKey);
-    } finally {
-      atCommit = batch -> {};
-    }
+    assertThatThrownBy(
+            () ->
+                tx.execute(
+                    uow -> {
+                      holdLinks(uow, "cb-fail");
+                      return null;
+                    }))
+        .matches(Transactions::isDuplicateKey);
 
     assertThat(lastSeq()).isEqualTo(before);
     assertThat(server.queryLong("SELECT COUNT(*) FROM customers WHERE user_id = 'cb-fail'"))
@@ -158,11 +160,8 @@ class CommitBatchTest {
             refused[0] = e;
           }
         };
-    try {
-      tx.execute(uow -> null);
-    } finally {
-      atCommit = batch -> {};
-    }
+    tx.execute(uow -> null);
+
     assertThat(last[0].getAsLong()).isEqualTo(lastSeq());
     assertThat(refused[0]).isNotNull();
     assertThatThrownBy(() -> tx.execute(UnitOfWork::commitBatch))
@@ -206,17 +205,36 @@ class CommitBatchTest {
   void aRehearsalOutsideASharedOneLeavesItsConnectionCleanWhenItsBatchFails() {
     long before = lastSeq();
     atCommit = duplicateChange("cb-r3");
-    try {
-      assertThatThrownBy(() -> tx.rehearseGroup(List.of("cb-r3"), false, holding()))
-          .matches(Transactions::isDuplicateKey);
-    } finally {
-      atCommit = batch -> {};
-    }
+    assertThatThrownBy(() -> tx.rehearseGroup(List.of("cb-r3"), false, holding()))
+        .matches(Transactions::isDuplicateKey);
+    atCommit = batch -> {};
     for (int i = 0; i < 4; i++) {
       tx.execute(uow -> null); // commits on the pool's connections, the rehearsal's among them
     }
 
     assertThat(lastSeq()).isEqualTo(before);
     assertThat(server.queryLong("SELECT COUNT(*) FROM customers WHERE user_id = 'cb-r3'")).isZero();
+  }
+
+  /**
+   * The packet is sent with multi-statements allowed: that is safe only while every value is bound
+   * as a parameter, so no mapper may splice text into its SQL with ${...}.
+   */
+  @Test
+  void noMapperSplicesTextIntoItsSql() throws Exception {
+    Path folder =
+        Path.of(CommitBatchTest.class.getResource("/dev/billing/persistence/mappers").toURI());
+    List<Path> mappers;
+    try (Stream<Path> files = Files.list(folder)) {
+      mappers = files.toList();
+    }
+    List<String> splicing = new ArrayList<>();
+    for (Path mapper : mappers) {
+      if (Files.readString(mapper).contains("${")) {
+        splicing.add(mapper.getFileName().toString());
+      }
+    }
+    assertThat(mappers).hasSizeGreaterThan(5); // the rule looked at the mappers
+    assertThat(splicing).isEmpty();
   }
 }
