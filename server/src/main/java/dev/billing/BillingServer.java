@@ -284,12 +284,13 @@ public final class BillingServer implements AutoCloseable {
         PortReservation.of(config.grpcPort(), config.httpPort(), config.console().port())) {
       new WebhookWarmup(
               webhookHandler,
-              h -> new HttpServer("127.0.0.1", 0, h, health, meters),
+              http::loopbackTwin,
               webhooks,
               config.catalog(),
               config.stripe().webhookSecrets().get(0),
               clock,
-              meters)
+              meters,
+              () -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
           .run(config.webhooks().warmupEvents(), config.webhooks().warmupBudget());
     }
     grpc.start();

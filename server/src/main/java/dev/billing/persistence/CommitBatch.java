@@ -108,10 +108,31 @@ public final class CommitBatch implements Writes {
   }
 
   /**
-   * Sends the recorded statements, then COMMIT when {@code commit}, in one round trip, and forgets
+   * How a commit's packet ends: with COMMIT, or (a rehearsal) with a no-op that leaves the
+   * transaction open. Data rather than a flag, so the compiled code of {@link #send} has no branch
+   * that a rehearsal never takes and a commit always does (taking it would discard that code).
+   */
+  enum End {
+    COMMIT("COMMIT", "ROLLBACK"),
+    REHEARSAL("DO 0", "DO 0");
+
+    /** The packet's last statement. */
+    final String statement;
+
+    /** Sent on its own after a failed packet: see {@link #afterFailure}. */
+    final String afterFailure;
+
+    End(String statement, String afterFailure) {
+      this.statement = statement;
+      this.afterFailure = afterFailure;
+    }
+  }
+
+  /**
+   * Sends the recorded statements, then {@code end}'s statement, in one round trip, and forgets
    * them.
    */
-  void send(Connection connection, boolean commit) {
+  void send(Connection connection, End end) {
     if (entries.isEmpty()) {
       return;
     }
@@ -140,18 +161,14 @@ public final class CommitBatch implements Writes {
       statements.add(first);
       i = to;
     }
-    if (commit) {
-      sql.append("COMMIT");
-    } else {
-      sql.setLength(sql.length() - 2);
-    }
+    sql.append(end.statement);
     try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
       int index = 1;
       for (Entry e : entries) {
         index = bind(ps, index, e);
       }
       boolean isResultSet = ps.execute();
-      int answers = statements.size() + (commit ? 1 : 0);
+      int answers = statements.size() + 1;
       for (int k = 0; k < answers; k++) {
         if (isResultSet && k < statements.size()) {
           Entry read = statements.get(k);
@@ -163,7 +180,7 @@ public final class CommitBatch implements Writes {
         isResultSet = ps.getMoreResults();
       }
     } catch (SQLException e) {
-      afterFailure(connection, commit, e);
+      afterFailure(connection, end, e);
       throw ExceptionFactory.wrapException(
           "the statements sent with the commit failed: " + e.getMessage(), e);
     } finally {
@@ -176,12 +193,12 @@ public final class CommitBatch implements Writes {
    * failing one applied, but the driver, which tracks whether a transaction is open from the
    * server's replies (useLocalTransactionState), may believe none is and skip a later rollback():
    * the connection would then carry those writes into its next transaction. So a commit's failure
-   * rolls back here, explicitly; a rehearsal's (no COMMIT) sends a no-op so the driver sees the
-   * transaction again, and its caller's rollback (to a savepoint, or all of it) is really sent.
+   * rolls back here, explicitly; a rehearsal's sends a no-op so the driver sees the transaction
+   * again, and its caller's rollback (to a savepoint, or all of it) is really sent.
    */
-  private static void afterFailure(Connection connection, boolean commit, SQLException failure) {
+  private static void afterFailure(Connection connection, End end, SQLException failure) {
     try (java.sql.Statement st = connection.createStatement()) {
-      st.execute(commit ? "ROLLBACK" : "DO 0");
+      st.execute(end.afterFailure);
     } catch (SQLException e) {
       failure.addSuppressed(e);
     }

@@ -95,7 +95,8 @@ public final class Transactions {
           connection = session.getConnection();
           health.register(connection);
           uow = new UnitOfWork(session, factory);
-          result = runUpToCommit(uow, work, commit);
+          result =
+              runUpToCommit(uow, work, commit ? CommitBatch.End.COMMIT : CommitBatch.End.REHEARSAL);
           if (!commit) {
             rehearsed(uow);
             return result; // rolled back below
@@ -173,7 +174,7 @@ public final class Transactions {
       boolean done = false;
       try {
         UnitOfWork uow = new UnitOfWork(session, factory);
-        T result = runUpToCommit(uow, work, false);
+        T result = runUpToCommit(uow, work, CommitBatch.End.REHEARSAL);
         rehearsed(uow);
         done = true;
         return result;
@@ -195,10 +196,10 @@ public final class Transactions {
 
   /**
    * The work in {@code uow}, then its held-back writes and the commit hooks' writes in one round
-   * trip, with the COMMIT when {@code commit}. The caller restores {@link
-   * HeldWritesInterceptor#CURRENT} afterwards.
+   * trip, ending with {@code end}'s statement (COMMIT, or a rehearsal's no-op). The caller restores
+   * {@link HeldWritesInterceptor#CURRENT} afterwards.
    */
-  private <T> T runUpToCommit(UnitOfWork uow, Work<T> work, boolean commit) {
+  private <T> T runUpToCommit(UnitOfWork uow, Work<T> work, CommitBatch.End end) {
     HeldWritesInterceptor.CURRENT.set(uow);
     T result = work.run(uow);
     try {
@@ -206,7 +207,7 @@ public final class Transactions {
       for (CommitHook hook : hooks) {
         hook.beforeCommit(uow);
       }
-      uow.endCommit(commit);
+      uow.endCommit(end);
     } catch (RuntimeException e) {
       throw work.failedAtCommit(e);
     }

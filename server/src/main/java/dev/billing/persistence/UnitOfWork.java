@@ -125,14 +125,15 @@ public final class UnitOfWork implements Writes {
   }
 
   /**
-   * Sends the commit's statements, and COMMIT after them when {@code commit}, in one round trip.
-   * With nothing gathered nothing is sent: the caller's commit (or rollback) ends the transaction.
+   * Sends the commit's statements, and {@code end}'s statement after them (COMMIT, or a rehearsal's
+   * no-op), in one round trip. With nothing gathered nothing is sent: the caller's commit (or
+   * rollback) ends the transaction.
    */
-  void endCommit(boolean commit) {
+  void endCommit(CommitBatch.End end) {
     CommitBatch batch = commitBatch;
     commitBatch = null;
     if (batch != null && !batch.isEmpty()) {
-      batch.send(session.getConnection(), commit);
+      batch.send(session.getConnection(), end);
     }
   }
 

@@ -9,7 +9,6 @@ import dev.billing.persistence.UnitOfWork;
 import dev.billing.util.PeriodicTask;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -84,9 +83,8 @@ public final class WebhookProcessor implements AutoCloseable {
     this.rehearsal = false;
   }
 
-  /** The twin of {@code of}: see {@link #rehearsalTwin}. */
-  private WebhookProcessor(WebhookProcessor of) {
-    MeterRegistry uncounted = new SimpleMeterRegistry();
+  /** The twin of {@code of}, counting into {@code uncounted}: see {@link #rehearsalTwin}. */
+  private WebhookProcessor(WebhookProcessor of, MeterRegistry uncounted) {
     this.health = of.health;
     this.storeWait = of.storeWait;
     this.tx = of.tx;
@@ -107,11 +105,13 @@ public final class WebhookProcessor implements AutoCloseable {
    * A twin of this processor for warming the path up: deliveries submitted to it take the same
    * queue, writer threads and group code, but each group is rehearsed (its transaction rolled back,
    * see {@link Transactions#rehearseGroup}) and its deliveries answered with their outcomes (a
-   * failing one with its failure); nothing is kept, counted, published or set aside for retry.
-   * Started here; close it when done.
+   * failing one with its failure); nothing is kept, published or set aside for retry, and its
+   * counts go to {@code uncounted}, a scratch registry (of the service's registry's kind, so the
+   * counters are of the classes the real ones are and the compiled code calls them as it will call
+   * those). Started here; close it when done.
    */
-  public WebhookProcessor rehearsalTwin() {
-    WebhookProcessor twin = new WebhookProcessor(this);
+  public WebhookProcessor rehearsalTwin(MeterRegistry uncounted) {
+    WebhookProcessor twin = new WebhookProcessor(this, uncounted);
     twin.writers.start(config.writers());
     return twin;
   }

@@ -80,6 +80,11 @@ final class LoopbackDeliveries implements AutoCloseable {
     return all;
   }
 
+  /** Closes the open connections: the next deliveries go on new ones. */
+  void reconnect() {
+    close();
+  }
+
   @Override
   public void close() {
     for (Connection c : connections) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +63,7 @@ public final class WebhookWarmup {
   private final String secret;
   private final Clock clock;
   private final Counter ran;
+  private final Supplier<MeterRegistry> scratchMeters;
 
   public WebhookWarmup(
       WebhookHttpHandler handler,
@@ -70,8 +72,10 @@ public final class WebhookWarmup {
       Catalog catalog,
       String secret,
       Clock clock,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      Supplier<MeterRegistry> scratchMeters) {
     this.ran = meters.counter("billing_warmup_events_total");
+    this.scratchMeters = scratchMeters;
     this.handler = handler;
     this.listener = listener;
     this.processor = processor;
@@ -94,7 +98,7 @@ public final class WebhookWarmup {
     long compiledBefore = compilationMillis();
     String run = UUID.randomUUID().toString().substring(0, 8);
     int done = 0;
-    WebhookProcessor twin = processor.rehearsalTwin();
+    WebhookProcessor twin = processor.rehearsalTwin(scratchMeters.get());
     HttpServer server = listener.apply(handler.to(twin));
     server.start();
     try (LoopbackDeliveries client =
@@ -120,6 +124,9 @@ public final class WebhookWarmup {
             });
         done += delivered[0];
         failure = stopped[0];
+        // Deliveries come on new connections too (a sender's first, a restarted one's): the
+        // accept and close paths run here rather than first under real traffic.
+        client.reconnect();
         timeUp = System.nanoTime() - deadline >= 0;
       }
       if (failure != null) {

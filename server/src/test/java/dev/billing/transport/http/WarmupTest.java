@@ -130,7 +130,8 @@ class WarmupTest {
               Catalog.defaults("price_pro", "price_studio"),
               secret,
               Clock.systemUTC(),
-              registry);
+              registry,
+              SimpleMeterRegistry::new);
       body.accept(warmup);
       assertThat(server.queryLong("SELECT COUNT(*) FROM stripe_events")).isZero();
       return logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
@@ -149,7 +150,8 @@ class WarmupTest {
             Catalog.defaults("price_pro", "price_studio"),
             "whsec_x",
             Clock.systemUTC(),
-            new SimpleMeterRegistry());
+            new SimpleMeterRegistry(),
+            SimpleMeterRegistry::new);
     List<InboundEvent> events =
         warmup.lifeOfASubscription("t", 1).stream().map(StripeEventParser::parse).toList();
     assertThat(events)
