@@ -1,6 +1,7 @@
 package dev.billing.transport.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.billing.persistence.DatabaseHealth;
 import dev.billing.testing.TestDatabase;
@@ -12,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -59,7 +61,10 @@ class HttpServerTest {
     serving.removeAll(before);
     assertThat(serving).isNotEmpty();
     server.close();
-    assertThat(ioThreads()).doesNotContainAnyElementsOf(serving);
+    // close() waits for the worker to shut down; its threads then return from run().
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(ioThreads()).doesNotContainAnyElementsOf(serving));
   }
 
   private static String post(int port) throws Exception {
