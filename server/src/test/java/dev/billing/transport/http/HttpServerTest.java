@@ -15,6 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,12 @@ class HttpServerTest {
   void aLoopbackTwinServesOnTheServersThreadsAndClosingItLeavesThemRunning() throws Exception {
     DatabaseHealth health = TestDatabase.unprobedHealth();
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    HttpHandler main = exchange -> exchange.getResponseSender().send("main");
+    AtomicReference<String> mainThread = new AtomicReference<>();
+    HttpHandler main =
+        exchange -> {
+          mainThread.set(Thread.currentThread().getName());
+          exchange.getResponseSender().send("main");
+        };
     HttpHandler twinHandler =
         exchange -> exchange.getResponseSender().send(Thread.currentThread().getName());
     HttpServer server = new HttpServer("127.0.0.1", 0, main, health, metrics);
@@ -38,8 +44,10 @@ class HttpServerTest {
 
       server.start();
       assertThat(post(server.port())).isEqualTo("main");
-      // The twin answered on one of the threads that serve the server's connections.
+      // The twin answered on one of the threads that serve the server's connections: the same
+      // XNIO worker ("XNIO-<n> I/O-<k>"), still running after the twin closed.
       assertThat(ioThreads()).contains(thread);
+      assertThat(workerOf(thread)).isEqualTo(workerOf(mainThread.get()));
     } finally {
       server.close();
     }
@@ -76,6 +84,11 @@ class HttpServerTest {
             HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
+  }
+
+  /** The worker part of an XNIO thread's name ("XNIO-3" of "XNIO-3 I/O-1"). */
+  private static String workerOf(String thread) {
+    return thread.substring(0, thread.indexOf(' '));
   }
 
   /** The live XNIO I/O threads' names. */
