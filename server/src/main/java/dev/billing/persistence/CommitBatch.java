@@ -1,34 +1,21 @@
 package dev.billing.persistence;
 
+import dev.billing.persistence.Recorded.Entry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import org.apache.ibatis.cursor.Cursor;
 import org.apache.ibatis.exceptions.ExceptionFactory;
-import org.apache.ibatis.executor.BatchResult;
-import org.apache.ibatis.mapping.BoundSql;
-import org.apache.ibatis.mapping.MappedStatement;
-import org.apache.ibatis.mapping.ParameterMapping;
-import org.apache.ibatis.mapping.ParameterMode;
 import org.apache.ibatis.mapping.SqlCommandType;
-import org.apache.ibatis.reflection.MetaObject;
-import org.apache.ibatis.reflection.ParamNameResolver;
 import org.apache.ibatis.session.Configuration;
-import org.apache.ibatis.session.ResultHandler;
-import org.apache.ibatis.session.RowBounds;
-import org.apache.ibatis.session.SqlSession;
-import org.apache.ibatis.type.JdbcType;
-import org.apache.ibatis.type.TypeHandler;
 
 /**
  * The statements a transaction sends in the same round trip as its COMMIT: its held-back writes and
@@ -43,36 +30,18 @@ import org.apache.ibatis.type.TypeHandler;
  * compute comes back through {@link #readLong}.
  */
 public final class CommitBatch implements Writes {
-  private final Configuration configuration;
-  private final Recorder recorder = new Recorder();
-  private final Map<Class<?>, Object> mappers = new HashMap<>();
-  private final List<Entry> entries = new ArrayList<>();
+  private final Recorded recorded;
+  private final List<Entry> entries;
 
   CommitBatch(Configuration configuration) {
-    this.configuration = configuration;
-  }
-
-  /** A recorded statement; {@code value} holds a read's answer once sent. */
-  private static final class Entry {
-    final MappedStatement ms;
-    final Object parameter;
-    final BoundSql sql;
-    final boolean read;
-    long value;
-    boolean answered;
-
-    Entry(MappedStatement ms, Object parameter, boolean read) {
-      this.ms = ms;
-      this.parameter = parameter;
-      this.sql = ms.getBoundSql(parameter);
-      this.read = read;
-    }
+    this.recorded = new Recorded(configuration, false);
+    this.entries = recorded.entries;
   }
 
   /** {@code type}'s store, whose writes are recorded to be sent with the COMMIT. */
   @Override
   public <S> S store(Class<S> type) {
-    return type.cast(mappers.computeIfAbsent(type, t -> configuration.getMapper(t, recorder)));
+    return recorded.store(type);
   }
 
   @Override
@@ -89,12 +58,7 @@ public final class CommitBatch implements Writes {
    * there once the transaction committed (or, for a rehearsal, once its statements ran).
    */
   public <S> LongSupplier readLong(Class<S> store, Consumer<S> select) {
-    int before = entries.size();
-    select.accept(store(store));
-    if (entries.size() != before + 1 || !entries.get(before).read) {
-      throw new IllegalArgumentException("readLong takes exactly one select");
-    }
-    Entry read = entries.get(before);
+    Entry read = recorded.one(store, select, Recorded.Answer.ONE);
     return () -> {
       if (!read.answered) {
         throw new IllegalStateException("the commit's statements have not run yet");
@@ -165,7 +129,7 @@ public final class CommitBatch implements Writes {
     try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
       int index = 1;
       for (Entry e : entries) {
-        index = bind(ps, index, e);
+        index = recorded.bind(ps, index, e);
       }
       boolean isResultSet = ps.execute();
       int answers = statements.size() + 1;
@@ -180,7 +144,9 @@ public final class CommitBatch implements Writes {
         isResultSet = ps.getMoreResults();
       }
     } catch (SQLException e) {
-      afterFailure(connection, end, e);
+      // See Recorded.afterFailure: a commit's failure rolls back explicitly; a rehearsal's sends a
+      // no-op so its caller's rollback is really sent.
+      Recorded.afterFailure(connection, end.afterFailure, e);
       throw ExceptionFactory.wrapException(
           "the statements sent with the commit failed: " + e.getMessage(), e);
     } finally {
@@ -188,60 +154,8 @@ public final class CommitBatch implements Writes {
     }
   }
 
-  /**
-   * After a failed packet the server's transaction is still open with the statements before the
-   * failing one applied, but the driver, which tracks whether a transaction is open from the
-   * server's replies (useLocalTransactionState), may believe none is and skip a later rollback():
-   * the connection would then carry those writes into its next transaction. So a commit's failure
-   * rolls back here, explicitly; a rehearsal's sends a no-op so the driver sees the transaction
-   * again, and its caller's rollback (to a savepoint, or all of it) is really sent.
-   */
-  private static void afterFailure(Connection connection, End end, SQLException failure) {
-    try (java.sql.Statement st = connection.createStatement()) {
-      st.execute(end.afterFailure);
-    } catch (SQLException e) {
-      failure.addSuppressed(e);
-    }
-  }
-
   private static boolean sameStatement(Entry e, Entry first) {
     return e.ms == first.ms && e.sql.getSql().equals(first.sql.getSql());
-  }
-
-  /**
-   * Binds {@code e}'s parameters from {@code index} on, as MyBatis's DefaultParameterHandler binds
-   * a statement's from 1; returns the next free index.
-   */
-  private int bind(PreparedStatement ps, int index, Entry e) throws SQLException {
-    Object parameter = e.parameter;
-    MetaObject meta = null;
-    for (ParameterMapping pm : e.sql.getParameterMappings()) {
-      if (pm.getMode() == ParameterMode.OUT) {
-        continue;
-      }
-      String property = pm.getProperty();
-      Object value;
-      if (e.sql.hasAdditionalParameter(property)) {
-        value = e.sql.getAdditionalParameter(property);
-      } else if (parameter == null) {
-        value = null;
-      } else if (configuration.getTypeHandlerRegistry().hasTypeHandler(parameter.getClass())) {
-        value = parameter;
-      } else {
-        if (meta == null) {
-          meta = configuration.newMetaObject(parameter);
-        }
-        value = meta.getValue(property);
-      }
-      JdbcType jdbcType = pm.getJdbcType();
-      if (value == null && jdbcType == null) {
-        jdbcType = configuration.getJdbcTypeForNull();
-      }
-      @SuppressWarnings("unchecked")
-      TypeHandler<Object> handler = (TypeHandler<Object>) pm.getTypeHandler();
-      handler.setParameter(ps, index++, value, jdbcType);
-    }
-    return index;
   }
 
   /**
@@ -319,169 +233,6 @@ public final class CommitBatch implements Writes {
       return from >= 0
           && sql.regionMatches(true, from, "VALUES", 0, 6)
           && (from == 0 || !Character.isLetterOrDigit(sql.charAt(from - 1)));
-    }
-  }
-
-  /** A session that records writes and one-number reads instead of running them. */
-  private final class Recorder implements SqlSession {
-    private int record(String statement, Object parameter, boolean read) {
-      MappedStatement ms = configuration.getMappedStatement(statement);
-      entries.add(new Entry(ms, ParamNameResolver.wrapToMapIfCollection(parameter, null), read));
-      return 0;
-    }
-
-    @Override
-    public int insert(String statement) {
-      return record(statement, null, false);
-    }
-
-    @Override
-    public int insert(String statement, Object parameter) {
-      return record(statement, parameter, false);
-    }
-
-    @Override
-    public int update(String statement) {
-      return record(statement, null, false);
-    }
-
-    @Override
-    public int update(String statement, Object parameter) {
-      return record(statement, parameter, false);
-    }
-
-    @Override
-    public int delete(String statement) {
-      return record(statement, null, false);
-    }
-
-    @Override
-    public int delete(String statement, Object parameter) {
-      return record(statement, parameter, false);
-    }
-
-    @Override
-    public <T> T selectOne(String statement) {
-      return selectOne(statement, null);
-    }
-
-    @Override
-    public <T> T selectOne(String statement, Object parameter) {
-      record(statement, parameter, true);
-      return null; // answered through readLong's supplier once sent
-    }
-
-    @Override
-    public Configuration getConfiguration() {
-      return configuration;
-    }
-
-    @Override
-    public <T> T getMapper(Class<T> type) {
-      return configuration.getMapper(type, this);
-    }
-
-    private UnsupportedOperationException notHere() {
-      return new UnsupportedOperationException(
-          "only writes and readLong's one-number reads can go with the commit");
-    }
-
-    @Override
-    public <E> List<E> selectList(String statement) {
-      throw notHere();
-    }
-
-    @Override
-    public <E> List<E> selectList(String statement, Object parameter) {
-      throw notHere();
-    }
-
-    @Override
-    public <E> List<E> selectList(String statement, Object parameter, RowBounds rowBounds) {
-      throw notHere();
-    }
-
-    @Override
-    public <K, V> Map<K, V> selectMap(String statement, String mapKey) {
-      throw notHere();
-    }
-
-    @Override
-    public <K, V> Map<K, V> selectMap(String statement, Object parameter, String mapKey) {
-      throw notHere();
-    }
-
-    @Override
-    public <K, V> Map<K, V> selectMap(
-        String statement, Object parameter, String mapKey, RowBounds rowBounds) {
-      throw notHere();
-    }
-
-    @Override
-    public <T> Cursor<T> selectCursor(String statement) {
-      throw notHere();
-    }
-
-    @Override
-    public <T> Cursor<T> selectCursor(String statement, Object parameter) {
-      throw notHere();
-    }
-
-    @Override
-    public <T> Cursor<T> selectCursor(String statement, Object parameter, RowBounds rowBounds) {
-      throw notHere();
-    }
-
-    @Override
-    public void select(String statement, Object parameter, ResultHandler handler) {
-      throw notHere();
-    }
-
-    @Override
-    public void select(String statement, ResultHandler handler) {
-      throw notHere();
-    }
-
-    @Override
-    public void select(
-        String statement, Object parameter, RowBounds rowBounds, ResultHandler handler) {
-      throw notHere();
-    }
-
-    @Override
-    public void commit() {
-      throw notHere();
-    }
-
-    @Override
-    public void commit(boolean force) {
-      throw notHere();
-    }
-
-    @Override
-    public void rollback() {
-      throw notHere();
-    }
-
-    @Override
-    public void rollback(boolean force) {
-      throw notHere();
-    }
-
-    @Override
-    public List<BatchResult> flushStatements() {
-      throw notHere();
-    }
-
-    @Override
-    public void close() {}
-
-    @Override
-    public void clearCache() {}
-
-    @Override
-    public Connection getConnection() {
-      throw notHere();
     }
   }
 }

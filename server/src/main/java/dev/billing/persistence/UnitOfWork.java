@@ -39,6 +39,18 @@ public final class UnitOfWork implements Writes {
   }
 
   /**
+   * A batch of this transaction's statements to send together, in one round trip (see {@link
+   * ReadBatch}).
+   */
+  public ReadBatch reads() {
+    return new ReadBatch(this, session.getConnection());
+  }
+
+  org.apache.ibatis.session.Configuration configuration() {
+    return session.getConfiguration();
+  }
+
+  /**
    * Writes {@code rows} with {@code write}, a single-row statement of {@code store}, as one JDBC
    * batch on this transaction's connection: the statement's SQL and parameter mapping are prepared
    * once, and the driver sends the rows as one multi-row statement. Done when it returns.

@@ -4,6 +4,7 @@ import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.time.Clock;
@@ -11,6 +12,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Entitlements: the rules that turn a user's subscriptions into a tier, and the rows that hold the
@@ -72,31 +74,45 @@ public final class EntitlementService {
 
   /**
    * Locks several users at once, in key order (so groups that overlap cannot deadlock on them),
-   * creating the rows of new users: two statements for a whole webhook group instead of one or
-   * three per event. Later {@link #lock} calls for these users cost nothing.
+   * creating the rows of new users, and reads their usage counters: one round trip for a whole
+   * webhook group instead of one or three statements per event. Later {@link #lock} calls for these
+   * users cost nothing.
    */
   public void lockAll(UnitOfWork uow, Collection<String> userIds) {
+    ReadBatch reads = uow.reads();
+    Runnable locked = lockAll(uow, reads, userIds);
+    reads.send();
+    locked.run();
+  }
+
+  /**
+   * {@link #lockAll(UnitOfWork, Collection)} as part of {@code reads}, a batch of the transaction's
+   * statements sent together: records its statements there; run what it returns once the batch has
+   * been sent.
+   */
+  public Runnable lockAll(UnitOfWork uow, ReadBatch reads, Collection<String> userIds) {
     HeldRows held = held(uow);
     List<String> wanted =
         userIds.stream().filter(u -> !held.containsKey(u)).distinct().sorted().toList();
     if (wanted.isEmpty()) {
-      return;
+      return () -> {};
     }
-    EntitlementStore m = uow.store(EntitlementStore.class);
-    m.lockAll(wanted).forEach(r -> held.put(r.userId(), r));
-    List<String> missing = wanted.stream().filter(u -> !held.containsKey(u)).toList();
-    if (!missing.isEmpty()) {
-      if (m.ensureRows(missing) == missing.size()) {
-        // All created by this insert, which holds their locks: they are exactly the new rows.
-        missing.forEach(u -> held.put(u, EntitlementRow.unknown(u)));
-      } else {
-        // Another transaction created some meanwhile: lock and read them all.
-        m.lockAll(missing).forEach(r -> held.put(r.userId(), r));
+    // Creates the missing rows and locks every row, exclusively, in the order given; then reads
+    // them all back, new ones included. Only with every row of the group locked are the counters
+    // exact: read after, for the usage checks and the changes the group will carry.
+    reads.count(EntitlementStore.class, m -> m.ensureAll(wanted));
+    Supplier<List<EntitlementRow>> rows =
+        reads.rows(EntitlementStore.class, m -> m.lockAll(wanted));
+    Supplier<List<UsageCounters.UserCount>> counters = usageCounters.newest(reads, wanted);
+    return () -> {
+      rows.get().forEach(r -> held.put(r.userId(), r));
+      for (String u : wanted) {
+        if (!held.containsKey(u)) {
+          throw new IllegalStateException("entitlement row of " + u + " neither found nor made");
+        }
       }
-    }
-    // Only now, with every row of the group locked (new users' rows too), are the counters
-    // exact: one statement for the group, for the usage checks and the changes it will carry.
-    loadCounters(uow, held, wanted);
+      loadCounters(held, wanted, counters.get());
+    };
   }
 
   /**
@@ -124,11 +140,12 @@ public final class EntitlementService {
     return uow.attachment(HeldRows.class, () -> new HeldRows(uow));
   }
 
-  private void loadCounters(UnitOfWork uow, HeldRows held, Collection<String> userIds) {
+  private static void loadCounters(
+      HeldRows held, Collection<String> userIds, List<UsageCounters.UserCount> counts) {
     for (String u : userIds) {
       held.counters.putIfAbsent(u, new HashMap<>());
     }
-    for (UsageCounters.UserCount c : usageCounters.newest(uow, userIds)) {
+    for (UsageCounters.UserCount c : counts) {
       held.counters.get(c.userId()).put(c.count().key(), c.count());
     }
   }
@@ -145,7 +162,11 @@ public final class EntitlementService {
   private Map<String, UsageCount> counters(UnitOfWork uow, String userId) {
     HeldRows held = held(uow);
     if (!held.counters.containsKey(userId)) {
-      loadCounters(uow, held, List.of(userId));
+      List<String> user = List.of(userId);
+      ReadBatch reads = uow.reads();
+      Supplier<List<UsageCounters.UserCount>> counts = usageCounters.newest(reads, user);
+      reads.send();
+      loadCounters(held, user, counts.get());
     }
     return held.counters.get(userId);
   }

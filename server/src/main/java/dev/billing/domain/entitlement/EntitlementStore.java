@@ -7,9 +7,11 @@ public interface EntitlementStore {
   /** Creates the free, version-0 row of a new user, and locks the user's row either way. */
   void ensureRow(String userId);
 
-  /** Creates the rows of new users among these (sorted) ids, and locks all of them. */
-  /** Creates the rows of users that have none (locked by the insert); returns rows created. */
-  int ensureRows(List<String> userIds);
+  /**
+   * Creates the free, version-0 rows of the users among these (sorted) ids that have none, and
+   * locks every one of their rows, exclusively, in the order given.
+   */
+  int ensureAll(List<String> userIds);
 
   /** Locks these users' rows (those that exist) in key order, until commit. */
   List<EntitlementRow> lockAll(List<String> userIds);

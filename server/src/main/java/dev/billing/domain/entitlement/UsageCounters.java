@@ -1,8 +1,9 @@
 package dev.billing.domain.entitlement;
 
-import dev.billing.persistence.UnitOfWork;
+import dev.billing.persistence.ReadBatch;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Reads users' newest usage counters inside a transaction (the usage package owns them), so every
@@ -10,12 +11,13 @@ import java.util.List;
  */
 public interface UsageCounters {
   /**
-   * The live counters of these users (any order): running allowances, and periods not yet ended.
+   * The live counters of these users (any order): running allowances, and periods not yet ended;
+   * read with {@code reads}, there once it has been sent.
    */
-  List<UserCount> newest(UnitOfWork uow, Collection<String> userIds);
+  Supplier<List<UserCount>> newest(ReadBatch reads, Collection<String> userIds);
 
   /** One counter of one user. */
   record UserCount(String userId, UsageCount count) {}
 
-  UsageCounters NONE = (uow, users) -> List.of();
+  UsageCounters NONE = (reads, users) -> List::of;
 }

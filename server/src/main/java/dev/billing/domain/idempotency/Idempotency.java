@@ -1,13 +1,17 @@
 package dev.billing.domain.idempotency;
 
 import dev.billing.error.BillingException;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * A key's first outcome is its outcome. For a mutating call that ran (a request rejected by
@@ -58,15 +62,20 @@ public final class Idempotency {
 
   /**
    * The recorded outcomes of these keys of {@code operation}, by owner + NUL + key, read with one
-   * statement (what a group checks with {@link #check}).
+   * statement recorded in {@code reads} (what a group checks with {@link #check}); there once it
+   * has been sent.
    */
-  public static java.util.Map<String, RecordedOutcome> prefetch(
-      UnitOfWork uow, String operation, List<OwnedKey> keys) {
-    java.util.Map<String, RecordedOutcome> byKey = new java.util.HashMap<>();
-    for (RecordedOutcome o : uow.store(IdempotencyStore.class).findAll(operation, keys)) {
-      byKey.put(o.owner() + '\u0000' + o.idemKey(), o);
-    }
-    return byKey;
+  public static Supplier<Map<String, RecordedOutcome>> prefetch(
+      ReadBatch reads, String operation, List<OwnedKey> keys) {
+    Supplier<List<RecordedOutcome>> found =
+        reads.rows(IdempotencyStore.class, s -> s.findAll(operation, keys));
+    return () -> {
+      Map<String, RecordedOutcome> byKey = new HashMap<>();
+      for (RecordedOutcome o : found.get()) {
+        byKey.put(o.owner() + '\u0000' + o.idemKey(), o);
+      }
+      return byKey;
+    };
   }
 
   /** Records a refusal decided in this transaction; the caller commits, then throws it. */

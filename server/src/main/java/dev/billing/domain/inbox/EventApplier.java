@@ -14,6 +14,7 @@ import dev.billing.domain.command.StripeCommand.SubscriptionChanged;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.payment.PaymentService;
 import dev.billing.domain.subscription.SubscriptionService;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.UnitOfWork;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,10 +84,11 @@ public final class EventApplier {
   }
 
   /**
-   * Before a group of events is applied in one transaction: locks and loads, in a few statements,
-   * the users and subscriptions their commands name (see {@link SubscriptionService#prefetch}).
+   * Before a group of events is applied in one transaction: locks and loads, with statements
+   * recorded in {@code reads}, the users and subscriptions their commands name (see {@link
+   * SubscriptionService#prefetch}). Run what it returns once the batch has been sent.
    */
-  public void prefetch(UnitOfWork uow, List<InboundEvent> events) {
+  public Runnable prefetch(UnitOfWork uow, ReadBatch reads, List<InboundEvent> events) {
     List<String> users = new ArrayList<>();
     List<String> subscriptionIds = new ArrayList<>();
     for (InboundEvent event : events) {
@@ -100,6 +102,6 @@ public final class EventApplier {
         subscriptionIds.add(subscription);
       }
     }
-    subscriptions.prefetch(uow, users, subscriptionIds);
+    return subscriptions.prefetch(uow, reads, users, subscriptionIds);
   }
 }

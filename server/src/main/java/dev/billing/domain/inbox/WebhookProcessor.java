@@ -4,6 +4,7 @@ import dev.billing.config.BillingConfig.WebhookConfig;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.DatabaseHealth;
 import dev.billing.persistence.GroupWriters;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import dev.billing.util.PeriodicTask;
@@ -17,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -263,17 +265,23 @@ public final class WebhookProcessor implements AutoCloseable {
 
   /**
    * The inbox's part of a group: the common case stores the whole group with one insert and locks
-   * what its events touch in a few statements; a duplicate in the group (the insert stores fewer
+   * what its events touch, all in one round trip; a duplicate in the group (the insert stores fewer
    * rows) sends the group down the careful path, one event at a time.
    */
   private final Transactions.GroupWork<InboundEvent, Outcome> work =
       new Transactions.GroupWork<>() {
         @Override
         public boolean prepare(UnitOfWork uow, List<InboundEvent> events) {
-          if (uow.store(InboxStore.class).insertAllProcessedIfAbsent(events) != events.size()) {
+          // One round trip: the inbox insert, then what the events will lock and read.
+          ReadBatch reads = uow.reads();
+          IntSupplier stored =
+              reads.count(InboxStore.class, s -> s.insertAllProcessedIfAbsent(events));
+          Runnable prefetched = applier.prefetch(uow, reads, events);
+          reads.send();
+          if (stored.getAsInt() != events.size()) {
             return false;
           }
-          applier.prefetch(uow, events);
+          prefetched.run();
           return true;
         }
 

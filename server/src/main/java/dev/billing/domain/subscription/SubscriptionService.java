@@ -12,6 +12,7 @@ import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.StripeStatus;
 import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.UnitOfWork;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -304,13 +306,17 @@ public final class SubscriptionService {
   }
 
   /**
-   * Locks, up front and in a few statements, what a group of events for these users will touch:
-   * their entitlement rows (in key order), all their subscriptions and the named subscriptions
-   * (noting those that do not exist yet), and whether each user has a Stripe customer. The events'
-   * own statements then find these in the transaction instead of reading them one by one.
+   * Locks, up front and in one round trip (the statements recorded in {@code reads}), what a group
+   * of events for these users will touch: their entitlement rows (in key order), all their
+   * subscriptions and the named subscriptions (noting those that do not exist yet), and whether
+   * each user has a Stripe customer. The events' own statements then find these in the transaction
+   * instead of reading them one by one. Run what it returns once the batch has been sent.
    */
-  public void prefetch(
-      UnitOfWork uow, Collection<String> userIds, Collection<String> subscriptionIds) {
+  public Runnable prefetch(
+      UnitOfWork uow,
+      ReadBatch reads,
+      Collection<String> userIds,
+      Collection<String> subscriptionIds) {
     Prefetched p = prefetched(uow);
     List<String> users =
         userIds.stream()
@@ -325,28 +331,32 @@ public final class SubscriptionService {
             .sorted()
             .toList();
     if (users.isEmpty() && ids.isEmpty()) {
-      return;
+      return () -> {};
     }
-    if (!users.isEmpty()) {
-      entitlements.lockAll(uow, users);
-      users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
-    }
-    Set<String> missing = new HashSet<>(ids);
+    // The lock order: users, then subscriptions.
+    Runnable locked = users.isEmpty() ? () -> {} : entitlements.lockAll(uow, reads, users);
     List<SubscriptionStore.Key> keys = new ArrayList<>(users.size() + ids.size());
     users.forEach(u -> keys.add(SubscriptionStore.Key.user(u)));
     ids.forEach(i -> keys.add(SubscriptionStore.Key.id(i)));
-    for (SubscriptionRow r : store(uow).lockByUsersOrIds(keys)) {
-      TreeMap<String, SubscriptionRow> list = r.userId() == null ? null : p.byUser.get(r.userId());
-      if (list != null) {
-        list.put(r.stripeSubscriptionId(), r);
+    Supplier<List<SubscriptionRow>> rows =
+        reads.rows(SubscriptionStore.class, s -> s.lockByUsersOrIds(keys));
+    Runnable linked = users.isEmpty() ? () -> {} : customers.prefetch(uow, reads, users);
+    return () -> {
+      locked.run();
+      users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
+      Set<String> missing = new HashSet<>(ids);
+      for (SubscriptionRow r : rows.get()) {
+        TreeMap<String, SubscriptionRow> list =
+            r.userId() == null ? null : p.byUser.get(r.userId());
+        if (list != null) {
+          list.put(r.stripeSubscriptionId(), r);
+        }
+        p.byId.put(r.stripeSubscriptionId(), r);
+        missing.remove(r.stripeSubscriptionId());
       }
-      p.byId.put(r.stripeSubscriptionId(), r);
-      missing.remove(r.stripeSubscriptionId());
-    }
-    p.absent.addAll(missing);
-    if (!users.isEmpty()) {
-      customers.prefetch(uow, users);
-    }
+      p.absent.addAll(missing);
+      linked.run();
+    };
   }
 
   /**

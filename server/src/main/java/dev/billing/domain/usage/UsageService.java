@@ -16,6 +16,7 @@ import dev.billing.domain.idempotency.RecordedOutcome;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.GroupWriters;
 import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.time.Clock;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
 
 /**
  * Usage of the metered features of a user's plan. A record and its period's counter change in one
@@ -66,16 +68,21 @@ public final class UsageService implements UsageCounters {
   }
 
   @Override
-  public List<UserCount> newest(UnitOfWork uow, java.util.Collection<String> userIds) {
+  public Supplier<List<UserCount>> newest(ReadBatch reads, java.util.Collection<String> userIds) {
     if (userIds.isEmpty()) {
-      return List.of();
+      return List::of;
     }
-    List<UserCount> out = new ArrayList<>();
-    for (CounterRow r :
-        uow.store(UsageStore.class).liveCounters(List.copyOf(userIds), liveAfter())) {
-      out.add(new UserCount(r.userId(), count(r)));
-    }
-    return out;
+    List<String> users = List.copyOf(userIds);
+    long liveAfter = liveAfter();
+    Supplier<List<CounterRow>> rows =
+        reads.rows(UsageStore.class, s -> s.liveCounters(users, liveAfter));
+    return () -> {
+      List<UserCount> out = new ArrayList<>();
+      for (CounterRow r : rows.get()) {
+        out.add(new UserCount(r.userId(), count(r)));
+      }
+      return out;
+    };
   }
 
   /** Counters of periods that ended before this are of no more use (running ones are kept). */
@@ -406,13 +413,18 @@ public final class UsageService implements UsageCounters {
             .map(p -> new OwnedKey(p.command().userId(), p.command().idempotencyKey()))
             .distinct()
             .toList();
-    entitlements.lockAll(uow, users);
+    ReadBatch reads = uow.reads();
+    Runnable locked = entitlements.lockAll(uow, reads, users);
+    Supplier<List<UsageRecordRow>> records = reads.rows(UsageStore.class, s -> s.findByKeys(keys));
+    Supplier<Map<String, RecordedOutcome>> outcomes = Idempotency.prefetch(reads, OPERATION, keys);
+    reads.send();
+    locked.run();
     Held held = held(uow);
     held.firstRecords = new HashMap<>();
-    for (UsageRecordRow r : uow.store(UsageStore.class).findByKeys(keys)) {
+    for (UsageRecordRow r : records.get()) {
       held.firstRecords.put(r.userId() + '\u0000' + r.idempotencyKey(), r);
     }
-    held.outcomes = Idempotency.prefetch(uow, OPERATION, keys);
+    held.outcomes = outcomes.get();
   }
 
   /**

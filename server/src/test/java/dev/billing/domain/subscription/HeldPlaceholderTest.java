@@ -9,6 +9,7 @@ import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import dev.billing.testing.TestDatabase;
@@ -83,7 +84,12 @@ class HeldPlaceholderTest {
         new Transactions.GroupWork<CheckoutCompleted, String>() {
           @Override
           public boolean prepare(UnitOfWork uow, List<CheckoutCompleted> items) {
-            subscriptions.prefetch(uow, List.of(c.userId()), List.of(c.subscriptionId()));
+            ReadBatch reads = uow.reads();
+            Runnable prefetched =
+                subscriptions.prefetch(
+                    uow, reads, List.of(c.userId()), List.of(c.subscriptionId()));
+            reads.send();
+            prefetched.run();
             between.run();
             return true;
           }
