@@ -18,43 +18,16 @@ public final class HeldWrites<T> {
   private final Map<String, T> rows = new LinkedHashMap<>();
   private final BiConsumer<Writes, T> writeOne;
   private final BiConsumer<Writes, Collection<T>> writeAll;
-  private final boolean counted;
 
   public HeldWrites(
       UnitOfWork uow,
       Class<?> store,
       BiConsumer<Writes, T> writeOne,
       BiConsumer<Writes, Collection<T>> writeAll) {
-    this(uow, store, writeOne, writeAll, false);
-  }
-
-  private HeldWrites(
-      UnitOfWork uow,
-      Class<?> store,
-      BiConsumer<Writes, T> writeOne,
-      BiConsumer<Writes, Collection<T>> writeAll,
-      boolean counted) {
     this.store = store.getName();
     this.writeOne = writeOne;
     this.writeAll = writeAll;
-    this.counted = counted;
     uow.hold(this);
-  }
-
-  /**
-   * Held writes whose writers read the rows each statement changed: at commit they are sent on
-   * their own, before the commit's round trip (where counts are not known until it is sent).
-   */
-  public static <T> HeldWrites<T> counted(
-      UnitOfWork uow,
-      Class<?> store,
-      BiConsumer<Writes, T> writeOne,
-      BiConsumer<Writes, Collection<T>> writeAll) {
-    return new HeldWrites<>(uow, store, writeOne, writeAll, true);
-  }
-
-  boolean counted() {
-    return counted;
   }
 
   String store() {
@@ -63,6 +36,11 @@ public final class HeldWrites<T> {
 
   public void put(String key, T row) {
     rows.put(key, row);
+  }
+
+  /** Whether a row is held under {@code key} (not written yet). */
+  public boolean holds(String key) {
+    return rows.containsKey(key);
   }
 
   /** Forgets the row held under {@code key}, if any. */

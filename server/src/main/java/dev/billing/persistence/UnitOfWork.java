@@ -116,21 +116,11 @@ public final class UnitOfWork implements Writes {
   }
 
   /**
-   * Starts the commit: held-back writes whose counts are read are sent now, the others are added to
-   * the commit's statements, where the commit hooks add theirs.
+   * Starts the commit: the held-back writes go to the commit's statements, where the hooks add
+   * theirs.
    */
   void beginCommit() {
     commitBatch = new CommitBatch(session.getConfiguration());
-    flushing = true; // a counted write's own statement must not flush the rest first
-    try {
-      for (HeldWrites<?> w : heldWrites) {
-        if (w.counted()) {
-          w.flush(this);
-        }
-      }
-    } finally {
-      flushing = false;
-    }
     for (HeldWrites<?> w : heldWrites) {
       w.flush(commitBatch);
     }

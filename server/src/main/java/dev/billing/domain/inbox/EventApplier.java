@@ -85,8 +85,9 @@ public final class EventApplier {
 
   /**
    * Before a group of events is applied in one transaction: locks and loads, with statements
-   * recorded in {@code reads}, the users and subscriptions their commands name (see {@link
-   * SubscriptionService#prefetch}). Run what it returns once the batch has been sent.
+   * recorded in {@code reads}, the users, subscriptions and payments their commands name (see
+   * {@link SubscriptionService#prefetch}, {@link PaymentService#prefetch}). Run what it returns
+   * once the batch has been sent.
    */
   public Runnable prefetch(UnitOfWork uow, ReadBatch reads, List<InboundEvent> events) {
     List<String> users = new ArrayList<>();
@@ -102,6 +103,13 @@ public final class EventApplier {
         subscriptionIds.add(subscription);
       }
     }
-    return subscriptions.prefetch(uow, reads, users, subscriptionIds);
+    // The lock order: users, subscriptions, then payments.
+    Runnable subscribed = subscriptions.prefetch(uow, reads, users, subscriptionIds);
+    Runnable paid =
+        payments.prefetch(uow, reads, events.stream().map(InboundEvent::command).toList());
+    return () -> {
+      subscribed.run();
+      paid.run();
+    };
   }
 }

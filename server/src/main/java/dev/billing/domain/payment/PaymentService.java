@@ -3,6 +3,7 @@ package dev.billing.domain.payment;
 import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.command.StripeCommand.CheckoutExpired;
@@ -12,8 +13,16 @@ import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.idempotency.Idempotency;
 import dev.billing.domain.referral.ReferralService;
+import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.UnitOfWork;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +55,7 @@ public final class PaymentService {
     this.credits = credits;
     this.referrals = referrals;
     this.audit = audit;
+    referrals.usePurchases((uow, userId) -> rows(uow).store().countPurchases(userId));
   }
 
   /** A deterministic payment id, so a retried request or event maps to the same payment. */
@@ -55,12 +65,12 @@ public final class PaymentService {
 
   /** The payment of ours behind a payment id or a payment intent, or null. */
   public PaymentRow find(UnitOfWork uow, String paymentId, String intentId) {
-    return locate(uow.store(PaymentStore.class), paymentId, null, intentId);
+    return locate(rows(uow), paymentId, null, intentId);
   }
 
   /** A purchase this service started (a checkout it created): pending until Stripe reports it. */
   public void recordPending(UnitOfWork uow, PaymentRow payment) {
-    uow.store(PaymentStore.class).insertIfAbsent(payment);
+    rows(uow).insertIfAbsent(payment);
   }
 
   // ------------------------------------------------------------ credit purchases
@@ -134,7 +144,7 @@ public final class PaymentService {
 
   /** checkout.session.expired: a pending purchase will never be paid. */
   public void checkoutExpired(UnitOfWork uow, CheckoutExpired session, Cause cause) {
-    PaymentStore payments = uow.store(PaymentStore.class);
+    Rows payments = rows(uow);
     PaymentRow p = session.sessionId() == null ? null : payments.findBySession(session.sessionId());
     if (p == null) {
       return;
@@ -209,7 +219,7 @@ public final class PaymentService {
 
   private PaymentRow findOrCreateInvoicePayment(
       UnitOfWork uow, InvoiceSettled invoice, long amount) {
-    PaymentStore payments = uow.store(PaymentStore.class);
+    Rows payments = rows(uow);
     String invoiceId = invoice.invoiceId();
     String intentId = invoice.paymentIntentId();
     String id = paymentId("invoice", invoiceId);
@@ -253,7 +263,7 @@ public final class PaymentService {
   }
 
   /** The payment with this id, else the one of this payment intent, locked; or null. */
-  private static PaymentRow lockExisting(PaymentStore payments, String id, String intentId) {
+  private static PaymentRow lockExisting(Rows payments, String id, String intentId) {
     PaymentRow p = payments.lock(id);
     if (p == null && intentId != null) {
       p = payments.findByIntent(intentId);
@@ -271,7 +281,7 @@ public final class PaymentService {
    * of the purchased credits (never below a zero balance).
    */
   public void chargeRefunded(UnitOfWork uow, ChargeRefunded charge, Cause cause) {
-    PaymentStore payments = uow.store(PaymentStore.class);
+    Rows payments = rows(uow);
     String chargeId = charge.chargeId();
     String intentId = charge.paymentIntentId();
     PaymentRow p = chargeId == null ? null : payments.findByCharge(chargeId);
@@ -313,11 +323,221 @@ public final class PaymentService {
     }
   }
 
+  // ------------------------------------------------------------ a group's payments
+
+  /**
+   * Before a group of events is applied in one transaction: locks, with one statement recorded in
+   * {@code reads}, the payments their commands name (by id, payment intent, checkout session or
+   * charge), and notes which of those are not stored, so the events find them without a statement
+   * each. Run what it returns once the batch has been sent.
+   */
+  public Runnable prefetch(UnitOfWork uow, ReadBatch reads, List<StripeCommand> commands) {
+    Set<PaymentStore.Key> wanted = new LinkedHashSet<>();
+    for (StripeCommand command : commands) {
+      switch (command) {
+        case InvoiceSettled c -> {
+          if (c.subscriptionId() != null && c.invoiceId() != null) {
+            key(wanted, "i", paymentId("invoice", c.invoiceId()));
+            key(wanted, "p", c.paymentIntentId());
+          }
+        }
+        case PaymentIntentSettled c -> {
+          key(wanted, "i", c.paymentId());
+          key(wanted, "p", c.intentId());
+          if (c.intentId() != null) {
+            key(wanted, "i", paymentId("intent", c.intentId()));
+          }
+        }
+        case CheckoutCompleted c -> {
+          key(wanted, "i", c.paymentId());
+          key(wanted, "s", c.sessionId());
+          key(wanted, "p", c.paymentIntentId());
+        }
+        case ChargeRefunded c -> {
+          key(wanted, "c", c.chargeId());
+          key(wanted, "p", c.paymentIntentId());
+          key(wanted, "i", c.paymentId());
+        }
+        case CheckoutExpired c -> key(wanted, "s", c.sessionId());
+        default -> {}
+      }
+    }
+    Rows rows = rows(uow);
+    wanted.removeIf(rows::knows);
+    if (wanted.isEmpty()) {
+      return () -> {};
+    }
+    List<PaymentStore.Key> keys = List.copyOf(wanted);
+    Supplier<List<PaymentRow>> found = reads.rows(PaymentStore.class, s -> s.lockByKeys(keys));
+    return () -> {
+      for (PaymentStore.Key k : keys) {
+        rows.absent.add(k.kind() + k.value());
+      }
+      found.get().forEach(rows::remember);
+    };
+  }
+
+  private static void key(Set<PaymentStore.Key> keys, String kind, String value) {
+    if (value != null) {
+      keys.add(new PaymentStore.Key(kind, value));
+    }
+  }
+
+  private static Rows rows(UnitOfWork uow) {
+    return uow.attachment(Rows.class, () -> new Rows(uow));
+  }
+
+  /**
+   * The payments as this transaction sees them: the rows it has locked, as they stand in it (by id,
+   * and by intent, session and charge), and the keys it knows no payment has. What it knows is
+   * answered without a statement; the rest is read (and remembered when locked). New payments whose
+   * every unique key is known to be free, and updates of rows it holds, are held back and go with
+   * the commit.
+   */
+  private static final class Rows {
+    private final UnitOfWork uow;
+    private final Map<String, PaymentRow> byId = new HashMap<>();
+
+    /** Intent, session and charge keys ("p", "s", "c" + value) of the rows held, to their ids. */
+    private final Map<String, String> ids = new HashMap<>();
+
+    /** Keys ("i", "p", "s", "c" + value) no payment has, as this transaction stands. */
+    private final Set<String> absent = new HashSet<>();
+
+    private final HeldWrites<PaymentRow> inserts;
+    private final HeldWrites<PaymentRow> updates;
+
+    Rows(UnitOfWork uow) {
+      this.uow = uow;
+      // Registered first, so written first: an update of a new row follows its insert.
+      inserts =
+          new HeldWrites<>(
+              uow,
+              PaymentStore.class,
+              (w, row) -> w.store(PaymentStore.class).insertNew(row),
+              (w, rows) -> w.batch(PaymentStore.class, rows, PaymentStore::insertNew));
+      updates =
+          new HeldWrites<>(
+              uow,
+              PaymentStore.class,
+              (w, row) -> w.store(PaymentStore.class).update(row),
+              (w, rows) -> w.batch(PaymentStore.class, rows, PaymentStore::update));
+    }
+
+    private PaymentStore store() {
+      return uow.store(PaymentStore.class);
+    }
+
+    /** Whether this key's payment (or its absence) is known here. */
+    boolean knows(PaymentStore.Key k) {
+      String key = k.kind() + k.value();
+      return absent.contains(key)
+          || ("i".equals(k.kind()) ? byId.containsKey(k.value()) : ids.containsKey(key));
+    }
+
+    /** A row this transaction holds locked, as it stands now. */
+    void remember(PaymentRow row) {
+      PaymentRow before = byId.put(row.id(), row);
+      if (before != null) {
+        index(before, false);
+      }
+      index(row, true);
+      absent.remove("i" + row.id());
+    }
+
+    private void index(PaymentRow row, boolean add) {
+      String[] keys = {
+        row.paymentIntentId() == null ? null : "p" + row.paymentIntentId(),
+        row.checkoutSessionId() == null ? null : "s" + row.checkoutSessionId(),
+        row.chargeId() == null ? null : "c" + row.chargeId()
+      };
+      for (String key : keys) {
+        if (key == null) {
+          continue;
+        }
+        if (add) {
+          ids.put(key, row.id());
+          absent.remove(key);
+        } else {
+          ids.remove(key, row.id());
+        }
+      }
+    }
+
+    private PaymentRow byKey(String kind, String value) {
+      String id = ids.get(kind + value);
+      return id == null ? null : byId.get(id);
+    }
+
+    PaymentRow find(String id) {
+      PaymentRow row = byId.get(id);
+      return row != null || absent.contains("i" + id) ? row : store().find(id);
+    }
+
+    PaymentRow lock(String id) {
+      PaymentRow row = byId.get(id);
+      if (row != null || absent.contains("i" + id)) {
+        return row;
+      }
+      row = store().lock(id);
+      if (row != null) {
+        remember(row);
+      }
+      return row;
+    }
+
+    PaymentRow findBySession(String sessionId) {
+      PaymentRow row = byKey("s", sessionId);
+      return row != null || absent.contains("s" + sessionId)
+          ? row
+          : store().findBySession(sessionId);
+    }
+
+    PaymentRow findByIntent(String intentId) {
+      PaymentRow row = byKey("p", intentId);
+      return row != null || absent.contains("p" + intentId) ? row : store().findByIntent(intentId);
+    }
+
+    PaymentRow findByCharge(String chargeId) {
+      PaymentRow row = byKey("c", chargeId);
+      return row != null || absent.contains("c" + chargeId) ? row : store().findByCharge(chargeId);
+    }
+
+    /**
+     * Inserts unless a payment with the same id, session, intent or (user, key) exists; returns
+     * rows added. Held back when every one of those keys is known to be free.
+     */
+    int insertIfAbsent(PaymentRow row) {
+      boolean free =
+          row.idempotencyKey() == null
+              && absent.contains("i" + row.id())
+              && (row.checkoutSessionId() == null || absent.contains("s" + row.checkoutSessionId()))
+              && (row.paymentIntentId() == null || absent.contains("p" + row.paymentIntentId()));
+      if (free) {
+        inserts.put(row.id(), row);
+      } else if (store().insertIfAbsent(row) == 0) {
+        return 0;
+      }
+      remember(row); // exactly what is stored (times aside), and locked by the insert
+      return 1;
+    }
+
+    /** Updates a row this transaction holds locked. */
+    void update(PaymentRow row) {
+      if (inserts.holds(row.id())) {
+        inserts.put(row.id(), row); // not written yet: the insert writes this state
+      } else {
+        updates.put(row.id(), row);
+      }
+      remember(row);
+    }
+  }
+
   // ------------------------------------------------------------ shared
 
   private void settleUnsuccessful(
       UnitOfWork uow, PaymentIntentSettled intent, String status, Cause cause) {
-    PaymentStore payments = uow.store(PaymentStore.class);
+    Rows payments = rows(uow);
     String intentId = intent.intentId();
     String code = intent.failureCode();
     PaymentRow p = locate(payments, intent.paymentId(), null, intentId);
@@ -367,7 +587,7 @@ public final class PaymentService {
   }
 
   private static PaymentRow locate(
-      PaymentStore payments, String paymentId, String sessionId, String intentId) {
+      Rows payments, String paymentId, String sessionId, String intentId) {
     PaymentRow p = paymentId == null ? null : payments.find(paymentId);
     if (p == null && sessionId != null) {
       p = payments.findBySession(sessionId);
@@ -394,7 +614,7 @@ public final class PaymentService {
       String currency,
       String what,
       Cause cause) {
-    PaymentStore payments = uow.store(PaymentStore.class);
+    Rows payments = rows(uow);
     PaymentRow p = locate(payments, paymentId, sessionId, intentId);
     if (p == null || !PaymentRow.KIND_CREDITS.equals(p.kind())) {
       ignore(
@@ -462,7 +682,7 @@ public final class PaymentService {
     if (p.isSettledSuccessfully() || PaymentRow.CANCELED.equals(p.status())) {
       PaymentRow linked = p.withStripeIds(intentId, chargeId, null);
       if (!linked.equals(p)) {
-        uow.store(PaymentStore.class).update(linked);
+        rows(uow).update(linked);
       }
       return;
     }
@@ -486,7 +706,7 @@ public final class PaymentService {
   }
 
   private void update(UnitOfWork uow, PaymentRow before, PaymentRow after, Cause cause) {
-    uow.store(PaymentStore.class).update(after);
+    rows(uow).update(after);
     if (!before.status().equals(after.status())
         || before.amountRefunded() != after.amountRefunded()) {
       audit.record(

@@ -10,6 +10,21 @@ public interface PaymentStore {
    */
   int insertIfAbsent(PaymentRow row);
 
+  /** A new payment believed absent: fails (a duplicate key) if one with its keys is stored. */
+  void insertNew(PaymentRow row);
+
+  /** The payments these keys name, locked until commit. */
+  List<PaymentRow> lockByKeys(List<Key> keys);
+
+  /**
+   * A payment wanted by its id ({@code "i"}), payment intent ({@code "p"}), checkout session
+   * ({@code "s"}) or charge ({@code "c"}).
+   */
+  record Key(String kind, String value) {}
+
+  /** How many of a user's payments went through (refunded ones included). */
+  long countPurchases(String userId);
+
   PaymentRow find(String id);
 
   PaymentRow lock(String id);

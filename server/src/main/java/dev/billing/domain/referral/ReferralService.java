@@ -24,6 +24,20 @@ public final class ReferralService {
   private final CreditService credits;
   private final AuditLog audit;
   private final SecureRandom random = new SecureRandom();
+  private volatile Purchases purchases;
+
+  /** Where a user's purchases are counted (set once at start by the payment package). */
+  public void usePurchases(Purchases purchases) {
+    this.purchases = purchases;
+  }
+
+  private Purchases purchases() {
+    Purchases p = purchases;
+    if (p == null) {
+      throw new IllegalStateException("no payment package counts purchases");
+    }
+    return p;
+  }
 
   public ReferralService(
       Transactions tx, EntitlementService entitlements, CreditService credits, AuditLog audit) {
@@ -91,7 +105,7 @@ public final class ReferralService {
       throw new BillingException.FailedPrecondition(
           "ALREADY_REFERRED", "the user was already referred by someone else");
     }
-    if (m.countPurchases(userId) > 0) {
+    if (purchases().count(uow, userId) > 0) {
       throw new BillingException.FailedPrecondition(
           "NOT_A_NEW_USER", "only users without purchases can be referred");
     }

@@ -15,7 +15,4 @@ public interface ReferralStore {
   void insert(Referral referral);
 
   void markBonusPaid(String userId, String paymentId);
-
-  /** Successful (or refunded) payments of a user: a user with any is not new. */
-  long countPurchases(String userId);
 }

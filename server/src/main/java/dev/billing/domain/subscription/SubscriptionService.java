@@ -392,14 +392,15 @@ public final class SubscriptionService {
 
     Prefetched(UnitOfWork uow) {
       // Registered first, so written first: an upsert of the same subscription replaces the held
-      // placeholder anyway (see upsert). Counted: each must add its row.
+      // placeholder anyway (see upsert). Each must add its row: one stored meanwhile fails the
+      // statement (see insertNewPlaceholder).
       placeholders =
-          HeldWrites.counted(
+          new HeldWrites<>(
               uow,
               SubscriptionStore.class,
-              (u, row) -> allAdded(1, u.store(SubscriptionStore.class).insertPlaceholder(row)),
+              (u, row) -> u.store(SubscriptionStore.class).insertNewPlaceholder(row),
               (u, rows) ->
-                  allAdded(rows.size(), u.store(SubscriptionStore.class).insertPlaceholders(rows)));
+                  u.batch(SubscriptionStore.class, rows, SubscriptionStore::insertNewPlaceholder));
       unwritten =
           new HeldWrites<>(
               uow,
@@ -420,13 +421,6 @@ public final class SubscriptionService {
   private record InvoiceState(String id, boolean failed, long created, int rank) {
     void write(SubscriptionStore store) {
       store.updateInvoiceState(id, failed, created, rank);
-    }
-  }
-
-  private static void allAdded(int held, int added) {
-    if (added != held) {
-      throw new IllegalStateException(
-          (held - added) + " held placeholder(s) found their subscription already stored");
     }
   }
 

@@ -33,8 +33,11 @@ public interface SubscriptionStore {
   /** Inserts a placeholder row unless the subscription exists; returns rows added. */
   int insertPlaceholder(SubscriptionRow row);
 
-  /** {@link #insertPlaceholder} for several rows in one statement; returns rows added. */
-  int insertPlaceholders(java.util.Collection<SubscriptionRow> rows);
+  /**
+   * Inserts a placeholder row of a subscription believed absent: fails (a duplicate key) if it
+   * exists.
+   */
+  void insertNewPlaceholder(SubscriptionRow row);
 
   void updateInvoiceState(String id, boolean failed, long created, int rank);
 

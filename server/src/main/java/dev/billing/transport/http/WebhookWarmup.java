@@ -14,9 +14,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -162,16 +165,26 @@ public final class WebhookWarmup {
       lives.add(new ArrayDeque<>(lifeOfASubscription(run, first + i)));
     }
     List<String> events = new ArrayList<>();
+    List<Deque<String>> of = new ArrayList<>(); // the life of each event
     while (!lives.isEmpty()) {
       int i = random.nextInt(lives.size());
-      events.add(lives.get(i).poll());
-      if (lives.get(i).isEmpty()) {
+      Deque<String> life = lives.get(i);
+      events.add(life.poll());
+      of.add(life);
+      if (life.isEmpty()) {
         lives.remove(i);
       }
     }
+    // A group's deliveries arrive in any order, so a group holds at most one event of a life: the
+    // next one waits for the next group, and each life's events are applied in their order.
     List<List<String>> cut = new ArrayList<>();
     for (int from = 0; from < events.size(); groups++) {
-      int to = Math.min(events.size(), from + GROUP_SIZES[groups % GROUP_SIZES.length]);
+      int limit = Math.min(events.size(), from + GROUP_SIZES[groups % GROUP_SIZES.length]);
+      Set<Deque<String>> inGroup = Collections.newSetFromMap(new IdentityHashMap<>());
+      int to = from;
+      while (to < limit && inGroup.add(of.get(to))) {
+        to++;
+      }
       cut.add(events.subList(from, to));
       from = to;
     }

@@ -1,0 +1,147 @@
+package dev.billing.domain.payment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.billing.config.Catalog;
+import dev.billing.domain.audit.AuditLog;
+import dev.billing.domain.audit.Cause;
+import dev.billing.domain.command.StripeCommand;
+import dev.billing.domain.command.StripeCommand.InvoiceSettled;
+import dev.billing.domain.credits.CreditService;
+import dev.billing.domain.customer.CustomerService;
+import dev.billing.domain.entitlement.EntitlementCalculator;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.referral.ReferralService;
+import dev.billing.persistence.ReadBatch;
+import dev.billing.persistence.Transactions;
+import dev.billing.persistence.UnitOfWork;
+import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestServer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A group's payments are locked up front, and a payment the prefetch found absent is inserted with
+ * the group's other writes (updates of prefetched ones too). If another transaction stores that
+ * payment in between, the held insert fails rather than count as done: the group is redone one
+ * event at a time, and the stored row is the one the event settles.
+ */
+class HeldPaymentTest {
+  private static TestServer server;
+  private static Transactions tx;
+  private static PaymentService payments;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
+    tx =
+        new Transactions(
+            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    AuditLog audit = new AuditLog(tx);
+    tx.addCommitHook(audit);
+    Catalog catalog = Catalog.defaults("price_pro", "price_studio");
+    EntitlementService entitlements =
+        new EntitlementService(
+            tx,
+            catalog,
+            new EntitlementCalculator(catalog, Duration.ofDays(3)),
+            audit,
+            Clock.systemUTC());
+    CreditService credits = new CreditService(tx, entitlements, audit);
+    payments =
+        new PaymentService(
+            credits,
+            new ReferralService(tx, entitlements, credits, audit),
+            audit,
+            new CustomerService(tx, null),
+            catalog);
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static InvoiceSettled invoice(boolean paid, String user, String invoiceId) {
+    return new InvoiceSettled(
+        paid,
+        invoiceId,
+        "sub_" + invoiceId,
+        user,
+        user,
+        null,
+        "cus_" + user,
+        "pi_" + invoiceId,
+        paid ? 2900L : 0L,
+        2900L,
+        "usd");
+  }
+
+  /** Settles the invoices as a writer applies a batched group; {@code between} runs after it. */
+  private static Transactions.GroupOutcome<String> group(
+      List<InvoiceSettled> invoices, Runnable between) {
+    return tx.executeGroup(
+        invoices,
+        true,
+        new Transactions.GroupWork<InvoiceSettled, String>() {
+          @Override
+          public boolean prepare(UnitOfWork uow, List<InvoiceSettled> items) {
+            ReadBatch reads = uow.reads();
+            Runnable prefetched = payments.prefetch(uow, reads, List.<StripeCommand>copyOf(items));
+            reads.send();
+            prefetched.run();
+            between.run();
+            return true;
+          }
+
+          @Override
+          public String apply(UnitOfWork uow, InvoiceSettled item, boolean batched) {
+            payments.invoiceSettled(uow, item, Cause.stripe("evt_" + item.invoiceId()));
+            return "applied";
+          }
+        });
+  }
+
+  private static String payment(String invoiceId) {
+    return server.queryString(
+        "SELECT CONCAT(COUNT(*), ' ', MAX(status), ' ', MAX(payment_intent_id)) FROM payments"
+            + " WHERE invoice_id = ? OR id = ?",
+        invoiceId,
+        PaymentService.paymentId("invoice", invoiceId));
+  }
+
+  @Test
+  void newPaymentsAndUpdatesOfPrefetchedOnesGoWithTheGroup() {
+    group(List.of(invoice(false, "hp-1", "in_hp_1")), () -> {}); // pending -> failed
+    Transactions.GroupOutcome<String> done =
+        group(
+            List.of(invoice(true, "hp-1", "in_hp_1"), invoice(false, "hp-2", "in_hp_2")), () -> {});
+
+    assertThat(done.isolated()).isFalse();
+    assertThat(done.results()).containsExactly("applied", "applied");
+    assertThat(payment("in_hp_1")).isEqualTo("1 succeeded pi_in_hp_1");
+    assertThat(payment("in_hp_2")).isEqualTo("1 failed pi_in_hp_2");
+  }
+
+  @Test
+  void aPaymentStoredMeanwhileFailsTheHeldInsertAndTheGroupIsRedone() {
+    Transactions.GroupOutcome<String> done =
+        group(
+            List.of(invoice(true, "hp-3", "in_hp_3")),
+            () ->
+                server.execute(
+                    "INSERT INTO payments (id, user_id, kind, status, amount, amount_refunded,"
+                        + " currency, credits, invoice_id) VALUES (?, 'hp-3', 'subscription',"
+                        + " 'pending', 2900, 0, 'usd', 0, 'in_hp_3')",
+                    PaymentService.paymentId("invoice", "in_hp_3")));
+
+    assertThat(done.isolated()).isTrue();
+    assertThat(done.results()).containsExactly("applied");
+    assertThat(payment("in_hp_3")).isEqualTo("1 succeeded pi_in_hp_3");
+  }
+}
