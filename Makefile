@@ -73,8 +73,15 @@ advance-clock: $(SERVER_JAR)
 # Webhook ingestion against @supabase/stripe-sync-engine (../shared/bench; args: N PAIRS "C list").
 # The production jar needs a Stripe: it gets a test key and an API base nobody listens on (the
 # ingest path never calls Stripe).
+# Ports below Linux's ephemeral range (32768-60999; the tool's defaults lie inside it): a previous
+# run's own client connections (its MariaDB connections, closed at shutdown) stay in TIME_WAIT on
+# their local ports for 60 s and made a start fail with "address already in use" (2026-12-04).
+BENCH_HTTP_PORT ?= 28080
+BENCH_GRPC_PORT ?= 29090
+BENCH_STUB_PORT ?= 22111
 bench-peer: $(SERVER_JAR)
 	PROJECT_EXTRA_ENV="STRIPE_SECRET_KEY=sk_test_bench STRIPE_API_BASE=http://127.0.0.1:9 $(PROJECT_EXTRA_ENV)" \
+	  BENCH_HTTP_PORT=$(BENCH_HTTP_PORT) BENCH_GRPC_PORT=$(BENCH_GRPC_PORT) BENCH_STUB_PORT=$(BENCH_STUB_PORT) \
 	  JAVA_HOME=$(JAVA_HOME) ../shared/bench/webhook-vs-peer.sh $(BENCH_PEER_ARGS)
 
 # buf at the version pinned in .ci/buf/package.json (installed once by npm ci).
