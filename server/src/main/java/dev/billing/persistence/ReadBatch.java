@@ -118,15 +118,9 @@ public final class ReadBatch {
           if (!isResultSet) {
             throw new IllegalStateException(e.ms.getId() + " answered a count, not rows");
           }
-          List<Object> rows =
+          e.rows =
               new DefaultResultSetHandler(null, e.ms, null, null, e.sql, RowBounds.DEFAULT)
                   .handleResultSets(current(ps));
-          if (e.kind == Recorded.Answer.ONE) {
-            Object value = rows.isEmpty() ? null : rows.get(0);
-            e.value = value == null ? 0 : ((Number) value).longValue();
-          } else {
-            e.rows = rows;
-          }
         }
         e.answered = true;
         isResultSet = ps.getMoreResults();
