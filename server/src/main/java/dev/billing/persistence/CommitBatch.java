@@ -83,7 +83,7 @@ public final class CommitBatch implements Writes {
     /** The packet's last statement. */
     final String statement;
 
-    /** Sent on its own after a failed packet: see {@link #afterFailure}. */
+    /** Sent on its own after a failed packet: see {@link Recorded#afterFailure}. */
     final String afterFailure;
 
     End(String statement, String afterFailure) {

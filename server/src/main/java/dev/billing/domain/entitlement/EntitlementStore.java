@@ -11,7 +11,7 @@ public interface EntitlementStore {
    * Creates the free, version-0 rows of the users among these (sorted) ids that have none, and
    * locks every one of their rows, exclusively, in the order given.
    */
-  int ensureAll(List<String> userIds);
+  void ensureAll(List<String> userIds);
 
   /** Locks these users' rows (those that exist) in key order, until commit. */
   List<EntitlementRow> lockAll(List<String> userIds);

@@ -12,10 +12,13 @@ import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.idempotency.Idempotency;
+import dev.billing.domain.payment.PaymentStore.Key;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.UnitOfWork;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -332,33 +335,36 @@ public final class PaymentService {
    * each. Run what it returns once the batch has been sent.
    */
   public Runnable prefetch(UnitOfWork uow, ReadBatch reads, List<StripeCommand> commands) {
-    Set<PaymentStore.Key> wanted = new LinkedHashSet<>();
+    Set<Key> wanted = new LinkedHashSet<>();
     for (StripeCommand command : commands) {
       switch (command) {
         case InvoiceSettled c -> {
           if (c.subscriptionId() != null && c.invoiceId() != null) {
-            key(wanted, "i", paymentId("invoice", c.invoiceId()));
-            key(wanted, "p", c.paymentIntentId());
+            want(
+                wanted,
+                Key.id(paymentId("invoice", c.invoiceId())),
+                Key.intent(c.paymentIntentId()));
           }
         }
-        case PaymentIntentSettled c -> {
-          key(wanted, "i", c.paymentId());
-          key(wanted, "p", c.intentId());
-          if (c.intentId() != null) {
-            key(wanted, "i", paymentId("intent", c.intentId()));
-          }
-        }
-        case CheckoutCompleted c -> {
-          key(wanted, "i", c.paymentId());
-          key(wanted, "s", c.sessionId());
-          key(wanted, "p", c.paymentIntentId());
-        }
-        case ChargeRefunded c -> {
-          key(wanted, "c", c.chargeId());
-          key(wanted, "p", c.paymentIntentId());
-          key(wanted, "i", c.paymentId());
-        }
-        case CheckoutExpired c -> key(wanted, "s", c.sessionId());
+        case PaymentIntentSettled c ->
+            want(
+                wanted,
+                Key.id(c.paymentId()),
+                Key.intent(c.intentId()),
+                c.intentId() == null ? null : Key.id(paymentId("intent", c.intentId())));
+        case CheckoutCompleted c ->
+            want(
+                wanted,
+                Key.id(c.paymentId()),
+                Key.session(c.sessionId()),
+                Key.intent(c.paymentIntentId()));
+        case ChargeRefunded c ->
+            want(
+                wanted,
+                Key.charge(c.chargeId()),
+                Key.intent(c.paymentIntentId()),
+                Key.id(c.paymentId()));
+        case CheckoutExpired c -> want(wanted, Key.session(c.sessionId()));
         default -> {}
       }
     }
@@ -367,19 +373,20 @@ public final class PaymentService {
     if (wanted.isEmpty()) {
       return () -> {};
     }
-    List<PaymentStore.Key> keys = List.copyOf(wanted);
+    List<Key> keys = List.copyOf(wanted);
     Supplier<List<PaymentRow>> found = reads.rows(PaymentStore.class, s -> s.lockByKeys(keys));
     return () -> {
-      for (PaymentStore.Key k : keys) {
-        rows.absent.add(k.kind() + k.value());
-      }
+      rows.absent.addAll(keys);
       found.get().forEach(rows::remember);
     };
   }
 
-  private static void key(Set<PaymentStore.Key> keys, String kind, String value) {
-    if (value != null) {
-      keys.add(new PaymentStore.Key(kind, value));
+  /** Adds the keys that are not null. */
+  private static void want(Collection<Key> wanted, Key... keys) {
+    for (Key k : keys) {
+      if (k != null) {
+        wanted.add(k);
+      }
     }
   }
 
@@ -398,11 +405,11 @@ public final class PaymentService {
     private final UnitOfWork uow;
     private final Map<String, PaymentRow> byId = new HashMap<>();
 
-    /** Intent, session and charge keys ("p", "s", "c" + value) of the rows held, to their ids. */
-    private final Map<String, String> ids = new HashMap<>();
+    /** The intent, session and charge keys of the rows held, to their ids. */
+    private final Map<Key, String> ids = new HashMap<>();
 
-    /** Keys ("i", "p", "s", "c" + value) no payment has, as this transaction stands. */
-    private final Set<String> absent = new HashSet<>();
+    /** Keys no payment has, as this transaction stands. */
+    private final Set<Key> absent = new HashSet<>();
 
     private final HeldWrites<PaymentRow> inserts;
     private final HeldWrites<PaymentRow> updates;
@@ -429,78 +436,68 @@ public final class PaymentService {
     }
 
     /** Whether this key's payment (or its absence) is known here. */
-    boolean knows(PaymentStore.Key k) {
-      String key = k.kind() + k.value();
-      return absent.contains(key)
-          || ("i".equals(k.kind()) ? byId.containsKey(k.value()) : ids.containsKey(key));
+    boolean knows(Key k) {
+      return absent.contains(k)
+          || ("i".equals(k.kind()) ? byId.containsKey(k.value()) : ids.containsKey(k));
+    }
+
+    /** The row's keys other than its id. */
+    private static List<Key> otherKeys(PaymentRow row) {
+      List<Key> keys = new ArrayList<>(3);
+      want(
+          keys,
+          Key.intent(row.paymentIntentId()),
+          Key.session(row.checkoutSessionId()),
+          Key.charge(row.chargeId()));
+      return keys;
     }
 
     /** A row this transaction holds locked, as it stands now. */
     void remember(PaymentRow row) {
       PaymentRow before = byId.put(row.id(), row);
       if (before != null) {
-        index(before, false);
+        otherKeys(before).forEach(k -> ids.remove(k, row.id()));
       }
-      index(row, true);
-      absent.remove("i" + row.id());
+      for (Key k : otherKeys(row)) {
+        ids.put(k, row.id());
+        absent.remove(k);
+      }
+      absent.remove(Key.id(row.id()));
     }
 
-    private void index(PaymentRow row, boolean add) {
-      String[] keys = {
-        row.paymentIntentId() == null ? null : "p" + row.paymentIntentId(),
-        row.checkoutSessionId() == null ? null : "s" + row.checkoutSessionId(),
-        row.chargeId() == null ? null : "c" + row.chargeId()
-      };
-      for (String key : keys) {
-        if (key == null) {
-          continue;
-        }
-        if (add) {
-          ids.put(key, row.id());
-          absent.remove(key);
-        } else {
-          ids.remove(key, row.id());
-        }
-      }
-    }
-
-    private PaymentRow byKey(String kind, String value) {
-      String id = ids.get(kind + value);
-      return id == null ? null : byId.get(id);
+    /** The row of {@code key} as known here, else {@code read}'s answer. */
+    private PaymentRow known(Key key, Supplier<PaymentRow> read) {
+      String id = "i".equals(key.kind()) ? key.value() : ids.get(key);
+      PaymentRow row = id == null ? null : byId.get(id);
+      return row != null || absent.contains(key) ? row : read.get();
     }
 
     PaymentRow find(String id) {
-      PaymentRow row = byId.get(id);
-      return row != null || absent.contains("i" + id) ? row : store().find(id);
+      return known(Key.id(id), () -> store().find(id));
     }
 
     PaymentRow lock(String id) {
-      PaymentRow row = byId.get(id);
-      if (row != null || absent.contains("i" + id)) {
-        return row;
-      }
-      row = store().lock(id);
-      if (row != null) {
-        remember(row);
-      }
-      return row;
+      return known(
+          Key.id(id),
+          () -> {
+            PaymentRow row = store().lock(id);
+            if (row != null) {
+              remember(row);
+            }
+            return row;
+          });
     }
 
     PaymentRow findBySession(String sessionId) {
-      PaymentRow row = byKey("s", sessionId);
-      return row != null || absent.contains("s" + sessionId)
-          ? row
-          : store().findBySession(sessionId);
+      return known(Key.session(sessionId), () -> store().findBySession(sessionId));
     }
 
     PaymentRow findByIntent(String intentId) {
-      PaymentRow row = byKey("p", intentId);
-      return row != null || absent.contains("p" + intentId) ? row : store().findByIntent(intentId);
+      return known(Key.intent(intentId), () -> store().findByIntent(intentId));
     }
 
     PaymentRow findByCharge(String chargeId) {
-      PaymentRow row = byKey("c", chargeId);
-      return row != null || absent.contains("c" + chargeId) ? row : store().findByCharge(chargeId);
+      return known(Key.charge(chargeId), () -> store().findByCharge(chargeId));
     }
 
     /**
@@ -510,9 +507,11 @@ public final class PaymentService {
     int insertIfAbsent(PaymentRow row) {
       boolean free =
           row.idempotencyKey() == null
-              && absent.contains("i" + row.id())
-              && (row.checkoutSessionId() == null || absent.contains("s" + row.checkoutSessionId()))
-              && (row.paymentIntentId() == null || absent.contains("p" + row.paymentIntentId()));
+              && absent.contains(Key.id(row.id()))
+              && (row.checkoutSessionId() == null
+                  || absent.contains(Key.session(row.checkoutSessionId())))
+              && (row.paymentIntentId() == null
+                  || absent.contains(Key.intent(row.paymentIntentId())));
       if (free) {
         inserts.put(row.id(), row);
       } else if (store().insertIfAbsent(row) == 0) {

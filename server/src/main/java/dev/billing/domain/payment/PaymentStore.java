@@ -18,9 +18,25 @@ public interface PaymentStore {
 
   /**
    * A payment wanted by its id ({@code "i"}), payment intent ({@code "p"}), checkout session
-   * ({@code "s"}) or charge ({@code "c"}).
+   * ({@code "s"}) or charge ({@code "c"}). The factories answer null for a null value (no key).
    */
-  record Key(String kind, String value) {}
+  record Key(String kind, String value) {
+    static Key id(String id) {
+      return id == null ? null : new Key("i", id);
+    }
+
+    static Key intent(String intentId) {
+      return intentId == null ? null : new Key("p", intentId);
+    }
+
+    static Key session(String sessionId) {
+      return sessionId == null ? null : new Key("s", sessionId);
+    }
+
+    static Key charge(String chargeId) {
+      return chargeId == null ? null : new Key("c", chargeId);
+    }
+  }
 
   /** How many of a user's payments went through (refunded ones included). */
   long countPurchases(String userId);
