@@ -80,6 +80,29 @@ final class LoopbackDeliveries implements AutoCloseable {
     return all;
   }
 
+  /**
+   * A health check as probes send it (curl's request: {@code GET}, no body, {@code Accept: *}{@code
+   * /*}) on a connection of its own, closed after the answer. Probes come between deliveries all
+   * day long; code compiled only for deliveries' {@code POST}s is deoptimised at the first probe
+   * (JFR deoptimisation events in {@code RequestParser.handle}, {@code Connectors}, {@code
+   * PathHandler}) and compiled again under load.
+   */
+  Answer probe(String probePath) throws IOException {
+    Connection c = new Connection(port, timeoutMillis);
+    try {
+      c.send(
+          ("GET "
+                  + probePath
+                  + " HTTP/1.1\r\nHost: 127.0.0.1:"
+                  + port
+                  + "\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n")
+              .getBytes(StandardCharsets.ISO_8859_1));
+      return c.answer();
+    } finally {
+      c.close();
+    }
+  }
+
   /** Closes the open connections: the next deliveries go on new ones. */
   void reconnect() {
     close();

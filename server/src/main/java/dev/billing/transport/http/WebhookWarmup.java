@@ -133,6 +133,9 @@ public final class WebhookWarmup {
         // Deliveries come on new connections too (a sender's first, a restarted one's): the
         // accept and close paths run here rather than first under real traffic.
         client.reconnect();
+        if (failure == null) {
+          failure = probe(client);
+        }
         timeUp = System.nanoTime() - deadline >= 0;
       }
       if (failure != null) {
@@ -221,6 +224,16 @@ public final class WebhookWarmup {
       }
     }
     return errors.isEmpty() ? null : String.join("; ", errors.stream().distinct().toList());
+  }
+
+  /** A health probe between windows, as probes come between deliveries; null, or what failed. */
+  private static String probe(LoopbackDeliveries client) {
+    try {
+      LoopbackDeliveries.Answer answer = client.probe("/healthz");
+      return answer.status() == 200 ? null : "health probe: HTTP " + answer.status();
+    } catch (IOException e) {
+      return "health probe: " + e;
+    }
   }
 
   /** The JIT compilers' time so far (ms), or 0 where the JVM does not tell. */
