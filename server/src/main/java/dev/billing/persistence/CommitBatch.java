@@ -2,9 +2,9 @@ package dev.billing.persistence;
 
 import dev.billing.persistence.Recorded.Entry;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -101,47 +101,48 @@ public final class CommitBatch implements Writes {
       return;
     }
     List<Entry> statements = new ArrayList<>(); // the first entry of each statement sent
-    StringBuilder sql = new StringBuilder(4096);
-    for (int i = 0; i < entries.size(); ) {
-      Entry first = entries.get(i);
-      int to = i + 1;
-      InsertShape shape = InsertShape.of(first); // null for reads and updates
-      if (shape != null) {
-        while (to < entries.size() && sameStatement(entries.get(to), first)) {
-          to++;
+    StringBuilder sql = new StringBuilder(8192);
+    Literals.Values values = new Literals.Values();
+    try (Statement st = connection.createStatement()) {
+      for (int i = 0; i < entries.size(); ) {
+        Entry first = entries.get(i);
+        int to = i + 1;
+        InsertShape shape = InsertShape.of(first); // null for reads and updates
+        if (shape != null) {
+          while (to < entries.size() && sameStatement(entries.get(to), first)) {
+            to++;
+          }
         }
-      }
-      if (shape != null && to - i > 1) {
-        sql.append(shape.prefix).append(shape.tuple);
-        for (int j = i + 1; j < to; j++) {
-          sql.append(",\n").append(shape.tuple);
+        if (shape != null && to - i > 1) {
+          sql.append(shape.prefix);
+          for (int j = i; j < to; j++) {
+            if (j > i) {
+              sql.append(",\n");
+            }
+            recorded.appendLiteral(sql, shape.tuple, entries.get(j), values);
+          }
+          sql.append(shape.suffix);
+        } else {
+          to = i + 1;
+          recorded.appendLiteral(sql, first.sql.getSql(), first, values);
         }
-        sql.append(shape.suffix);
-      } else {
-        to = i + 1;
-        sql.append(first.sql.getSql());
+        sql.append(";\n");
+        statements.add(first);
+        i = to;
       }
-      sql.append(";\n");
-      statements.add(first);
-      i = to;
-    }
-    sql.append(end.statement);
-    try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
-      int index = 1;
-      for (Entry e : entries) {
-        index = recorded.bind(ps, index, e);
-      }
-      boolean isResultSet = ps.execute();
+      sql.append(end.statement);
+      st.setEscapeProcessing(false);
+      boolean isResultSet = st.execute(sql.toString());
       int answers = statements.size() + 1;
       for (int k = 0; k < answers; k++) {
         if (isResultSet && k < statements.size()) {
           Entry read = statements.get(k);
-          try (ResultSet rs = ps.getResultSet()) {
+          try (ResultSet rs = st.getResultSet()) {
             read.value = rs.next() ? rs.getLong(1) : 0;
             read.answered = true;
           }
         }
-        isResultSet = ps.getMoreResults();
+        isResultSet = st.getMoreResults();
       }
     } catch (SQLException e) {
       // See Recorded.afterFailure: a commit's failure rolls back explicitly; a rehearsal's sends a

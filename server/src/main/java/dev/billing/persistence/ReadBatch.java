@@ -3,7 +3,6 @@ package dev.billing.persistence;
 import dev.billing.persistence.Recorded.Entry;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -95,35 +94,33 @@ public final class ReadBatch {
     Set<String> stores = new LinkedHashSet<>();
     entries.forEach(e -> stores.add(e.store()));
     stores.forEach(uow::flushBefore);
-    StringBuilder sql = new StringBuilder(2048);
-    for (Entry e : entries) {
-      if (!sql.isEmpty()) {
-        sql.append(";\n");
-      }
-      sql.append(e.sql.getSql());
-    }
-    try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
-      int index = 1;
+    StringBuilder sql = new StringBuilder(4096);
+    Literals.Values values = new Literals.Values();
+    try (Statement st = connection.createStatement()) {
       for (Entry e : entries) {
-        index = recorded.bind(ps, index, e);
+        if (!sql.isEmpty()) {
+          sql.append(";\n");
+        }
+        recorded.appendLiteral(sql, e.sql.getSql(), e, values);
       }
-      boolean isResultSet = ps.execute();
+      st.setEscapeProcessing(false);
+      boolean isResultSet = st.execute(sql.toString());
       for (Entry e : entries) {
         if (e.kind == Recorded.Answer.COUNT) {
           if (isResultSet) {
             throw new IllegalStateException(e.ms.getId() + " answered rows, not a count");
           }
-          e.value = ps.getUpdateCount();
+          e.value = st.getUpdateCount();
         } else {
           if (!isResultSet) {
             throw new IllegalStateException(e.ms.getId() + " answered a count, not rows");
           }
           e.rows =
               new DefaultResultSetHandler(null, e.ms, null, null, e.sql, RowBounds.DEFAULT)
-                  .handleResultSets(current(ps));
+                  .handleResultSets(current(st));
         }
         e.answered = true;
-        isResultSet = ps.getMoreResults();
+        isResultSet = st.getMoreResults();
       }
     } catch (SQLException e) {
       Recorded.afterFailure(connection, "DO 0", e);
@@ -136,7 +133,7 @@ public final class ReadBatch {
    * The statement as MyBatis's result handler should see it: its current result set and nothing
    * after it (the handler moves on to the next result itself, and this batch does that).
    */
-  private static Statement current(PreparedStatement ps) {
+  private static Statement current(Statement ps) {
     return (Statement)
         Proxy.newProxyInstance(
             ReadBatch.class.getClassLoader(),

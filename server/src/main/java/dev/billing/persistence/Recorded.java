@@ -139,6 +139,22 @@ final class Recorded {
   }
 
   /**
+   * Appends {@code template} (the text of {@code e}'s statement, or the part of it that holds all
+   * its parameters) with {@code e}'s parameters written in as literals ({@link Literals}), bound
+   * through {@code values} as {@link #bind} binds them.
+   */
+  void appendLiteral(StringBuilder out, String template, Entry e, Literals.Values values)
+      throws SQLException {
+    int next = bind(values.statement, 1, e);
+    String[] pieces = Literals.template(template);
+    if (pieces.length != next) {
+      throw new IllegalStateException(
+          e.ms.getId() + ": " + (next - 1) + " parameters for " + (pieces.length - 1) + " places");
+    }
+    Literals.append(out, pieces, values.all(), 0);
+  }
+
+  /**
    * After a failed packet the server's transaction is still open with the statements before the
    * failing one applied, but the driver, which tracks whether a transaction is open from the
    * server's replies (useLocalTransactionState), may believe none is and skip a later rollback():
