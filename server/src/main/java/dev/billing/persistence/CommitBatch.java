@@ -8,13 +8,10 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.apache.ibatis.exceptions.ExceptionFactory;
-import org.apache.ibatis.mapping.SqlCommandType;
 import org.apache.ibatis.session.Configuration;
 
 /**
@@ -109,19 +106,12 @@ public final class CommitBatch implements Writes {
         int to = i + 1;
         InsertShape shape = InsertShape.of(first); // null for reads and updates
         if (shape != null) {
-          while (to < entries.size() && sameStatement(entries.get(to), first)) {
+          while (to < entries.size() && InsertShape.sameStatement(entries.get(to), first)) {
             to++;
           }
         }
         if (shape != null && to - i > 1) {
-          sql.append(shape.prefix);
-          for (int j = i; j < to; j++) {
-            if (j > i) {
-              sql.append(",\n");
-            }
-            recorded.appendLiteral(sql, shape.tuple, entries.get(j), values);
-          }
-          sql.append(shape.suffix);
+          shape.appendRows(sql, recorded, entries.subList(i, to), values);
         } else {
           to = i + 1;
           recorded.appendLiteral(sql, first.sql.getSql(), first, values);
@@ -152,88 +142,6 @@ public final class CommitBatch implements Writes {
           "the statements sent with the commit failed: " + e.getMessage(), e);
     } finally {
       entries.clear();
-    }
-  }
-
-  private static boolean sameStatement(Entry e, Entry first) {
-    return e.ms == first.ms && e.sql.getSql().equals(first.sql.getSql());
-  }
-
-  /**
-   * A single-row INSERT cut around its VALUES tuple, which holds all its parameters: the tuple
-   * repeats for more rows.
-   */
-  private record InsertShape(String prefix, String tuple, String suffix) {
-    private static final InsertShape NONE = new InsertShape("", "", "");
-    private static final Map<String, InsertShape> SHAPES = new ConcurrentHashMap<>();
-
-    /** The mappers' static inserts fit many times; dynamic SQL beyond it is cut each time. */
-    private static final int MAX_SHAPES = 1_000;
-
-    static InsertShape of(Entry e) {
-      if (e.ms.getSqlCommandType() != SqlCommandType.INSERT) {
-        return null;
-      }
-      String sql = e.sql.getSql();
-      int parameters = e.sql.getParameterMappings().size();
-      InsertShape shape = SHAPES.get(sql);
-      if (shape == null) {
-        shape = cut(sql, parameters);
-        if (SHAPES.size() < MAX_SHAPES) {
-          SHAPES.put(sql, shape);
-        }
-      }
-      return shape == NONE ? null : shape;
-    }
-
-    /** Cuts {@code sql} at its first top-level {@code VALUES (...)}; NONE if it cannot. */
-    private static InsertShape cut(String sql, int parameters) {
-      int start = -1;
-      int depth = 0;
-      int end = -1;
-      int marks = 0;
-      for (int i = 0; i < sql.length(); i++) {
-        char c = sql.charAt(i);
-        if (c == '\'' || c == '"' || c == '`') {
-          int close = sql.indexOf(c, i + 1);
-          if (close < 0) {
-            return NONE;
-          }
-          i = close;
-        } else if (c == '?') {
-          if (start < 0 || end >= 0) {
-            return NONE; // a parameter outside the tuple would not repeat with it
-          }
-          marks++;
-        } else if (c == '(') {
-          if (depth == 0 && start < 0 && endsWithValues(sql, i)) {
-            start = i;
-          }
-          depth++;
-        } else if (c == ')') {
-          depth--;
-          if (depth == 0 && start >= 0 && end < 0) {
-            end = i + 1;
-          }
-        }
-      }
-      if (start < 0 || end < 0 || marks != parameters) {
-        return NONE;
-      }
-      return new InsertShape(
-          sql.substring(0, start), sql.substring(start, end), sql.substring(end));
-    }
-
-    /** True when the word before {@code sql[i]} (blanks aside) is VALUES. */
-    private static boolean endsWithValues(String sql, int i) {
-      int j = i - 1;
-      while (j >= 0 && Character.isWhitespace(sql.charAt(j))) {
-        j--;
-      }
-      int from = j - 5;
-      return from >= 0
-          && sql.regionMatches(true, from, "VALUES", 0, 6)
-          && (from == 0 || !Character.isLetterOrDigit(sql.charAt(from - 1)));
     }
   }
 }

@@ -21,10 +21,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * ClientPreparedStatement.<init>}, {@code QueryInfo.<init>}). Here each statement's text is split
  * at its placeholders once ({@link #template}) and the values are written between the pieces.
  *
- * <p>Strings are quoted and escaped as the driver escapes them when the server's {@code sql_mode}
- * does not have {@code NO_BACKSLASH_ESCAPES}, which {@link Database} rules out by setting the
- * session's mode on every connection it opens; the connection's character set is utf8mb4, where no
- * character's encoding contains a quote or a backslash byte.
+ * <p>Strings are single-quoted, with backslash escapes: the server's {@code sql_mode} must not have
+ * {@code NO_BACKSLASH_ESCAPES}, which {@link Database} rules out by setting the session's mode on
+ * every connection it opens; the connection's character set is utf8mb4, where no character's
+ * encoding contains a quote or a backslash byte.
  */
 final class Literals {
   private Literals() {}
@@ -125,29 +125,25 @@ final class Literals {
     }
   }
 
-  /** {@code s} in single quotes, escaped as the driver escapes it. */
+  /**
+   * {@code s} in single quotes, with the characters escaped that end or change a single-quoted
+   * literal ({@code '} and {@code \\}), and NUL, CR, LF and Ctrl-Z as the driver escapes them. A
+   * double quote needs none between single quotes (whatever {@code ANSI_QUOTES}), so JSON goes in
+   * as it is: the common case is a few vectorised scans and one copy, not a loop over characters.
+   */
   static void quoted(StringBuilder out, String s) {
-    out.append('\'');
-    int n = s.length();
-    int from = 0;
-    for (int i = 0; i < n; i++) {
-      String escape =
-          switch (s.charAt(i)) {
-            case '\0' -> "\\0";
-            case '\n' -> "\\n";
-            case '\r' -> "\\r";
-            case '\\' -> "\\\\";
-            case '\'' -> "\\'";
-            case '"' -> "\\\"";
-            case '\032' -> "\\Z";
-            default -> null;
-          };
-      if (escape != null) {
-        out.append(s, from, i).append(escape);
-        from = i + 1;
-      }
-    }
-    out.append(s, from, n).append('\'');
+    String t = s;
+    t = escaped(t, '\\', "\\\\"); // first: the escapes below add backslashes
+    t = escaped(t, '\'', "\\'");
+    t = escaped(t, '\0', "\\0");
+    t = escaped(t, '\n', "\\n");
+    t = escaped(t, '\r', "\\r");
+    t = escaped(t, '\032', "\\Z");
+    out.append('\'').append(t).append('\'');
+  }
+
+  private static String escaped(String s, char c, String escape) {
+    return s.indexOf(c) < 0 ? s : s.replace(String.valueOf(c), escape);
   }
 
   /**

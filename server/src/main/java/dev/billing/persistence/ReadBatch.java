@@ -6,9 +6,11 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -31,6 +33,12 @@ public final class ReadBatch {
   private final UnitOfWork uow;
   private final Connection connection;
   private final Recorded recorded;
+
+  /**
+   * What is sent, in order: a statement recorded once, or one recorded once per row (an INSERT).
+   */
+  private final List<List<Entry>> statements = new ArrayList<>();
+
   private boolean sent;
 
   ReadBatch(UnitOfWork uow, Connection connection) {
@@ -65,11 +73,42 @@ public final class ReadBatch {
     };
   }
 
+  /**
+   * Records {@code write} for each of {@code rows}: one call per row of a method of {@code store}
+   * that inserts one row, sent as one multi-row INSERT. The rows it changed in all are there once
+   * the batch has been sent.
+   */
+  public <S, T> IntSupplier countAll(Class<S> store, Collection<T> rows, BiConsumer<S, T> write) {
+    if (sent) {
+      throw new IllegalStateException("this batch has been sent");
+    }
+    List<Entry> recordedRows = new ArrayList<>(rows.size());
+    for (T row : rows) {
+      Entry e = recorded.one(store, s -> write.accept(s, row), Recorded.Answer.COUNT);
+      if (InsertShape.of(e) == null
+          || (!recordedRows.isEmpty() && !InsertShape.sameStatement(e, recordedRows.get(0)))) {
+        throw new IllegalArgumentException(e.ms.getId() + " is not one single-row INSERT");
+      }
+      recordedRows.add(e);
+    }
+    if (recordedRows.isEmpty()) {
+      return () -> 0;
+    }
+    statements.add(recordedRows);
+    Entry first = recordedRows.get(0);
+    return () -> {
+      answered(first);
+      return (int) first.value;
+    };
+  }
+
   private <S> Entry add(Class<S> store, Consumer<S> call, Recorded.Answer kind) {
     if (sent) {
       throw new IllegalStateException("this batch has been sent");
     }
-    return recorded.one(store, call, kind);
+    Entry e = recorded.one(store, call, kind);
+    statements.add(List.of(e));
+    return e;
   }
 
   private static void answered(Entry e) {
@@ -97,15 +136,21 @@ public final class ReadBatch {
     StringBuilder sql = new StringBuilder(4096);
     Literals.Values values = new Literals.Values();
     try (Statement st = connection.createStatement()) {
-      for (Entry e : entries) {
+      for (List<Entry> statement : statements) {
         if (!sql.isEmpty()) {
           sql.append(";\n");
         }
-        recorded.appendLiteral(sql, e.sql.getSql(), e, values);
+        Entry e = statement.get(0);
+        if (statement.size() > 1) {
+          InsertShape.of(e).appendRows(sql, recorded, statement, values);
+        } else {
+          recorded.appendLiteral(sql, e.sql.getSql(), e, values);
+        }
       }
       st.setEscapeProcessing(false);
       boolean isResultSet = st.execute(sql.toString());
-      for (Entry e : entries) {
+      for (List<Entry> statement : statements) {
+        Entry e = statement.get(0);
         if (e.kind == Recorded.Answer.COUNT) {
           if (isResultSet) {
             throw new IllegalStateException(e.ms.getId() + " answered rows, not a count");
@@ -125,7 +170,7 @@ public final class ReadBatch {
     } catch (SQLException e) {
       Recorded.afterFailure(connection, "DO 0", e);
       throw ExceptionFactory.wrapException(
-          "a batch of " + entries.size() + " statements failed: " + e.getMessage(), e);
+          "a batch of " + statements.size() + " statements failed: " + e.getMessage(), e);
     }
   }
 
@@ -149,10 +194,10 @@ public final class ReadBatch {
                 });
   }
 
-  /** For tests: the SQL statements recorded so far, in order. */
+  /** For tests: the SQL statements recorded so far, in order (a row-per-call one once). */
   List<String> statements() {
     List<String> out = new ArrayList<>();
-    recorded.entries.forEach(e -> out.add(e.sql.getSql()));
+    statements.forEach(s -> out.add(s.get(0).sql.getSql()));
     return out;
   }
 }

@@ -62,7 +62,7 @@ class LiteralsTest {
 
     StringBuilder quoted = new StringBuilder();
     Literals.quoted(quoted, "a'b\"c\\d\0e\nf\rg\032h");
-    assertThat(quoted).hasToString("'a\\'b\\\"c\\\\d\\0e\\nf\\rg\\Zh'");
+    assertThat(quoted).hasToString("'a\\'b\"c\\\\d\\0e\\nf\\rg\\Zh'");
 
     assertThatThrownBy(() -> Literals.literal(new StringBuilder(), new Timestamp(0)))
         .isInstanceOf(IllegalArgumentException.class)

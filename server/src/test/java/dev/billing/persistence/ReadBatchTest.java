@@ -149,4 +149,49 @@ class ReadBatchTest {
     assertThat(count("SELECT COUNT(*) FROM customers WHERE user_id IN ('rb-f1', 'rb-f2')"))
         .isZero();
   }
+
+  /**
+   * Rows recorded one call each ({@link ReadBatch#countAll}) go as ONE multi-row INSERT where they
+   * were recorded: its count is the rows it stored in all, fewer when some were there already, and
+   * the statements after it see them. A call that is not a single-row INSERT is refused.
+   */
+  @Test
+  void rowsRecordedOneCallEachGoAsOneInsertAnsweringTheirCount() {
+    tx.execute(
+        uow -> {
+          uow.store(CustomerStore.class).insertIfAbsent("rb-m2", "cus_rb-m2"); // there before
+          return null;
+        });
+    List<CustomerLink> rows =
+        List.of(
+            new CustomerLink("rb-m1", "cus_rb-m1"),
+            new CustomerLink("rb-m2", "cus_rb-m2"),
+            new CustomerLink("rb-m3", "cus_rb-m3"));
+    Object[] answers =
+        tx.execute(
+            uow -> {
+              ReadBatch reads = uow.reads();
+              assertThatThrownBy(
+                      () ->
+                          reads.countAll(
+                              CustomerStore.class,
+                              List.of("rb-x"),
+                              (s, u) -> s.findLinksOfUsers(List.of(u))))
+                  .isInstanceOf(IllegalArgumentException.class);
+              IntSupplier stored =
+                  reads.countAll(CustomerStore.class, rows, CustomerStore::insertLinkIfAbsent);
+              Supplier<List<CustomerLink>> links =
+                  reads.rows(
+                      CustomerStore.class,
+                      s -> s.findLinksOfUsers(List.of("rb-m1", "rb-m2", "rb-m3")));
+              assertThat(reads.statements()).hasSize(2);
+              reads.send();
+              return new Object[] {stored.getAsInt(), links.get()};
+            });
+
+    assertThat(answers[0]).isEqualTo(2);
+    @SuppressWarnings("unchecked")
+    List<CustomerLink> found = (List<CustomerLink>) answers[1];
+    assertThat(found).containsExactlyInAnyOrderElementsOf(rows);
+  }
 }

@@ -9,10 +9,10 @@ public interface InboxStore {
       InboundEvent e, String status, int attempts, String lastError, Long nextAttemptAt);
 
   /**
-   * Stores these events as processed, skipping ids already there; returns the rows inserted (fewer
-   * than the list when some were duplicates).
+   * Stores the event as processed unless its id is already there; returns the rows inserted (0 =
+   * duplicate). A group's go as one INSERT ({@code ReadBatch.countAll}).
    */
-  int insertAllProcessedIfAbsent(List<InboundEvent> events);
+  int insertProcessedIfAbsent(InboundEvent e);
 
   StoredEvent find(String id);
 

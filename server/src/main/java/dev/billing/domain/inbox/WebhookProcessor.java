@@ -275,7 +275,7 @@ public final class WebhookProcessor implements AutoCloseable {
           // One round trip: the inbox insert, then what the events will lock and read.
           ReadBatch reads = uow.reads();
           IntSupplier stored =
-              reads.count(InboxStore.class, s -> s.insertAllProcessedIfAbsent(events));
+              reads.countAll(InboxStore.class, events, InboxStore::insertProcessedIfAbsent);
           Runnable prefetched = applier.prefetch(uow, reads, events);
           reads.send();
           if (stored.getAsInt() != events.size()) {
