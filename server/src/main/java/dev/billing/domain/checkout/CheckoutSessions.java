@@ -27,13 +27,7 @@ public final class CheckoutSessions {
               uow,
               CheckoutStore.class,
               (u, s) -> u.store(CheckoutStore.class).updateStatus(s.sessionId(), s.status()),
-              // In key order: transactions that update the same sessions lock them in one order.
-              (u, all) ->
-                  u.store(CheckoutStore.class)
-                      .updateStatuses(
-                          all.stream()
-                              .sorted(java.util.Comparator.comparing(SessionStatus::sessionId))
-                              .toList()));
+              (u, all) -> u.store(CheckoutStore.class).updateStatuses(all));
     }
   }
 }

@@ -10,6 +10,6 @@ public interface CheckoutStore {
 
   void updateStatus(String sessionId, String status);
 
-  /** Several sessions' statuses in one statement, locked in the order given. */
-  void updateStatuses(java.util.List<SessionStatus> statuses);
+  /** Several sessions' statuses in one statement. */
+  void updateStatuses(java.util.Collection<SessionStatus> statuses);
 }
