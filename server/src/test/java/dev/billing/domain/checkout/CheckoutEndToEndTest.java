@@ -138,7 +138,7 @@ class CheckoutEndToEndTest {
             () ->
                 server.queryLong(
                         "SELECT COUNT(*) FROM stripe_events WHERE type IN ('checkout.session.completed','payment_intent.succeeded')"
-                            + " AND payload LIKE ?",
+                            + " AND CONVERT(UNCOMPRESS(payload_z) USING utf8mb4) LIKE ?",
                         "%" + co.getPaymentId() + "%")
                     == 2);
     assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))

@@ -78,6 +78,40 @@ class WebhookIngestTest {
         .isEqualTo(2);
   }
 
+  /**
+   * The inbox keeps the payload verbatim, compressed in MySQL's COMPRESS() format: SQL reads it
+   * back with UNCOMPRESS(), the service (the retry worker, the console) through the store, and a
+   * row stored before the compression keeps its text.
+   */
+  @Test
+  void thePayloadIsStoredCompressedAndReadBackVerbatim() {
+    String user = unique("u_");
+    Sub sub = Sub.of(unique("sub_"), unique("cus_"), user, "price_pro", "active");
+    String evt = unique("evt_");
+    String payload =
+        StripeFixtures.subscriptionEvent(evt, "customer.subscription.created", now(), sub);
+    assertThat(server.postSigned(payload).body()).contains("applied");
+
+    assertThat(server.queryString("SELECT payload FROM stripe_events WHERE id = ?", evt)).isNull();
+    assertThat(server.queryLong("SELECT LENGTH(payload_z) FROM stripe_events WHERE id = ?", evt))
+        .isLessThan(payload.length() * 3L / 4);
+    assertThat(
+            server.queryString(
+                "SELECT CONVERT(UNCOMPRESS(payload_z) USING utf8mb4) FROM stripe_events"
+                    + " WHERE id = ?",
+                evt))
+        .isEqualTo(payload);
+    WebhookProcessor inbox = server.server().webhooks();
+    assertThat(inbox.event(evt).payload()).isEqualTo(payload);
+
+    String old = unique("evt_old_");
+    server.execute(
+        "INSERT INTO stripe_events (id, type, created, payload, status, attempts)"
+            + " VALUES (?, 'customer.created', 1, '{\"id\":\"x\"}', 'processed', 1)",
+        old);
+    assertThat(inbox.event(old).payload()).isEqualTo("{\"id\":\"x\"}");
+  }
+
   @Test
   void theSameEventTwiceHasOneEffect() {
     String user = unique("u_");
