@@ -7,13 +7,11 @@ import dev.billing.domain.change.ChangeLogRow;
 import dev.billing.domain.change.ChangeLogStore;
 import dev.billing.domain.customer.CustomerLink;
 import dev.billing.domain.customer.CustomerStore;
-import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
@@ -36,10 +34,8 @@ class CommitBatchTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
-    tx =
-        new Transactions(
-            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    server = TestServer.startWithoutWarmup();
+    tx = server.transactions();
     tx.addCommitHook(uow -> atCommit.accept(uow.commitBatch()));
   }
 

@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.billing.domain.customer.CustomerLink;
 import dev.billing.domain.customer.CustomerStore;
-import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,10 +25,8 @@ class LiteralsTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
-    tx =
-        new Transactions(
-            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    server = TestServer.startWithoutWarmup();
+    tx = server.transactions();
   }
 
   @AfterAll

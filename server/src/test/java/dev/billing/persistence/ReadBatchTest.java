@@ -8,10 +8,8 @@ import dev.billing.domain.customer.CustomerLink;
 import dev.billing.domain.customer.CustomerStore;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementStore;
-import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.util.List;
-import java.util.Map;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.apache.ibatis.session.SqlSession;
@@ -33,9 +31,9 @@ class ReadBatchTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
+    server = TestServer.startWithoutWarmup();
     factory = server.server().database().sessionFactory();
-    tx = new Transactions(factory, TestDatabase.unprobedHealth());
+    tx = server.transactions();
   }
 
   @AfterAll

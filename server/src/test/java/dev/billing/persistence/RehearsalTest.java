@@ -3,11 +3,9 @@ package dev.billing.persistence;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.billing.domain.customer.CustomerStore;
-import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,10 +21,8 @@ class RehearsalTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
-    tx =
-        new Transactions(
-            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    server = TestServer.startWithoutWarmup();
+    tx = server.transactions();
   }
 
   @AfterAll

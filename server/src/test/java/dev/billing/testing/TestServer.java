@@ -92,6 +92,23 @@ public final class TestServer implements AutoCloseable {
   }
 
   /**
+   * A server on a freshly created database that skips the start-up warm-up: for tests of the write
+   * path's parts, which run their own transactions ({@link #transactions}).
+   */
+  public static TestServer startWithoutWarmup() {
+    return start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
+  }
+
+  /**
+   * Transactions of their own over this server's database, with no commit hooks (a test adds the
+   * ones it needs) and a database health that is never probed.
+   */
+  public dev.billing.persistence.Transactions transactions() {
+    return new dev.billing.persistence.Transactions(
+        server().database().sessionFactory(), TestDatabase.unprobedHealth());
+  }
+
+  /**
    * Starts the server with the environment of {@link #env} plus {@code overrides}. Unless the
    * overrides name a Stripe ({@code STRIPE_API_BASE} or {@code STRIPE_SECRET_KEY}), a local Stripe
    * emulator is started first, on a free port, and the server is pointed at it, as {@code make run}

@@ -3,9 +3,7 @@ package dev.billing.domain.checkout;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.billing.persistence.Transactions;
-import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,10 +19,8 @@ class CheckoutSessionsTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
-    tx =
-        new Transactions(
-            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    server = TestServer.startWithoutWarmup();
+    tx = server.transactions();
     for (String id : new String[] {"cs_st_a", "cs_st_b", "cs_st_c"}) {
       server.execute(
           "INSERT INTO checkout_sessions (session_id, user_id, idempotency_key, mode, amount,"

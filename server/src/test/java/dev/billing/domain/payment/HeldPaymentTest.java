@@ -15,12 +15,10 @@ import dev.billing.domain.referral.ReferralService;
 import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
-import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,10 +36,8 @@ class HeldPaymentTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WARMUP_EVENTS", "0"));
-    tx =
-        new Transactions(
-            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
+    server = TestServer.startWithoutWarmup();
+    tx = server.transactions();
     AuditLog audit = new AuditLog(tx);
     tx.addCommitHook(audit);
     Catalog catalog = Catalog.defaults("price_pro", "price_studio");
