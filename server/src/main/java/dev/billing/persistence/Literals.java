@@ -97,14 +97,13 @@ final class Literals {
     throw new IllegalArgumentException("unterminated " + quote + " in: " + sql);
   }
 
-  /** Appends {@code template}'s pieces with {@code values} (from {@code from} on) between them. */
-  static int append(StringBuilder out, String[] template, Object[] values, int from) {
+  /** Appends {@code template}'s pieces with {@code values}, in order, between them. */
+  static void append(StringBuilder out, String[] template, Object[] values) {
     out.append(template[0]);
     for (int i = 1; i < template.length; i++) {
-      literal(out, values[from++]);
+      literal(out, values[i - 1]);
       out.append(template[i]);
     }
-    return from;
   }
 
   /** {@code value} as an SQL literal. */
@@ -153,7 +152,6 @@ final class Literals {
    */
   static final class Values {
     private Object[] values = new Object[64];
-    private int count;
     final PreparedStatement statement =
         (PreparedStatement)
             Proxy.newProxyInstance(
@@ -173,16 +171,11 @@ final class Literals {
         values = Arrays.copyOf(values, Math.max(index, values.length * 2));
       }
       values[index - 1] = value;
-      count = Math.max(count, index);
     }
 
     /** The values set so far, by index from 0. */
     Object[] all() {
       return values;
-    }
-
-    int count() {
-      return count;
     }
   }
 }

@@ -151,7 +151,7 @@ final class Recorded {
       throw new IllegalStateException(
           e.ms.getId() + ": " + (next - 1) + " parameters for " + (pieces.length - 1) + " places");
     }
-    Literals.append(out, pieces, values.all(), 0);
+    Literals.append(out, pieces, values.all());
   }
 
   /**

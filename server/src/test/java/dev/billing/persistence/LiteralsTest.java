@@ -50,15 +50,25 @@ class LiteralsTest {
   }
 
   @Test
-  void valuesBecomeLiterals() {
+  void valuesBecomeLiterals() throws Exception {
     StringBuilder out = new StringBuilder();
     Object[] values = {null, 7L, -3, true, false, new BigDecimal("12.50"), new byte[] {0, 15, -1}};
-    Literals.append(out, new String[] {"", ",", ",", ",", ",", ",", ",", ""}, values, 0);
+    Literals.append(out, new String[] {"", ",", ",", ",", ",", ",", ",", ""}, values);
     assertThat(out).hasToString("NULL,7,-3,1,0,12.50,X'000fff'");
 
     StringBuilder quoted = new StringBuilder();
     Literals.quoted(quoted, "a'b\"c\\d\0e\nf\rg\032h");
     assertThat(quoted).hasToString("'a\\'b\"c\\\\d\\0e\\nf\\rg\\Zh'");
+
+    Literals.Values bound = new Literals.Values();
+    bound.statement.setString(1, "a");
+    bound.statement.setLong(200, 5L); // more parameters than it first has room for
+    bound.statement.setNull(2, java.sql.Types.VARCHAR);
+    assertThat(bound.all()[0]).isEqualTo("a");
+    assertThat(bound.all()[1]).isNull();
+    assertThat(bound.all()[199]).isEqualTo(5L);
+    assertThatThrownBy(() -> bound.statement.executeQuery())
+        .isInstanceOf(UnsupportedOperationException.class);
 
     assertThatThrownBy(() -> Literals.literal(new StringBuilder(), new Timestamp(0)))
         .isInstanceOf(IllegalArgumentException.class)

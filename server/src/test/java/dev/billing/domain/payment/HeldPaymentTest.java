@@ -12,9 +12,8 @@ import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.referral.ReferralService;
-import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
-import dev.billing.persistence.UnitOfWork;
+import dev.billing.testing.BatchedGroup;
 import dev.billing.testing.TestServer;
 import java.time.Clock;
 import java.time.Duration;
@@ -84,23 +83,11 @@ class HeldPaymentTest {
     return tx.executeGroup(
         invoices,
         true,
-        new Transactions.GroupWork<InvoiceSettled, String>() {
-          @Override
-          public boolean prepare(UnitOfWork uow, List<InvoiceSettled> items) {
-            ReadBatch reads = uow.reads();
-            Runnable prefetched = payments.prefetch(uow, reads, List.<StripeCommand>copyOf(items));
-            reads.send();
-            prefetched.run();
-            between.run();
-            return true;
-          }
-
-          @Override
-          public String apply(UnitOfWork uow, InvoiceSettled item, boolean batched) {
-            payments.invoiceSettled(uow, item, Cause.stripe("evt_" + item.invoiceId()));
-            return "applied";
-          }
-        });
+        BatchedGroup.<InvoiceSettled>of(
+            (uow, reads) -> payments.prefetch(uow, reads, List.<StripeCommand>copyOf(invoices)),
+            between,
+            (uow, item) ->
+                payments.invoiceSettled(uow, item, Cause.stripe("evt_" + item.invoiceId()))));
   }
 
   private static String payment(String invoiceId) {

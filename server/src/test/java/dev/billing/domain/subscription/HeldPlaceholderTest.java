@@ -9,9 +9,8 @@ import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.customer.CustomerService;
 import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementService;
-import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
-import dev.billing.persistence.UnitOfWork;
+import dev.billing.testing.BatchedGroup;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.time.Clock;
@@ -81,25 +80,13 @@ class HeldPlaceholderTest {
     return tx.executeGroup(
         List.of(c),
         true,
-        new Transactions.GroupWork<CheckoutCompleted, String>() {
-          @Override
-          public boolean prepare(UnitOfWork uow, List<CheckoutCompleted> items) {
-            ReadBatch reads = uow.reads();
-            Runnable prefetched =
+        BatchedGroup.<CheckoutCompleted>of(
+            (uow, reads) ->
                 subscriptions.prefetch(
-                    uow, reads, List.of(c.userId()), List.of(c.subscriptionId()));
-            reads.send();
-            prefetched.run();
-            between.run();
-            return true;
-          }
-
-          @Override
-          public String apply(UnitOfWork uow, CheckoutCompleted item, boolean batched) {
-            subscriptions.applyCheckout(uow, item, Cause.stripe("evt_" + item.sessionId()));
-            return "applied";
-          }
-        });
+                    uow, reads, List.of(c.userId()), List.of(c.subscriptionId())),
+            between,
+            (uow, item) ->
+                subscriptions.applyCheckout(uow, item, Cause.stripe("evt_" + item.sessionId()))));
   }
 
   private static long checkoutAudits(String user) {
