@@ -30,6 +30,19 @@ public final class HeldWrites<T> {
     uow.hold(this);
   }
 
+  /**
+   * Rows written by one single-row statement of {@code store}, {@code write}: a lone row on its
+   * own, several as one batch of it ({@link Writes#batch}: one multi-row INSERT, or one round
+   * trip).
+   */
+  public static <S, T> HeldWrites<T> rows(UnitOfWork uow, Class<S> store, BiConsumer<S, T> write) {
+    return new HeldWrites<>(
+        uow,
+        store,
+        (w, row) -> write.accept(w.store(store), row),
+        (w, rows) -> w.batch(store, rows, write));
+  }
+
   String store() {
     return store;
   }

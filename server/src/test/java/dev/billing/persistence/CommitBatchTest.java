@@ -52,11 +52,7 @@ class CommitBatchTest {
   /** Holds customer links for {@code users}, as the domain holds rows it will write. */
   private static void holdLinks(UnitOfWork uow, String... users) {
     HeldWrites<CustomerLink> held =
-        new HeldWrites<>(
-            uow,
-            CustomerStore.class,
-            (w, link) -> w.store(CustomerStore.class).insertLinkIfAbsent(link),
-            (w, links) -> w.batch(CustomerStore.class, links, CustomerStore::insertLinkIfAbsent));
+        HeldWrites.rows(uow, CustomerStore.class, CustomerStore::insertLinkIfAbsent);
     for (String user : users) {
       held.put(user, new CustomerLink(user, "cus_" + user));
     }

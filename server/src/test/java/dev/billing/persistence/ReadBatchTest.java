@@ -82,12 +82,7 @@ class ReadBatchTest {
         tx.execute(
             uow -> {
               HeldWrites<CustomerLink> held =
-                  new HeldWrites<>(
-                      uow,
-                      CustomerStore.class,
-                      (w, link) -> w.store(CustomerStore.class).insertLinkIfAbsent(link),
-                      (w, links) ->
-                          w.batch(CustomerStore.class, links, CustomerStore::insertLinkIfAbsent));
+                  HeldWrites.rows(uow, CustomerStore.class, CustomerStore::insertLinkIfAbsent);
               held.put("rb-held", new CustomerLink("rb-held", "cus_rb-held"));
               ReadBatch reads = uow.reads();
               Supplier<List<CustomerLink>> links =

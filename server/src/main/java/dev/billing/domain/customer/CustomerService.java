@@ -75,12 +75,7 @@ public final class CustomerService {
     final HeldWrites<CustomerLink> writes;
 
     HeldLinks(UnitOfWork uow) {
-      writes =
-          new HeldWrites<>(
-              uow,
-              CustomerStore.class,
-              (u, link) -> u.store(CustomerStore.class).insertLinkIfAbsent(link),
-              (u, links) -> u.batch(CustomerStore.class, links, CustomerStore::insertLinkIfAbsent));
+      writes = HeldWrites.rows(uow, CustomerStore.class, CustomerStore::insertLinkIfAbsent);
     }
   }
 

@@ -417,18 +417,8 @@ public final class PaymentService {
     Rows(UnitOfWork uow) {
       this.uow = uow;
       // Registered first, so written first: an update of a new row follows its insert.
-      inserts =
-          new HeldWrites<>(
-              uow,
-              PaymentStore.class,
-              (w, row) -> w.store(PaymentStore.class).insertNew(row),
-              (w, rows) -> w.batch(PaymentStore.class, rows, PaymentStore::insertNew));
-      updates =
-          new HeldWrites<>(
-              uow,
-              PaymentStore.class,
-              (w, row) -> w.store(PaymentStore.class).update(row),
-              (w, rows) -> w.batch(PaymentStore.class, rows, PaymentStore::update));
+      inserts = HeldWrites.rows(uow, PaymentStore.class, PaymentStore::insertNew);
+      updates = HeldWrites.rows(uow, PaymentStore.class, PaymentStore::update);
     }
 
     private PaymentStore store() {

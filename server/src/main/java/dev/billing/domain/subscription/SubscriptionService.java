@@ -395,25 +395,10 @@ public final class SubscriptionService {
       // placeholder anyway (see upsert). Each must add its row: one stored meanwhile fails the
       // statement (see insertNewPlaceholder).
       placeholders =
-          new HeldWrites<>(
-              uow,
-              SubscriptionStore.class,
-              (u, row) -> u.store(SubscriptionStore.class).insertNewPlaceholder(row),
-              (u, rows) ->
-                  u.batch(SubscriptionStore.class, rows, SubscriptionStore::insertNewPlaceholder));
-      unwritten =
-          new HeldWrites<>(
-              uow,
-              SubscriptionStore.class,
-              (u, row) -> u.store(SubscriptionStore.class).upsert(row),
-              (u, rows) -> u.batch(SubscriptionStore.class, rows, SubscriptionStore::upsert));
+          HeldWrites.rows(uow, SubscriptionStore.class, SubscriptionStore::insertNewPlaceholder);
+      unwritten = HeldWrites.rows(uow, SubscriptionStore.class, SubscriptionStore::upsert);
       invoiceStates =
-          new HeldWrites<>(
-              uow,
-              SubscriptionStore.class,
-              (u, state) -> state.write(u.store(SubscriptionStore.class)),
-              (u, states) ->
-                  u.batch(SubscriptionStore.class, states, (s, state) -> state.write(s)));
+          HeldWrites.rows(uow, SubscriptionStore.class, (store, state) -> state.write(store));
     }
   }
 

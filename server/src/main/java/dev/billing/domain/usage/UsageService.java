@@ -377,24 +377,9 @@ public final class UsageService implements UsageCounters {
     Map<String, RecordedOutcome> outcomes;
 
     Held(UnitOfWork uow) {
-      counters =
-          new HeldWrites<>(
-              uow,
-              UsageStore.class,
-              (u, r) -> u.store(UsageStore.class).writeCounter(r),
-              (u, rows) -> u.batch(UsageStore.class, rows, UsageStore::writeCounter));
-      records =
-          new HeldWrites<>(
-              uow,
-              UsageStore.class,
-              (u, r) -> u.store(UsageStore.class).insertRecord(r),
-              (u, rows) -> u.batch(UsageStore.class, rows, UsageStore::insertRecord));
-      meterEvents =
-          new HeldWrites<>(
-              uow,
-              MeterOutboxStore.class,
-              (u, r) -> u.store(MeterOutboxStore.class).insert(r),
-              (u, rows) -> u.batch(MeterOutboxStore.class, rows, MeterOutboxStore::insert));
+      counters = HeldWrites.rows(uow, UsageStore.class, UsageStore::writeCounter);
+      records = HeldWrites.rows(uow, UsageStore.class, UsageStore::insertRecord);
+      meterEvents = HeldWrites.rows(uow, MeterOutboxStore.class, MeterOutboxStore::insert);
     }
   }
 
