@@ -26,7 +26,11 @@ record InsertShape(String prefix, String tuple, String suffix) {
     int parameters = e.sql.getParameterMappings().size();
     InsertShape shape = SHAPES.get(sql);
     if (shape == null) {
-      shape = cut(sql, parameters);
+      try {
+        shape = cut(sql, parameters);
+      } catch (IllegalArgumentException unterminated) {
+        shape = NONE; // the statement goes as it is, and the server says what is wrong with it
+      }
       if (SHAPES.size() < MAX_SHAPES) {
         SHAPES.put(sql, shape);
       }
@@ -55,21 +59,18 @@ record InsertShape(String prefix, String tuple, String suffix) {
     return e.ms == first.ms && e.sql.getSql().equals(first.sql.getSql());
   }
 
-  /** Cuts {@code sql} at its first top-level {@code VALUES (...)}; NONE if it cannot. */
+  /**
+   * Cuts {@code sql} at its first top-level {@code VALUES (...)}; NONE if it cannot. Quotes and
+   * comments are skipped as {@link Literals} skips them when it looks for placeholders.
+   */
   private static InsertShape cut(String sql, int parameters) {
     int start = -1;
     int depth = 0;
     int end = -1;
     int marks = 0;
-    for (int i = 0; i < sql.length(); i++) {
+    for (int i = 0; i < sql.length(); i = Literals.skipped(sql, i) + 1) {
       char c = sql.charAt(i);
-      if (c == '\'' || c == '"' || c == '`') {
-        int close = sql.indexOf(c, i + 1);
-        if (close < 0) {
-          return NONE;
-        }
-        i = close;
-      } else if (c == '?') {
+      if (c == '?') {
         if (start < 0 || end >= 0) {
           return NONE; // a parameter outside the tuple would not repeat with it
         }

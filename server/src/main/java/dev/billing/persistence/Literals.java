@@ -52,28 +52,42 @@ final class Literals {
   private static String[] split(String sql) {
     List<String> parts = new ArrayList<>();
     int from = 0;
-    int n = sql.length();
-    for (int i = 0; i < n; i++) {
-      char c = sql.charAt(i);
-      if (c == '\'' || c == '"' || c == '`') {
-        i = closing(sql, i, c);
-      } else if (c == '#'
-          || (c == '-' && i + 2 < n && sql.charAt(i + 1) == '-' && isSpace(sql.charAt(i + 2)))) {
-        int eol = sql.indexOf('\n', i);
-        i = eol < 0 ? n : eol;
-      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-        int end = sql.indexOf("*/", i + 2);
-        if (end < 0) {
-          throw new IllegalArgumentException("unterminated comment in: " + sql);
-        }
-        i = end + 1;
-      } else if (c == '?') {
+    for (int i = 0; i < sql.length(); i = skipped(sql, i) + 1) {
+      if (sql.charAt(i) == '?') {
         parts.add(sql.substring(from, i));
         from = i + 1;
       }
     }
     parts.add(sql.substring(from));
     return parts.toArray(String[]::new);
+  }
+
+  /**
+   * Where what starts at {@code sql[i]} ends when it is a quoted string or name, or a comment: the
+   * index of its last character; else {@code i}. What is inside is not SQL to look at (a {@code ?}
+   * there is no placeholder, a parenthesis no nesting). Quotes are ended as the server ends them
+   * without {@code NO_BACKSLASH_ESCAPES}: a backslash escapes the next character, a doubled quote
+   * stands for one.
+   */
+  static int skipped(String sql, int i) {
+    int n = sql.length();
+    char c = sql.charAt(i);
+    if (c == '\'' || c == '"' || c == '`') {
+      return closing(sql, i, c);
+    }
+    if (c == '#'
+        || (c == '-' && i + 2 < n && sql.charAt(i + 1) == '-' && isSpace(sql.charAt(i + 2)))) {
+      int eol = sql.indexOf('\n', i);
+      return eol < 0 ? n - 1 : eol;
+    }
+    if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+      int end = sql.indexOf("*/", i + 2);
+      if (end < 0) {
+        throw new IllegalArgumentException("unterminated comment in: " + sql);
+      }
+      return end + 1;
+    }
+    return i;
   }
 
   private static boolean isSpace(char c) {
