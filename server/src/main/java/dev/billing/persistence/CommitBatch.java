@@ -104,18 +104,12 @@ public final class CommitBatch implements Writes {
       for (int i = 0; i < entries.size(); ) {
         Entry first = entries.get(i);
         int to = i + 1;
-        InsertShape shape = InsertShape.of(first); // null for reads and updates
-        if (shape != null) {
+        if (InsertShape.of(first) != null) { // consecutive rows of one INSERT go as one
           while (to < entries.size() && InsertShape.sameStatement(entries.get(to), first)) {
             to++;
           }
         }
-        if (shape != null && to - i > 1) {
-          shape.appendRows(sql, recorded, entries.subList(i, to), values);
-        } else {
-          to = i + 1;
-          recorded.appendLiteral(sql, first.sql.getSql(), first, values);
-        }
+        recorded.appendStatement(sql, entries.subList(i, to), values);
         sql.append(";\n");
         statements.add(first);
         i = to;

@@ -1,8 +1,6 @@
 package dev.billing.persistence;
 
 import dev.billing.persistence.Recorded.Entry;
-import java.sql.SQLException;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.ibatis.mapping.SqlCommandType;
@@ -36,22 +34,6 @@ record InsertShape(String prefix, String tuple, String suffix) {
       }
     }
     return shape == NONE ? null : shape;
-  }
-
-  /**
-   * Appends {@code rows}, entries of one statement recorded once per row, as one multi-row INSERT
-   * with their values written in ({@link Recorded#appendLiteral}).
-   */
-  void appendRows(StringBuilder sql, Recorded recorded, List<Entry> rows, Literals.Values values)
-      throws SQLException {
-    sql.append(prefix);
-    for (int j = 0; j < rows.size(); j++) {
-      if (j > 0) {
-        sql.append(",\n");
-      }
-      recorded.appendLiteral(sql, tuple, rows.get(j), values);
-    }
-    sql.append(suffix);
   }
 
   /** Whether {@code e} is the same statement as {@code first}, to go in one INSERT with it. */

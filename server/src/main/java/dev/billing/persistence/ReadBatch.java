@@ -79,17 +79,15 @@ public final class ReadBatch {
    * the batch has been sent.
    */
   public <S, T> IntSupplier countAll(Class<S> store, Collection<T> rows, BiConsumer<S, T> write) {
-    if (sent) {
-      throw new IllegalStateException("this batch has been sent");
-    }
+    requireOpen();
     List<Entry> recordedRows = new ArrayList<>(rows.size());
     for (T row : rows) {
       Entry e = recorded.one(store, s -> write.accept(s, row), Recorded.Answer.COUNT);
-      if (InsertShape.of(e) == null
-          || (!recordedRows.isEmpty() && !InsertShape.sameStatement(e, recordedRows.get(0)))) {
+      recordedRows.add(e);
+      if (InsertShape.of(e) == null || !InsertShape.sameStatement(e, recordedRows.get(0))) {
+        recorded.entries.removeAll(recordedRows); // refused: nothing of it is sent
         throw new IllegalArgumentException(e.ms.getId() + " is not one single-row INSERT");
       }
-      recordedRows.add(e);
     }
     if (recordedRows.isEmpty()) {
       return () -> 0;
@@ -103,12 +101,16 @@ public final class ReadBatch {
   }
 
   private <S> Entry add(Class<S> store, Consumer<S> call, Recorded.Answer kind) {
-    if (sent) {
-      throw new IllegalStateException("this batch has been sent");
-    }
+    requireOpen();
     Entry e = recorded.one(store, call, kind);
     statements.add(List.of(e));
     return e;
+  }
+
+  private void requireOpen() {
+    if (sent) {
+      throw new IllegalStateException("this batch has been sent");
+    }
   }
 
   private static void answered(Entry e) {
@@ -122,9 +124,7 @@ public final class ReadBatch {
    * their stores, which they must see) and reads their answers.
    */
   public void send() {
-    if (sent) {
-      throw new IllegalStateException("this batch has been sent");
-    }
+    requireOpen();
     sent = true;
     List<Entry> entries = recorded.entries;
     if (entries.isEmpty()) {
@@ -140,12 +140,7 @@ public final class ReadBatch {
         if (!sql.isEmpty()) {
           sql.append(";\n");
         }
-        Entry e = statement.get(0);
-        if (statement.size() > 1) {
-          InsertShape.of(e).appendRows(sql, recorded, statement, values);
-        } else {
-          recorded.appendLiteral(sql, e.sql.getSql(), e, values);
-        }
+        recorded.appendStatement(sql, statement, values);
       }
       st.setEscapeProcessing(false);
       boolean isResultSet = st.execute(sql.toString());

@@ -103,10 +103,11 @@ final class Recorded {
   }
 
   /**
-   * Binds {@code e}'s parameters from {@code index} on, as MyBatis's DefaultParameterHandler binds
-   * a statement's from 1; returns the next free index.
+   * Binds {@code e}'s parameters from 1 on, as MyBatis's DefaultParameterHandler binds a
+   * statement's; returns how many it bound.
    */
-  int bind(PreparedStatement ps, int index, Entry e) throws SQLException {
+  private int bind(PreparedStatement ps, Entry e) throws SQLException {
+    int index = 1;
     Object parameter = e.parameter;
     MetaObject meta = null;
     for (ParameterMapping pm : e.sql.getParameterMappings()) {
@@ -135,21 +136,43 @@ final class Recorded {
       TypeHandler<Object> handler = (TypeHandler<Object>) pm.getTypeHandler();
       handler.setParameter(ps, index++, value, jdbcType);
     }
-    return index;
+    return index - 1;
+  }
+
+  /**
+   * Appends one statement of a packet, its values written in as literals ({@link Literals}): {@code
+   * rows} is one entry, or several of one single-row INSERT, which go as one multi-row INSERT.
+   */
+  void appendStatement(StringBuilder out, List<Entry> rows, Literals.Values values)
+      throws SQLException {
+    Entry first = rows.get(0);
+    if (rows.size() == 1) {
+      appendLiteral(out, first.sql.getSql(), first, values);
+      return;
+    }
+    InsertShape shape = InsertShape.of(first);
+    out.append(shape.prefix());
+    for (int j = 0; j < rows.size(); j++) {
+      if (j > 0) {
+        out.append(",\n");
+      }
+      appendLiteral(out, shape.tuple(), rows.get(j), values);
+    }
+    out.append(shape.suffix());
   }
 
   /**
    * Appends {@code template} (the text of {@code e}'s statement, or the part of it that holds all
-   * its parameters) with {@code e}'s parameters written in as literals ({@link Literals}), bound
-   * through {@code values} as {@link #bind} binds them.
+   * its parameters) with {@code e}'s parameters written in, bound through {@code values} as {@link
+   * #bind} binds them.
    */
-  void appendLiteral(StringBuilder out, String template, Entry e, Literals.Values values)
+  private void appendLiteral(StringBuilder out, String template, Entry e, Literals.Values values)
       throws SQLException {
-    int next = bind(values.statement, 1, e);
+    int bound = bind(values.statement, e);
     String[] pieces = Literals.template(template);
-    if (pieces.length != next) {
+    if (pieces.length - 1 != bound) {
       throw new IllegalStateException(
-          e.ms.getId() + ": " + (next - 1) + " parameters for " + (pieces.length - 1) + " places");
+          e.ms.getId() + ": " + bound + " parameters for " + (pieces.length - 1) + " places");
     }
     Literals.append(out, pieces, values.all());
   }

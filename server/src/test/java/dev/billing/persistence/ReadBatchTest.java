@@ -171,6 +171,19 @@ class ReadBatchTest {
                               List.of("rb-x"),
                               (s, u) -> s.findLinksOfUsers(List.of(u))))
                   .isInstanceOf(IllegalArgumentException.class);
+              assertThatThrownBy( // an INSERT, then an UPDATE: refused, the INSERT not sent
+                      () ->
+                          reads.countAll(
+                              CustomerStore.class,
+                              List.of("rb-y1", "rb-y2"),
+                              (s, u) -> {
+                                if (u.equals("rb-y1")) {
+                                  s.insertIfAbsent(u, "cus_" + u);
+                                } else {
+                                  s.replace(u, "cus_old", "cus_new");
+                                }
+                              }))
+                  .isInstanceOf(IllegalArgumentException.class);
               IntSupplier stored =
                   reads.countAll(CustomerStore.class, rows, CustomerStore::insertLinkIfAbsent);
               Supplier<List<CustomerLink>> links =
@@ -183,6 +196,7 @@ class ReadBatchTest {
             });
 
     assertThat(answers[0]).isEqualTo(2);
+    assertThat(count("SELECT COUNT(*) FROM customers WHERE user_id = 'rb-y1'")).isZero();
     @SuppressWarnings("unchecked")
     List<CustomerLink> found = (List<CustomerLink>) answers[1];
     assertThat(found).containsExactlyInAnyOrderElementsOf(rows);
