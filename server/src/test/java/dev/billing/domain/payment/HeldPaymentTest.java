@@ -2,21 +2,15 @@ package dev.billing.domain.payment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.billing.config.Catalog;
-import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.command.StripeCommand.InvoiceSettled;
 import dev.billing.domain.credits.CreditService;
-import dev.billing.domain.customer.CustomerService;
-import dev.billing.domain.entitlement.EntitlementCalculator;
-import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.persistence.Transactions;
 import dev.billing.testing.BatchedGroup;
+import dev.billing.testing.TestDomain;
 import dev.billing.testing.TestServer;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,24 +31,15 @@ class HeldPaymentTest {
   static void start() {
     server = TestServer.startWithoutWarmup();
     tx = server.transactions();
-    AuditLog audit = new AuditLog(tx);
-    tx.addCommitHook(audit);
-    Catalog catalog = Catalog.defaults("price_pro", "price_studio");
-    EntitlementService entitlements =
-        new EntitlementService(
-            tx,
-            catalog,
-            new EntitlementCalculator(catalog, Duration.ofDays(3)),
-            audit,
-            Clock.systemUTC());
-    CreditService credits = new CreditService(tx, entitlements, audit);
+    TestDomain domain = TestDomain.over(tx);
+    CreditService credits = new CreditService(tx, domain.entitlements(), domain.audit());
     payments =
         new PaymentService(
             credits,
-            new ReferralService(tx, entitlements, credits, audit),
-            audit,
-            new CustomerService(tx, null),
-            catalog);
+            new ReferralService(tx, domain.entitlements(), credits, domain.audit()),
+            domain.audit(),
+            domain.customers(),
+            domain.catalog());
   }
 
   @AfterAll

@@ -2,19 +2,12 @@ package dev.billing.domain.subscription;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.billing.config.Catalog;
-import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
-import dev.billing.domain.customer.CustomerService;
-import dev.billing.domain.entitlement.EntitlementCalculator;
-import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.persistence.Transactions;
 import dev.billing.testing.BatchedGroup;
-import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestDomain;
 import dev.billing.testing.TestServer;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,22 +26,12 @@ class HeldPlaceholderTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(TestDatabase.fresh(), java.util.Map.of());
-    tx =
-        new Transactions(
-            server.server().database().sessionFactory(), TestDatabase.unprobedHealth());
-    AuditLog audit = new AuditLog(tx);
-    tx.addCommitHook(audit);
-    Catalog catalog = Catalog.defaults("price_pro", "price_studio");
-    EntitlementService entitlements =
-        new EntitlementService(
-            tx,
-            catalog,
-            new EntitlementCalculator(catalog, Duration.ofDays(3)),
-            audit,
-            Clock.systemUTC());
+    server = TestServer.startWithoutWarmup();
+    tx = server.transactions();
+    TestDomain domain = TestDomain.over(tx);
     subscriptions =
-        new SubscriptionService(catalog, entitlements, audit, new CustomerService(tx, null));
+        new SubscriptionService(
+            domain.catalog(), domain.entitlements(), domain.audit(), domain.customers());
   }
 
   @AfterAll
