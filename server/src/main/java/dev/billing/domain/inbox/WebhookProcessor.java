@@ -56,6 +56,13 @@ public final class WebhookProcessor implements AutoCloseable {
   /** A twin that rehearses its groups instead of committing them ({@link #rehearsalTwin}). */
   private final boolean rehearsal;
 
+  /**
+   * {@code !rehearsal}, kept as a value: passed on as it is, the compiled group code has no branch
+   * on it, so the twin's warm-up does not compile code that a real group throws away (a branch
+   * never taken while warming up is compiled as a trap).
+   */
+  private final boolean commit;
+
   public WebhookProcessor(
       Transactions tx,
       EventApplier applier,
@@ -83,6 +90,7 @@ public final class WebhookProcessor implements AutoCloseable {
     this.batchedGroups = meters.counter("billing_webhook_groups_total", "path", "batched");
     this.isolatedGroups = meters.counter("billing_webhook_groups_total", "path", "isolated");
     this.rehearsal = false;
+    this.commit = true;
   }
 
   /** The twin of {@code of}, counting into {@code uncounted}: see {@link #rehearsalTwin}. */
@@ -101,6 +109,7 @@ public final class WebhookProcessor implements AutoCloseable {
     this.batchedGroups = uncounted.counter("batched");
     this.isolatedGroups = uncounted.counter("isolated");
     this.rehearsal = true;
+    this.commit = false;
   }
 
   /**
@@ -233,7 +242,7 @@ public final class WebhookProcessor implements AutoCloseable {
     Transactions.GroupOutcome<Outcome> done;
     boolean batched = batchable(events);
     try {
-      done = tx.group(events, batched, work, !rehearsal);
+      done = tx.group(events, batched, work, commit);
     } catch (BillingException.Unavailable e) {
       group.forEach(p -> p.result().completeExceptionally(e));
       return;

@@ -251,8 +251,11 @@ public final class WebhookWarmup {
    * shapes before 2025-03-31 (the period on the subscription, {@code invoice.subscription}), the
    * others in the newer ones (the period on the item, the invoice's subscription under {@code
    * parent}). One life in four is delivered out of order, one starts with a free trial (and a
-   * same-second change), one has an event delivered twice: real deliveries take those paths too,
-   * and code compiled without them is compiled again when they come.
+   * same-second change), one has an event delivered twice, and one changes one thing at a time, as
+   * customers do: its trial ends alone, it is set to cancel at the period's end and back, one
+   * update changes nothing the service keeps, and (unless it recovers) it is deleted while set to
+   * cancel at the period's end. Real deliveries take those paths too, and code compiled without
+   * them is compiled again (after a deoptimization) when they come.
    */
   List<String> lifeOfASubscription(String run, int n) {
     String u = id(run, n);
@@ -260,6 +263,7 @@ public final class WebhookWarmup {
     int variant = n % 4;
     boolean trial = variant == 3;
     boolean recovers = (n / 4) % 2 == 1;
+    boolean oneAtATime = variant == 1;
     List<String> life =
         List.of(
             checkoutEvent(run, n),
@@ -269,7 +273,7 @@ public final class WebhookWarmup {
                 "customer.subscription.created",
                 t + 1,
                 NEW,
-                subscription(u, n, 0, trial ? "trialing" : "active", t, t)),
+                subscription(u, n, 0, trial || oneAtATime ? "trialing" : "active", t, t)),
             event(
                 u,
                 3,
@@ -311,6 +315,58 @@ public final class WebhookWarmup {
                     NEW,
                     subscription(u, n, 1, "canceled", t, t)));
     return switch (variant) {
+      case 1 -> { // one change at a time: the trial ends; cancel at the period's end, no-op, back
+        List<String> steps = new ArrayList<>(life);
+        steps.add(
+            2,
+            event(
+                u,
+                8,
+                "customer.subscription.updated",
+                t + 2,
+                NEW,
+                subscription(u, n, 0, "active", t, t, false),
+                "{\"status\":\"trialing\",\"trial_end\":" + (t + 14 * DAY) + "}"));
+        steps.addAll(
+            4,
+            List.of(
+                event(
+                    u,
+                    9,
+                    "customer.subscription.updated",
+                    t + 2 * DAY,
+                    NEW,
+                    subscription(u, n, 1, "active", t, t, true),
+                    "{\"cancel_at_period_end\":false}"),
+                event(
+                    u,
+                    10,
+                    "customer.subscription.updated",
+                    t + 3 * DAY,
+                    NEW,
+                    subscription(u, n, 1, "active", t, t, true),
+                    "{\"metadata\":{}}"),
+                event(
+                    u,
+                    11,
+                    "customer.subscription.updated",
+                    t + 4 * DAY,
+                    NEW,
+                    subscription(u, n, 1, "active", t, t, false),
+                    "{\"cancel_at_period_end\":true}")));
+        if (!recovers) { // set to cancel at the period's end again, and so deleted
+          steps.set(
+              steps.size() - 1,
+              event(
+                  u,
+                  7,
+                  "customer.subscription.deleted",
+                  t + 40 * DAY,
+                  NEW,
+                  subscription(u, n, 1, "canceled", t, t, true)));
+        }
+        yield steps;
+      }
       case 2 -> // the subscription before its checkout, the failed renewal before the plan change
           List.of(
               life.get(1),
@@ -465,11 +521,30 @@ public final class WebhookWarmup {
 
   private static String event(
       String u, int seq, String type, long created, String apiVersion, String object) {
+    return event(u, seq, type, created, apiVersion, object, null);
+  }
+
+  /** An event whose {@code data} has {@code previous} (JSON) as its previous attributes. */
+  private static String event(
+      String u,
+      int seq,
+      String type,
+      long created,
+      String apiVersion,
+      String object,
+      String previous) {
     return """
         {"id":"evt_%s_%d","object":"event","api_version":"%s","created":%d,\
-        "data":{"object":%s},"livemode":false,"pending_webhooks":1,\
+        "data":{"object":%s%s},"livemode":false,"pending_webhooks":1,\
         "request":{"id":null,"idempotency_key":null},"type":"%s"}"""
-        .formatted(u, seq, apiVersion, created, object, type);
+        .formatted(
+            u,
+            seq,
+            apiVersion,
+            created,
+            object,
+            previous == null ? "" : ",\"previous_attributes\":" + previous,
+            type);
   }
 
   /**
@@ -479,6 +554,25 @@ public final class WebhookWarmup {
    */
   private String subscription(
       String u, int n, int step, String status, long start, long periodStart) {
+    return subscription(
+        u,
+        n,
+        step,
+        status,
+        start,
+        periodStart,
+        (step == 1 && n % 4 == 3 || step == 2) && "active".equals(status)); // canceled at the end
+  }
+
+  /** As above, set to cancel at the period's end or not as {@code cancelAtPeriodEnd} says. */
+  private String subscription(
+      String u,
+      int n,
+      int step,
+      String status,
+      long start,
+      long periodStart,
+      boolean cancelAtPeriodEnd) {
     boolean older = "past_due".equals(status);
     String period =
         "\"current_period_end\":%d,\"current_period_start\":%d,"
@@ -494,8 +588,7 @@ public final class WebhookWarmup {
         "livemode":false,"metadata":{"user_id":"user_%s"},"status":"%s","trial_end":%s,%s}"""
         .formatted(
             u,
-            (step == 1 && n % 4 == 3 || step == 2)
-                && "active".equals(status), // canceled at the end
+            cancelAtPeriodEnd,
             "canceled".equals(status) ? Long.toString(start + 40 * DAY) : "null",
             start,
             u,
