@@ -420,7 +420,7 @@ public final class WebhookWarmup {
       "payment_link":null,"payment_method_collection":"always",\
       "payment_method_configuration_details":null,\
       "payment_method_options":{"card":{"request_three_d_secure":"automatic"}},\
-      "payment_method_types":["card"],"phone_number_collection":{"enabled":false},\
+      "payment_method_types":["card","link"],"phone_number_collection":{"enabled":false},\
       "recovered_from":null,"saved_payment_method_options":{"allow_redisplay_filters":["always"],\
       "payment_method_remove":null,"payment_method_save":null},"setup_intent":null,\
       "shipping_address_collection":null,"shipping_cost":null,"shipping_options":[],\
