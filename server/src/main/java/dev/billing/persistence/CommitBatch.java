@@ -1,8 +1,8 @@
 package dev.billing.persistence;
 
+import com.mysql.cj.jdbc.StatementImpl;
 import dev.billing.persistence.Recorded.Entry;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -23,8 +23,8 @@ import org.apache.ibatis.session.Configuration;
  * and the transaction is rolled back as it would be after any failed statement.
  *
  * <p>Writes recorded here answer 0 rows (the count is not known until the packet is sent): a writer
- * that reads its count writes through the transaction instead. A value the commit's statements
- * compute comes back through {@link #readLong}.
+ * that reads its count writes through the transaction instead. The id a write sets comes back
+ * through {@link #insertIdOf}; selects do not go with the commit.
  */
 public final class CommitBatch implements Writes {
   private final Recorded recorded;
@@ -50,17 +50,20 @@ public final class CommitBatch implements Writes {
   }
 
   /**
-   * Records {@code select}, a query of {@code store} that answers one number, to run in its place
-   * among the commit's statements (it sees what the statements before it wrote); the number is
-   * there once the transaction committed (or, for a rehearsal, once its statements ran).
+   * Records {@code write}, one write of {@code store}'s that sets the session's LAST_INSERT_ID()
+   * (an insert with an auto-increment key, or {@code LAST_INSERT_ID(expr)}), to run in its place
+   * among the commit's statements; the id it set is there once the transaction committed (or, for a
+   * rehearsal, once its statements ran). It comes with the write's own answer (the server's OK
+   * packet carries it), so no {@code SELECT LAST_INSERT_ID()} goes with the packet.
    */
-  public <S> LongSupplier readLong(Class<S> store, Consumer<S> select) {
-    Entry read = recorded.one(store, select, Recorded.Answer.ONE);
+  public <S> LongSupplier insertIdOf(Class<S> store, Consumer<S> write) {
+    Entry e = recorded.one(store, write, Recorded.Answer.COUNT);
+    e.wantsInsertId = true;
     return () -> {
-      if (!read.answered) {
+      if (!e.answered) {
         throw new IllegalStateException("the commit's statements have not run yet");
       }
-      return read.value;
+      return e.value;
     };
   }
 
@@ -116,17 +119,13 @@ public final class CommitBatch implements Writes {
       }
       sql.append(end.statement);
       st.setEscapeProcessing(false);
-      boolean isResultSet = st.execute(sql.toString());
-      int answers = statements.size() + 1;
-      for (int k = 0; k < answers; k++) {
-        if (isResultSet && k < statements.size()) {
-          Entry read = statements.get(k);
-          try (ResultSet rs = st.getResultSet()) {
-            read.value = rs.next() ? rs.getLong(1) : 0;
-            read.answered = true;
-          }
+      st.execute(sql.toString());
+      for (Entry e : statements) { // each statement's answer in turn; the COMMIT's is the last
+        if (e.wantsInsertId) {
+          e.value = st.unwrap(StatementImpl.class).getLastInsertID();
+          e.answered = true;
         }
-        isResultSet = st.getMoreResults();
+        st.getMoreResults();
       }
     } catch (SQLException e) {
       // See Recorded.afterFailure: a commit's failure rolls back explicitly; a rehearsal's sends a

@@ -32,8 +32,6 @@ final class Recorded {
   enum Answer {
     /** A write: its count, or nothing. */
     COUNT,
-    /** A select of one value (one column, one row). */
-    ONE,
     /** A select of rows, mapped as the store's statement maps them. */
     ROWS
   }
@@ -45,7 +43,7 @@ final class Recorded {
     final BoundSql sql;
     final Answer kind;
 
-    /** Once sent: a write's count, or the value a one-value select answered. */
+    /** Once sent: a write's count, or the id it set ({@link #wantsInsertId}). */
     long value;
 
     /** Once sent: the rows a select of rows answered. */
@@ -53,6 +51,9 @@ final class Recorded {
 
     /** Whether it has been sent and answered. */
     boolean answered;
+
+    /** A write whose answer is the LAST_INSERT_ID() it set, not its count. */
+    boolean wantsInsertId;
 
     Entry(MappedStatement ms, Object parameter, Answer kind) {
       this.ms = ms;
@@ -75,7 +76,7 @@ final class Recorded {
   final List<Entry> entries = new ArrayList<>();
 
   /**
-   * @param rows whether selects of rows may be recorded (else only writes and one-value selects)
+   * @param rows whether selects of rows may be recorded (else only writes)
    */
   Recorded(Configuration configuration, boolean rows) {
     this.configuration = configuration;
@@ -238,8 +239,7 @@ final class Recorded {
 
     @Override
     public <T> T selectOne(String statement, Object parameter) {
-      record(statement, parameter, Answer.ONE);
-      return null; // answered once sent
+      throw notHere(); // read it as rows
     }
 
     @Override
@@ -279,8 +279,8 @@ final class Recorded {
     private UnsupportedOperationException notHere() {
       return new UnsupportedOperationException(
           rows
-              ? "only writes and selects of one value or of rows are recorded"
-              : "only writes and one-value selects can go with the commit");
+              ? "only writes and selects of rows are recorded"
+              : "only writes can go with the commit");
     }
 
     @Override

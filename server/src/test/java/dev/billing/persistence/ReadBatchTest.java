@@ -104,8 +104,9 @@ class ReadBatchTest {
           assertThatThrownBy(
                   () -> reads.rows(CustomerStore.class, s -> s.insertIfAbsent("rb-x", "cus_x")))
               .isInstanceOf(IllegalArgumentException.class);
-          assertThatThrownBy(() -> reads.rows(ChangeLogStore.class, ChangeLogStore::lastReserved))
-              .isInstanceOf(IllegalArgumentException.class);
+          assertThatThrownBy(
+                  () -> reads.rows(ChangeLogStore.class, ChangeLogStore::lastCommittedSeq))
+              .isInstanceOf(UnsupportedOperationException.class);
           Supplier<List<CustomerLink>> none =
               reads.rows(CustomerStore.class, s -> s.findLinksOfUsers(List.of("rb-nobody")));
           assertThat(reads.statements()).hasSize(1); // the refused calls left nothing behind

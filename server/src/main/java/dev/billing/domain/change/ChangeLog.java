@@ -88,8 +88,8 @@ public final class ChangeLog implements CommitHook {
     }
     int n = pending.size();
     CommitBatch batch = uow.commitBatch();
+    LongSupplier last = batch.insertIdOf(ChangeLogStore.class, s -> s.reserve(n));
     ChangeLogStore store = batch.store(ChangeLogStore.class);
-    store.reserve(n);
     for (int i = 0; i < n; i++) {
       PendingChange p = pending.get(i);
       store.append(
@@ -108,7 +108,7 @@ public final class ChangeLog implements CommitHook {
     }
     Appended appended = uow.attachment(Appended.class, Appended::new);
     appended.pending = List.copyOf(pending);
-    appended.last = batch.readLong(ChangeLogStore.class, ChangeLogStore::lastReserved);
+    appended.last = last;
     pending.clear();
   }
 

@@ -6,7 +6,8 @@ import java.util.List;
 public interface ChangeLogStore {
   /**
    * Takes the sequence row's lock until commit and moves it on by {@code n}; the new last number is
-   * then the session's LAST_INSERT_ID().
+   * then the session's LAST_INSERT_ID() (and the write's insert id: {@code
+   * CommitBatch.insertIdOf}).
    */
   void reserve(int n);
 
@@ -15,9 +16,6 @@ public interface ChangeLogStore {
    * numbers {@link #reserve} just took, before anything else sets LAST_INSERT_ID().
    */
   void append(ChangeLogRow row, int fromLast);
-
-  /** The last number {@link #reserve} took in this session. */
-  Long lastReserved();
 
   /** Committed rows after {@code afterSeq}, in order; at most {@code limit}. */
   List<ChangeLogRow> readAfter(long afterSeq, int limit);
