@@ -53,13 +53,11 @@ public final class WebhookProcessor implements AutoCloseable {
   private final Counter batchedGroups;
   private final Counter isolatedGroups;
 
-  /** A twin that rehearses its groups instead of committing them ({@link #rehearsalTwin}). */
-  private final boolean rehearsal;
-
   /**
-   * {@code !rehearsal}, kept as a value: passed on as it is, the compiled group code has no branch
-   * on it, so the twin's warm-up does not compile code that a real group throws away (a branch
-   * never taken while warming up is compiled as a trap).
+   * False for a twin that rehearses its groups instead of committing them ({@link #rehearsalTwin}).
+   * Passed on as it is: the compiled group code has no branch on it, so the twin's warm-up does not
+   * compile code that a real group throws away (a branch never taken while warming up is compiled
+   * as a trap).
    */
   private final boolean commit;
 
@@ -89,7 +87,6 @@ public final class WebhookProcessor implements AutoCloseable {
     this.dead = meters.counter("billing_webhook_events_total", "outcome", "dead");
     this.batchedGroups = meters.counter("billing_webhook_groups_total", "path", "batched");
     this.isolatedGroups = meters.counter("billing_webhook_groups_total", "path", "isolated");
-    this.rehearsal = false;
     this.commit = true;
   }
 
@@ -108,7 +105,6 @@ public final class WebhookProcessor implements AutoCloseable {
     this.dead = uncounted.counter("dead");
     this.batchedGroups = uncounted.counter("batched");
     this.isolatedGroups = uncounted.counter("isolated");
-    this.rehearsal = true;
     this.commit = false;
   }
 
@@ -260,7 +256,7 @@ public final class WebhookProcessor implements AutoCloseable {
         p.result().complete(o);
         continue;
       }
-      if (rehearsal) {
+      if (!commit) { // a rehearsal keeps nothing, not even for retry
         p.result().completeExceptionally(done.failures().get(i));
         continue;
       }

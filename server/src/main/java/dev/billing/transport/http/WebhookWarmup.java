@@ -313,7 +313,7 @@ public final class WebhookWarmup {
                     "customer.subscription.deleted",
                     t + 40 * DAY,
                     NEW,
-                    subscription(u, n, 1, "canceled", t, t)));
+                    subscription(u, n, 1, "canceled", t, t, oneAtATime)));
     return switch (variant) {
       case 1 -> { // one change at a time: the trial ends; cancel at the period's end, no-op, back
         List<String> steps = new ArrayList<>(life);
@@ -354,17 +354,6 @@ public final class WebhookWarmup {
                     NEW,
                     subscription(u, n, 1, "active", t, t, false),
                     "{\"cancel_at_period_end\":true}")));
-        if (!recovers) { // set to cancel at the period's end again, and so deleted
-          steps.set(
-              steps.size() - 1,
-              event(
-                  u,
-                  7,
-                  "customer.subscription.deleted",
-                  t + 40 * DAY,
-                  NEW,
-                  subscription(u, n, 1, "canceled", t, t, true)));
-        }
         yield steps;
       }
       case 2 -> // the subscription before its checkout, the failed renewal before the plan change
