@@ -77,6 +77,46 @@ class ReadBatchTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void aUnionsPartsGoAsOneStatementAndAnswerTogether() {
+    tx.execute(
+        uow -> {
+          uow.store(CustomerStore.class).insertIfAbsent("rb-u1", "cus_rb-u1");
+          uow.store(CustomerStore.class).insertIfAbsent("rb-u2", "cus_rb-u2");
+          return null;
+        });
+    Object[] answers =
+        tx.execute(
+            uow -> {
+              ReadBatch reads = uow.reads();
+              Supplier<List<CustomerLink>> both =
+                  reads.rowsOfUnion(
+                      CustomerStore.class,
+                      List.of(
+                          s -> s.findLinksOfUsers(List.of("rb-u1")),
+                          s -> s.findLinksOfUsers(List.of("rb-u2", "rb-nobody"))));
+              Supplier<List<CustomerLink>> none = reads.rowsOfUnion(CustomerStore.class, List.of());
+              assertThatThrownBy(
+                      () ->
+                          reads.rowsOfUnion(
+                              CustomerStore.class,
+                              List.of(
+                                  s -> s.findLinksOfUsers(List.of("rb-u1")),
+                                  s -> s.insertIfAbsent("rb-x", "cus_x"))))
+                  .isInstanceOf(IllegalArgumentException.class);
+              List<String> statements = reads.statements();
+              reads.send();
+              return new Object[] {statements, both.get(), none.get()};
+            });
+
+    assertThat((List<?>) answers[0]).hasSize(1); // the refused union left nothing behind
+    assertThat((List<Object>) answers[1])
+        .containsExactlyInAnyOrder(
+            new CustomerLink("rb-u1", "cus_rb-u1"), new CustomerLink("rb-u2", "cus_rb-u2"));
+    assertThat((List<?>) answers[2]).isEmpty();
+  }
+
+  @Test
   void aSelectSeesTheWritesHeldForItsStore() {
     List<CustomerLink> seen =
         tx.execute(

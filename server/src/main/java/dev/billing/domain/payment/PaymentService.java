@@ -374,7 +374,8 @@ public final class PaymentService {
       return () -> {};
     }
     List<Key> keys = List.copyOf(wanted);
-    Supplier<List<PaymentRow>> found = reads.rows(PaymentStore.class, s -> s.lockByKeys(keys));
+    Supplier<List<PaymentRow>> found =
+        reads.rowsOfUnion(PaymentStore.class, PaymentStore.lockParts(keys));
     return () -> {
       rows.absent.addAll(keys);
       found.get().forEach(rows::remember);

@@ -1,6 +1,10 @@
 package dev.billing.domain.payment;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /** payments. */
 public interface PaymentStore {
@@ -13,28 +17,41 @@ public interface PaymentStore {
   /** A new payment believed absent: fails (a duplicate key) if one with its keys is stored. */
   void insertNew(PaymentRow row);
 
-  /** The payments these keys name, locked until commit. */
-  default List<PaymentRow> lockByKeys(List<Key> keys) {
-    return lockByKinds(
-        keys, hasKind(keys, "i"), hasKind(keys, "p"), hasKind(keys, "s"), hasKind(keys, "c"));
-  }
-
   /**
-   * {@link #lockByKeys}'s statement, told which kinds of key are there: it looks up each kind in
-   * its own part, and leaves out the parts of the kinds that are not (each costs the database a
-   * plan).
+   * The locking lookups of the payments these keys name, one per kind of key present (for {@code
+   * ReadBatch.rowsOfUnion}: one statement, a part per kind; a row named by two keys comes back
+   * twice).
    */
-  List<PaymentRow> lockByKinds(
-      List<Key> keys, boolean ids, boolean intents, boolean sessions, boolean charges);
-
-  private static boolean hasKind(List<Key> keys, String kind) {
+  static List<Consumer<PaymentStore>> lockParts(List<Key> keys) {
+    Map<String, List<String>> byKind = new TreeMap<>();
     for (Key k : keys) {
-      if (k.kind().equals(kind)) {
-        return true;
-      }
+      byKind.computeIfAbsent(k.kind(), x -> new ArrayList<>()).add(k.value());
     }
-    return false;
+    List<Consumer<PaymentStore>> parts = new ArrayList<>(byKind.size());
+    byKind.forEach(
+        (kind, values) ->
+            parts.add(
+                switch (kind) {
+                  case "i" -> s -> s.lockByIds(values);
+                  case "p" -> s -> s.lockByIntents(values);
+                  case "s" -> s -> s.lockBySessions(values);
+                  case "c" -> s -> s.lockByCharges(values);
+                  default -> throw new IllegalArgumentException("no kind of key " + kind);
+                }));
+    return parts;
   }
+
+  /** The payments with these ids, locked until commit. */
+  List<PaymentRow> lockByIds(List<String> ids);
+
+  /** The payments of these payment intents, locked until commit. */
+  List<PaymentRow> lockByIntents(List<String> intentIds);
+
+  /** The payments of these checkout sessions, locked until commit. */
+  List<PaymentRow> lockBySessions(List<String> sessionIds);
+
+  /** The payments of these charges, locked until commit. */
+  List<PaymentRow> lockByCharges(List<String> chargeIds);
 
   /**
    * A payment wanted by its id ({@code "i"}), payment intent ({@code "p"}), checkout session
