@@ -53,13 +53,7 @@ public final class ReadBatch {
    * there once the batch has been sent.
    */
   public <S, T> Supplier<List<T>> rows(Class<S> store, Consumer<S> select) {
-    Entry e = add(store, select, Recorded.Answer.ROWS);
-    return () -> {
-      answered(e);
-      @SuppressWarnings("unchecked")
-      List<T> rows = (List<T>) e.rows;
-      return rows;
-    };
+    return rowsOfUnion(store, List.of(select)); // a union of one part is the select itself
   }
 
   /**
