@@ -429,7 +429,7 @@ public final class PaymentService {
     /** Whether this key's payment (or its absence) is known here. */
     boolean knows(Key k) {
       return absent.contains(k)
-          || ("i".equals(k.kind()) ? byId.containsKey(k.value()) : ids.containsKey(k));
+          || (k.kind() == Key.Kind.ID ? byId.containsKey(k.value()) : ids.containsKey(k));
     }
 
     /** The row's keys other than its id. */
@@ -458,7 +458,7 @@ public final class PaymentService {
 
     /** The row of {@code key} as known here, else {@code read}'s answer. */
     private PaymentRow known(Key key, Supplier<PaymentRow> read) {
-      String id = "i".equals(key.kind()) ? key.value() : ids.get(key);
+      String id = key.kind() == Key.Kind.ID ? key.value() : ids.get(key);
       PaymentRow row = id == null ? null : byId.get(id);
       return row != null || absent.contains(key) ? row : read.get();
     }

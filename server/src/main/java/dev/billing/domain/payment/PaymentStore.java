@@ -1,9 +1,10 @@
 package dev.billing.domain.payment;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /** payments. */
@@ -23,21 +24,12 @@ public interface PaymentStore {
    * twice).
    */
   static List<Consumer<PaymentStore>> lockParts(List<Key> keys) {
-    Map<String, List<String>> byKind = new TreeMap<>();
+    Map<Key.Kind, List<String>> byKind = new EnumMap<>(Key.Kind.class);
     for (Key k : keys) {
       byKind.computeIfAbsent(k.kind(), x -> new ArrayList<>()).add(k.value());
     }
     List<Consumer<PaymentStore>> parts = new ArrayList<>(byKind.size());
-    byKind.forEach(
-        (kind, values) ->
-            parts.add(
-                switch (kind) {
-                  case "i" -> s -> s.lockByIds(values);
-                  case "p" -> s -> s.lockByIntents(values);
-                  case "s" -> s -> s.lockBySessions(values);
-                  case "c" -> s -> s.lockByCharges(values);
-                  default -> throw new IllegalArgumentException("no kind of key " + kind);
-                }));
+    byKind.forEach((kind, values) -> parts.add(s -> kind.lock.apply(s, values)));
     return parts;
   }
 
@@ -54,24 +46,38 @@ public interface PaymentStore {
   List<PaymentRow> lockByCharges(List<String> chargeIds);
 
   /**
-   * A payment wanted by its id ({@code "i"}), payment intent ({@code "p"}), checkout session
-   * ({@code "s"}) or charge ({@code "c"}). The factories answer null for a null value (no key).
+   * A payment wanted by its id, payment intent, checkout session or charge. The factories answer
+   * null for a null value (no key).
    */
-  record Key(String kind, String value) {
+  record Key(Kind kind, String value) {
+    /** What a key names a payment by, and the store's locking lookup by it. */
+    enum Kind {
+      ID(PaymentStore::lockByIds),
+      INTENT(PaymentStore::lockByIntents),
+      SESSION(PaymentStore::lockBySessions),
+      CHARGE(PaymentStore::lockByCharges);
+
+      final BiFunction<PaymentStore, List<String>, List<PaymentRow>> lock;
+
+      Kind(BiFunction<PaymentStore, List<String>, List<PaymentRow>> lock) {
+        this.lock = lock;
+      }
+    }
+
     static Key id(String id) {
-      return id == null ? null : new Key("i", id);
+      return id == null ? null : new Key(Kind.ID, id);
     }
 
     static Key intent(String intentId) {
-      return intentId == null ? null : new Key("p", intentId);
+      return intentId == null ? null : new Key(Kind.INTENT, intentId);
     }
 
     static Key session(String sessionId) {
-      return sessionId == null ? null : new Key("s", sessionId);
+      return sessionId == null ? null : new Key(Kind.SESSION, sessionId);
     }
 
     static Key charge(String chargeId) {
-      return chargeId == null ? null : new Key("c", chargeId);
+      return chargeId == null ? null : new Key(Kind.CHARGE, chargeId);
     }
   }
 

@@ -319,41 +319,20 @@ public final class WebhookWarmup {
         List<String> steps = new ArrayList<>(life);
         steps.add(
             2,
-            event(
+            activeUpdate(
                 u,
+                n,
                 8,
-                "customer.subscription.updated",
                 t + 2,
-                NEW,
-                subscription(u, n, 0, "active", t, t, false),
+                0,
+                false,
                 "{\"status\":\"trialing\",\"trial_end\":" + (t + 14 * DAY) + "}"));
         steps.addAll(
             4,
             List.of(
-                event(
-                    u,
-                    9,
-                    "customer.subscription.updated",
-                    t + 2 * DAY,
-                    NEW,
-                    subscription(u, n, 1, "active", t, t, true),
-                    "{\"cancel_at_period_end\":false}"),
-                event(
-                    u,
-                    10,
-                    "customer.subscription.updated",
-                    t + 3 * DAY,
-                    NEW,
-                    subscription(u, n, 1, "active", t, t, true),
-                    "{\"metadata\":{}}"),
-                event(
-                    u,
-                    11,
-                    "customer.subscription.updated",
-                    t + 4 * DAY,
-                    NEW,
-                    subscription(u, n, 1, "active", t, t, false),
-                    "{\"cancel_at_period_end\":true}")));
+                activeUpdate(u, n, 9, t + 2 * DAY, 1, true, "{\"cancel_at_period_end\":false}"),
+                activeUpdate(u, n, 10, t + 3 * DAY, 1, true, "{\"metadata\":{}}"),
+                activeUpdate(u, n, 11, t + 4 * DAY, 1, false, "{\"cancel_at_period_end\":true}")));
         yield steps;
       }
       case 2 -> // the subscription before its checkout, the failed renewal before the plan change
@@ -372,6 +351,24 @@ public final class WebhookWarmup {
       }
       default -> life;
     };
+  }
+
+  /**
+   * A {@code customer.subscription.updated} event (number {@code seq}) of user {@code n}'s active
+   * subscription after {@code step} plan changes, set to cancel at the period's end or not, with
+   * {@code previous} as its previous attributes.
+   */
+  private String activeUpdate(
+      String u, int n, int seq, long created, int step, boolean cancel, String previous) {
+    long t = start(n);
+    return event(
+        u,
+        seq,
+        "customer.subscription.updated",
+        created,
+        NEW,
+        subscription(u, n, step, "active", t, t, cancel),
+        previous);
   }
 
   /** The plan of user {@code n} after {@code step} plan changes. */
