@@ -278,10 +278,13 @@ public final class BillingServer implements AutoCloseable {
     reconciler.start(resilience.reconcileInterval());
     meterReporter.start(resilience.meterReportInterval());
     usage.start(2);
-    // Before the ports open: the first real deliveries find the write path compiled. The ports are
-    // held meanwhile, so none becomes the local port of one of the warm-up's own connections.
-    try (PortReservation ports =
-        PortReservation.of(config.grpcPort(), config.httpPort(), config.console().port())) {
+    // Before the HTTP port opens: the first real deliveries find the write path compiled. The
+    // ports are held meanwhile, so none becomes the local port of one of the warm-up's own
+    // connections. gRPC starts first, not serving (grpc.health.v1) until the warm-up is done:
+    // starting it loads classes (Netty's) that would otherwise make the JIT throw away code the
+    // warm-up compiled (the HTTP read path's, "made not entrant: marked for deoptimization").
+    try (PortReservation ports = PortReservation.of(config.httpPort(), config.console().port())) {
+      grpc.start(false);
       new WebhookWarmup(
               webhookHandler,
               http::loopbackTwin,
@@ -293,7 +296,7 @@ public final class BillingServer implements AutoCloseable {
               () -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
           .run(config.webhooks().warmupEvents(), config.webhooks().warmupBudget());
     }
-    grpc.start();
+    grpc.setServing(health.isUp());
     health.addListener(
         new DatabaseHealth.Listener() {
           @Override

@@ -7,8 +7,9 @@ import dev.billing.persistence.UnitOfWork;
 public final class CheckoutSessions {
   /**
    * Records a session's new status; sessions this service never created are not recorded. Held back
-   * and written with the transaction's others in one statement, before any other statement on
-   * checkout_sessions.
+   * and written with the transaction's others, before any other statement on checkout_sessions: one
+   * single-row update each (a static statement; a list in one statement would be MyBatis's dynamic
+   * SQL, built again on every call).
    */
   public void markStatus(UnitOfWork uow, String sessionId, String status) {
     if (sessionId != null) {
@@ -23,11 +24,10 @@ public final class CheckoutSessions {
 
     Held(UnitOfWork uow) {
       writes =
-          new HeldWrites<>(
+          HeldWrites.rows(
               uow,
               CheckoutStore.class,
-              (u, s) -> u.store(CheckoutStore.class).updateStatus(s.sessionId(), s.status()),
-              (u, all) -> u.store(CheckoutStore.class).updateStatuses(all));
+              (store, s) -> store.updateStatus(s.sessionId(), s.status()));
     }
   }
 }

@@ -9,7 +9,4 @@ public interface CheckoutStore {
   CheckoutSessionRow findBySessionId(String sessionId);
 
   void updateStatus(String sessionId, String status);
-
-  /** Several sessions' statuses in one statement. */
-  void updateStatuses(java.util.Collection<SessionStatus> statuses);
 }

@@ -41,10 +41,10 @@ public final class GrpcServer implements AutoCloseable {
             .build();
   }
 
-  public void start() throws IOException {
+  /** Starts taking calls, its health (grpc.health.v1) SERVING or NOT_SERVING. */
+  public void start(boolean serving) throws IOException {
     server.start();
-    health.setStatus("", ServingStatus.SERVING);
-    health.setStatus("billing.v1.BillingService", ServingStatus.SERVING);
+    setServing(serving);
   }
 
   /** -1 for in-process servers. */

@@ -54,6 +54,18 @@ public final class WebhookWarmup {
 
   private static final long DAY = 86_400;
 
+  /**
+   * The warm-up's last events, one in {@code TAIL_SHARE}, go in the small groups of {@link
+   * #TAIL_SIZES}: many groups for few events, late, when the compilers have little left to do. Code
+   * run once per group (the group's transaction, its prefetch) is called a few thousand times in
+   * the warm-up, and compiled code reports its calls to the JIT policy only every 1,024 calls; one
+   * that comes while the compile queue is long (the policy then raises its thresholds) leaves the
+   * code uncompiled until the next, which without the tail would come under real traffic.
+   */
+  private static final int TAIL_SHARE = 4;
+
+  private static final int[] TAIL_SIZES = {2, 3, 4, 2, 6, 8};
+
   /** How a checkout's event ends (see {@link #event}). */
   private static final String CHECKOUT_TYPE = "\"type\":\"checkout.session.completed\"}";
 
@@ -105,36 +117,39 @@ public final class WebhookWarmup {
     String run = UUID.randomUUID().toString().substring(0, 8);
     int done = 0;
     WebhookProcessor twin = processor.rehearsalTwin(scratchMeters.get());
-    HttpServer server = listener.apply(handler.to(twin));
-    server.start();
-    try (LoopbackDeliveries client =
-        new LoopbackDeliveries(server.port(), "/webhooks/stripe", 30_000)) {
+    try {
       Random random = new Random(42);
       int user = 0;
       String failure = null;
       boolean timeUp = false;
       while (done < events && failure == null && !timeUp) {
-        List<List<String>> window = window(run, user, random);
+        boolean tail = done >= events - events / TAIL_SHARE;
+        List<List<String>> window = window(run, user, random, tail ? TAIL_SIZES : GROUP_SIZES);
         user += LIVES_IN_FLIGHT + 1;
         int[] delivered = {0};
         String[] stopped = {null};
-        processor.rehearsing(
-            () -> {
-              for (List<String> payloads : window) {
-                stopped[0] = deliver(client, payloads);
-                if (stopped[0] != null) {
-                  return;
+        // Each window on a listener of its own, opened and closed on the service's I/O threads
+        // (and so its deliveries on new connections, as a sender's first or a restarted one's
+        // come): the accept, register and close paths are compiled with the rest, and the
+        // service's own listener opening later deoptimises nothing.
+        HttpServer server = listener.apply(handler.to(twin));
+        server.start();
+        try (LoopbackDeliveries client =
+            new LoopbackDeliveries(server.port(), "/webhooks/stripe", 30_000)) {
+          processor.rehearsing(
+              () -> {
+                for (List<String> payloads : window) {
+                  stopped[0] = deliver(client, payloads);
+                  if (stopped[0] != null) {
+                    return;
+                  }
+                  delivered[0] += payloads.size();
                 }
-                delivered[0] += payloads.size();
-              }
-            });
-        done += delivered[0];
-        failure = stopped[0];
-        // Deliveries come on new connections too (a sender's first, a restarted one's): the
-        // accept and close paths run here rather than first under real traffic.
-        client.reconnect();
-        if (failure == null) {
-          failure = probe(client);
+              });
+          done += delivered[0];
+          failure = stopped[0] != null ? stopped[0] : probe(client);
+        } finally {
+          server.close();
         }
         timeUp = System.nanoTime() - deadline >= 0;
       }
@@ -144,7 +159,6 @@ public final class WebhookWarmup {
         log.info("warm-up stopped after {} events: its time ({}) was up", done, budget);
       }
     } finally {
-      server.close();
       twin.close();
     }
     ran.increment(done);
@@ -164,7 +178,7 @@ public final class WebhookWarmup {
    * One window's groups: a lone checkout and {@link #LIVES_IN_FLIGHT} subscription lives from user
    * {@code first} on, their events interleaved (each life's in its order), cut into groups.
    */
-  private List<List<String>> window(String run, int first, Random random) {
+  private List<List<String>> window(String run, int first, Random random, int[] sizes) {
     List<Deque<String>> lives = new ArrayList<>();
     lives.add(new ArrayDeque<>(List.of(checkoutEvent(run, first))));
     for (int i = 1; i <= LIVES_IN_FLIGHT; i++) {
@@ -187,7 +201,7 @@ public final class WebhookWarmup {
     // a later group than it.
     List<List<String>> cut = new ArrayList<>();
     for (int from = 0; from < events.size(); groups++) {
-      int limit = Math.min(events.size(), from + GROUP_SIZES[groups % GROUP_SIZES.length]);
+      int limit = Math.min(events.size(), from + sizes[groups % sizes.length]);
       Set<Deque<String>> checkedOut = Collections.newSetFromMap(new IdentityHashMap<>());
       int to = from;
       while (to < limit && !checkedOut.contains(of.get(to))) {
