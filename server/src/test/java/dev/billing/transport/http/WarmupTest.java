@@ -1,6 +1,7 @@
 package dev.billing.transport.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -15,6 +16,11 @@ import dev.billing.stripe.SignatureVerifier;
 import dev.billing.stripe.StripeEventParser;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -22,6 +28,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +49,58 @@ class WarmupTest {
           "checkout_sessions",
           "audit_log",
           "change_log");
+
+  @Test
+  void grpcAnswersNotServingWhileTheWarmUpRuns() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    CompletableFuture<TestServer> starting =
+        CompletableFuture.supplyAsync(
+            () ->
+                TestServer.start(
+                    TestDatabase.fresh(),
+                    Map.of(
+                        "BILLING_WARMUP_EVENTS",
+                        "2000",
+                        "BILLING_GRPC_PORT",
+                        String.valueOf(port))));
+    // The port opens before the warm-up (starting gRPC afterwards would throw compiled code away).
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(10))
+        .until(() -> accepts(port));
+    ManagedChannel channel =
+        ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    try {
+      HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+      HealthCheckRequest billing =
+          HealthCheckRequest.newBuilder().setService("billing.v1.BillingService").build();
+      // Until the warm-up is done the service says it is not serving yet.
+      assertThat(health.withDeadlineAfter(10, TimeUnit.SECONDS).check(billing).getStatus())
+          .isEqualTo(HealthCheckResponse.ServingStatus.NOT_SERVING);
+      assertThat(starting).isNotDone();
+      try (TestServer server = starting.get(120, TimeUnit.SECONDS)) {
+        assertThat(server.metric("billing_warmup_events_total")).isGreaterThanOrEqualTo(2000.0);
+        assertThat(health.check(billing).getStatus())
+            .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+      }
+    } finally {
+      channel.shutdownNow();
+      if (!starting.isDone()) {
+        starting.thenAccept(TestServer::close);
+      }
+    }
+  }
+
+  private static boolean accepts(int port) {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
 
   @Test
   void warmUpEventsAreAppliedAndRolledBack() {
