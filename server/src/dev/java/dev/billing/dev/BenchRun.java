@@ -173,7 +173,7 @@ public final class BenchRun {
       env.put("BILLING_LOG_LEVEL", "WARN");
       server = pb.start();
       Process started = server;
-      // The production jar warms its webhook path up before it opens its ports (about 45 s on a
+      // The production jar warms its webhook path up before it opens its HTTP port (30-45 s on a
       // slow two-core machine); a server that dies is reported at once.
       ChaosRun.awaitReady(
           HttpClient.newHttpClient(),
