@@ -103,11 +103,6 @@ final class LoopbackDeliveries implements AutoCloseable {
     }
   }
 
-  /** Closes the open connections: the next deliveries go on new ones. */
-  void reconnect() {
-    close();
-  }
-
   @Override
   public void close() {
     for (Connection c : connections) {

@@ -171,7 +171,7 @@ public final class WebhookWarmup {
     return done;
   }
 
-  /** Groups cut so far: where the cycle of {@link #GROUP_SIZES} stands. */
+  /** Groups cut so far: where the cycle of group sizes stands. */
   private int groups;
 
   /**
@@ -396,9 +396,9 @@ public final class WebhookWarmup {
   }
 
   /**
-   * When user {@code n}'s subscription starts (epoch seconds): from November 2023 on, ten days
-   * apart, over about five and a half years and again, so that some periods have ended when their
-   * events come (late deliveries, replays) and most have not, all through the warm-up.
+   * When user {@code n}'s subscription starts (epoch seconds): ten days apart from November 2023 to
+   * May 2029, then from the start again, so that all through the warm-up some periods have ended
+   * when their events come (late deliveries, replays) and others have not.
    */
   private static long start(int n) {
     return 1_700_000_000L + (n % 200) * 10L * DAY;
