@@ -41,10 +41,13 @@ public final class GrpcServer implements AutoCloseable {
             .build();
   }
 
-  /** Starts taking calls, its health (grpc.health.v1) SERVING or NOT_SERVING. */
+  /**
+   * Starts taking calls, its health (grpc.health.v1) SERVING or NOT_SERVING from the first call on
+   * (set before the port opens: a check in between would find the service unknown).
+   */
   public void start(boolean serving) throws IOException {
-    server.start();
     setServing(serving);
+    server.start();
   }
 
   /** -1 for in-process servers. */
