@@ -264,12 +264,12 @@ public final class WebhookWarmup {
    * second plan change set to cancel at the period's end. Past due and the paid retry are in the
    * shapes before 2025-03-31 (the period on the subscription, {@code invoice.subscription}), the
    * others in the newer ones (the period on the item, the invoice's subscription under {@code
-   * parent}). One life in four is delivered out of order, one starts with a free trial (and a
-   * same-second change), one has an event delivered twice, and one changes one thing at a time, as
-   * customers do: its trial ends alone, it is set to cancel at the period's end and back, one
-   * update changes nothing the service keeps, and (unless it recovers) it is deleted while set to
-   * cancel at the period's end. Real deliveries take those paths too, and code compiled without
-   * them is compiled again (after a deoptimization) when they come.
+   * parent}). One life in four is delivered out of order (its failed renewal first), one starts
+   * with a free trial (and a same-second change), one has an event delivered twice, and one changes
+   * one thing at a time, as customers do: its trial ends alone, it is set to cancel at the period's
+   * end and back, one update changes nothing the service keeps, and (unless it recovers) it is
+   * deleted while set to cancel at the period's end. Real deliveries take those paths too, and code
+   * compiled without them is compiled again (after a deoptimization) when they come.
    */
   List<String> lifeOfASubscription(String run, int n) {
     String u = id(run, n);
@@ -349,11 +349,12 @@ public final class WebhookWarmup {
                 activeUpdate(u, n, 11, t + 4 * DAY, 1, false, "{\"cancel_at_period_end\":true}")));
         yield steps;
       }
-      case 2 -> // the subscription before its checkout, the failed renewal before the plan change
+      case 2 -> // the failed renewal first (its outcome waits on a placeholder, which the
+          // subscription's first event then replaces), the subscription before its checkout
           List.of(
+              life.get(3),
               life.get(1),
               life.get(0),
-              life.get(3),
               life.get(2),
               life.get(4),
               life.get(5),

@@ -263,7 +263,10 @@ class WarmupTest {
         warmup.lifeOfASubscription("t", 2).stream().map(StripeEventParser::parse).toList();
     assertThat(outOfOrder)
         .extracting(InboundEvent::type)
-        .startsWith("customer.subscription.created", "checkout.session.completed");
+        .startsWith(
+            "invoice.payment_failed",
+            "customer.subscription.created",
+            "checkout.session.completed");
     List<InboundEvent> trial =
         warmup.lifeOfASubscription("t", 3).stream().map(StripeEventParser::parse).toList();
     assertThat(trial.get(1).created()).isEqualTo(trial.get(2).created());
