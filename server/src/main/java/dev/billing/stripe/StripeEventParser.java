@@ -2,7 +2,6 @@ package dev.billing.stripe;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
@@ -14,6 +13,7 @@ import dev.billing.domain.command.StripeCommand.SubscriptionChanged;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.inbox.InboundEvent;
 import dev.billing.error.BillingException;
+import java.util.Set;
 
 /**
  * The Stripe translation layer: a raw event payload, parsed once, becomes an {@link InboundEvent}
@@ -25,11 +25,75 @@ import dev.billing.error.BillingException;
 public final class StripeEventParser {
   private StripeEventParser() {}
 
+  /**
+   * Every member name on a path this parser reads (here and through {@link StripeJson}), at any
+   * depth: only these are built when an event is parsed ({@link PrunedJson}); the rest of the
+   * payload (stored as it came) is skipped. A path read that is missing here reads as absent:
+   * {@code StripeEventParserTest} checks that every path in this file and {@link StripeJson} is
+   * covered, and that events parse to the same commands as from the whole tree.
+   */
+  static final Set<String> READ =
+      Set.of(
+          // the event
+          "id",
+          "type",
+          "created",
+          "api_version",
+          "livemode",
+          "data",
+          "object",
+          // who: metadata and the customer, an expandable id ("cus_..." or {"id": ...})
+          "metadata",
+          "user_id",
+          "userId",
+          "client_reference_id",
+          "customer",
+          "payment_id",
+          "credits",
+          "plan",
+          // subscriptions, in both shapes (the period on the subscription or on its items)
+          "items",
+          "price",
+          "status",
+          "current_period_end",
+          "trial_end",
+          "cancel_at_period_end",
+          // checkout sessions
+          "mode",
+          "payment_status",
+          "subscription",
+          "payment_intent",
+          "amount_total",
+          "currency",
+          // invoices, in both shapes (invoice.subscription or parent.subscription_details)
+          "parent",
+          "subscription_details",
+          "payments",
+          "payment",
+          "amount_paid",
+          "amount_due",
+          // payment intents and charges
+          "amount",
+          "amount_received",
+          "latest_charge",
+          "last_payment_error",
+          "decline_code",
+          "code",
+          "cancellation_reason",
+          "amount_refunded",
+          // customer activity
+          "payment_method",
+          "card",
+          "brand",
+          "last4",
+          "invoice_settings",
+          "default_payment_method");
+
   /** Parses a payload; malformed or incomplete events are an INVALID_ARGUMENT. */
   public static InboundEvent parse(String payload) {
     JsonObject root;
     try {
-      var element = JsonParser.parseString(payload);
+      var element = PrunedJson.parse(payload, READ);
       if (!element.isJsonObject()) {
         throw BillingException.InvalidArgument.of("body", "the event must be a JSON object");
       }
