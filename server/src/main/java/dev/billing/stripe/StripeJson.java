@@ -16,11 +16,15 @@ public final class StripeJson {
   /** The element at a dotted path, or null. */
   public static JsonElement at(JsonObject root, String path) {
     JsonElement cur = root;
-    for (String part : path.split("\\.")) {
+    int from = 0;
+    while (from <= path.length()) { // each part, without splitting the path (once per field read)
+      int dot = path.indexOf('.', from);
+      int to = dot < 0 ? path.length() : dot;
       if (cur == null || !cur.isJsonObject()) {
         return null;
       }
-      cur = cur.getAsJsonObject().get(part);
+      cur = cur.getAsJsonObject().get(from == 0 && dot < 0 ? path : path.substring(from, to));
+      from = to + 1;
     }
     return cur == null || cur.isJsonNull() ? null : cur;
   }
