@@ -61,7 +61,7 @@ class ReadBatchTest {
                   reads.count(CustomerStore.class, s -> s.insertIfAbsent("rb-a", "cus_rb-a"));
               Supplier<List<CustomerLink>> links =
                   reads.rows(CustomerStore.class, s -> s.findLinksOfUsers(users));
-              reads.count(EntitlementStore.class, s -> s.ensureAll(users));
+              reads.countAll(EntitlementStore.class, users, EntitlementStore::ensureRow);
               Supplier<List<EntitlementRow>> rows =
                   reads.rows(EntitlementStore.class, s -> s.lockAll(users));
               assertThatThrownBy(added::getAsInt).isInstanceOf(IllegalStateException.class);
@@ -170,7 +170,7 @@ class ReadBatchTest {
       UnitOfWork uow = new UnitOfWork(session, factory);
       ReadBatch reads = uow.reads();
       reads.count(CustomerStore.class, s -> s.insertIfAbsent("rb-f1", "c1"));
-      reads.count(EntitlementStore.class, s -> s.ensureAll(List.of(tooLong)));
+      reads.count(EntitlementStore.class, s -> s.ensureRow(tooLong));
       IntSupplier after = reads.count(CustomerStore.class, s -> s.insertIfAbsent("rb-f2", "c2"));
       assertThatThrownBy(reads::send).hasMessageContaining("statements failed");
       assertThatThrownBy(after::getAsInt).isInstanceOf(IllegalStateException.class);

@@ -100,7 +100,9 @@ public final class EntitlementService {
     // Creates the missing rows and locks every row, exclusively, in the order given; then reads
     // them all back, new ones included. Only with every row of the group locked are the counters
     // exact: read after, for the usage checks and the changes the group will carry.
-    reads.count(EntitlementStore.class, m -> m.ensureAll(wanted));
+    // One multi-row INSERT ... VALUES of ensureRow's rows (replayed alone: 35-45 us less of
+    // MariaDB's CPU per statement than the same through JSON_TABLE, for six users).
+    reads.countAll(EntitlementStore.class, wanted, EntitlementStore::ensureRow);
     Supplier<List<EntitlementRow>> rows =
         reads.rows(EntitlementStore.class, m -> m.lockAll(wanted));
     Supplier<List<UsageCounters.UserCount>> counters = usageCounters.newest(reads, wanted);

@@ -4,14 +4,11 @@ import java.util.List;
 
 /** entitlements, joined with credit_balances on read. */
 public interface EntitlementStore {
-  /** Creates the free, version-0 row of a new user, and locks the user's row either way. */
-  void ensureRow(String userId);
-
   /**
-   * Creates the free, version-0 rows of the users among these (sorted) ids that have none, and
-   * locks every one of their rows, exclusively, in the order given.
+   * Creates the free, version-0 row of a new user, and locks the user's row either way. Several
+   * recorded in a batch go as one multi-row insert, locking in the order recorded.
    */
-  void ensureAll(List<String> userIds);
+  void ensureRow(String userId);
 
   /** Locks these users' rows (those that exist) in key order, until commit. */
   List<EntitlementRow> lockAll(List<String> userIds);
