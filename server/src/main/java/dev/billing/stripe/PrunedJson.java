@@ -101,6 +101,7 @@ final class PrunedJson {
         yield new JsonArray();
       }
       case STRING -> new JsonPrimitive(in.nextString());
+      // The number as its text, parsed when read, as Gson's own tree holds it.
       case NUMBER -> new JsonPrimitive(new LazilyParsedNumber(in.nextString()));
       case BOOLEAN -> new JsonPrimitive(in.nextBoolean());
       case NULL -> {
