@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
@@ -62,6 +63,11 @@ public interface PaymentStore {
       Kind(BiFunction<PaymentStore, List<String>, List<PaymentRow>> lock) {
         this.lock = lock;
       }
+    }
+
+    public Key {
+      Objects.requireNonNull(kind);
+      Objects.requireNonNull(value); // equals and hashCode below rely on it
     }
 
     static Key id(String id) {
