@@ -82,6 +82,11 @@ public final class GroupWriters<T> implements AutoCloseable {
     return queues.get(i).offer(item);
   }
 
+  /** Calls {@code action} with each item waiting in the queues (as they stand while it runs). */
+  public void forEachWaiting(Consumer<T> action) {
+    queues.forEach(q -> q.forEach(action));
+  }
+
   /** Takes every item still waiting (to answer them when writing is impossible). */
   public List<T> drain() {
     List<T> left = new ArrayList<>();

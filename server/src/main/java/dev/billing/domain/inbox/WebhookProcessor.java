@@ -15,8 +15,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
@@ -46,6 +44,7 @@ public final class WebhookProcessor implements AutoCloseable {
   private final DatabaseHealth health;
   private final Duration storeWait;
   private PeriodicTask retryWorker;
+  private PeriodicTask overdue;
   private final Counter applied;
   private final Counter duplicates;
   private final Counter deferred;
@@ -119,12 +118,12 @@ public final class WebhookProcessor implements AutoCloseable {
    */
   public WebhookProcessor rehearsalTwin(MeterRegistry uncounted) {
     WebhookProcessor twin = new WebhookProcessor(this, uncounted);
-    twin.writers.start(config.writers());
+    twin.startWriters();
     return twin;
   }
 
   public void start() {
-    writers.start(config.writers());
+    startWriters();
     retryWorker = PeriodicTask.every(config.retryScan(), "webhook-retry", this::retryDue);
   }
 
@@ -167,28 +166,51 @@ public final class WebhookProcessor implements AutoCloseable {
           new BillingException.Unavailable(
               "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
     }
-    Pending p = new Pending(event, new CompletableFuture<>());
+    Pending p =
+        new Pending(event, new CompletableFuture<>(), System.nanoTime() + storeWait.toNanos());
     if (!writers.offer(p)) {
       return CompletableFuture.failedFuture(
           new BillingException.Unavailable("OVERLOADED", "too many webhooks waiting; retry", null));
     }
-    return bounded(p.result());
+    return p.result();
+  }
+
+  private void startWriters() {
+    writers.start(config.writers());
+    overdue = PeriodicTask.every(overdueScan(storeWait), "webhook-store-wait", this::failOverdue);
   }
 
   /**
-   * The outcome as deliveries are answered: failed with {@link BillingException.Unavailable} when
-   * it is not there within the store wait.
+   * How often deliveries are checked against the store wait: a twentieth of it, between 10 and 100
+   * ms (a delivery is answered at most that much later than its wait).
    */
-  private CompletableFuture<Outcome> bounded(CompletableFuture<Outcome> result) {
-    return result
-        .orTimeout(storeWait.toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionallyCompose(
-            e ->
-                CompletableFuture.failedFuture(
-                    e instanceof TimeoutException
-                        ? new BillingException.Unavailable(
-                            "TIMEOUT", "the event was not stored in time; retry", e)
-                        : e));
+  static Duration overdueScan(Duration storeWait) {
+    long ms = Math.clamp(storeWait.toMillis() / 20, 10, 100);
+    return Duration.ofMillis(ms);
+  }
+
+  /**
+   * Fails the deliveries still waiting or being written past their store wait with {@link
+   * BillingException.Unavailable} (the caller answers 503; Stripe retries, and finds the event if
+   * its group commits after all). One scan for all of them instead of a timer per delivery: a timer
+   * scheduled and cancelled per delivery woke the common pool's scheduler thread for each
+   * (0.02-0.03 ms of CPU per event, measured at 16 in flight).
+   */
+  private void failOverdue() {
+    long now = System.nanoTime();
+    writers.forEachWaiting(p -> failIfOverdue(p, now));
+    for (Pending p : writing) {
+      failIfOverdue(p, now);
+    }
+  }
+
+  private static void failIfOverdue(Pending p, long now) {
+    if (now - p.deadline() >= 0 && !p.result().isDone()) {
+      p.result()
+          .completeExceptionally(
+              new BillingException.Unavailable(
+                  "TIMEOUT", "the event was not stored in time; retry", null));
+    }
   }
 
   /**
@@ -196,13 +218,18 @@ public final class WebhookProcessor implements AutoCloseable {
    * that arrive together; returns each event's outcome, in order.
    */
   public List<Outcome> ingestGroup(List<InboundEvent> events) {
+    long never = System.nanoTime() + Long.MAX_VALUE / 2;
     List<Pending> group =
-        events.stream().map(e -> new Pending(e, new CompletableFuture<Outcome>())).toList();
+        events.stream().map(e -> new Pending(e, new CompletableFuture<Outcome>(), never)).toList();
     writeGroup(group);
     return group.stream().map(p -> p.result().join()).toList();
   }
 
-  private record Pending(InboundEvent event, CompletableFuture<Outcome> result) {}
+  /**
+   * A delivery waiting for its group: its answer, and when it is due ({@link System#nanoTime}) at
+   * the latest ({@link #failOverdue}).
+   */
+  private record Pending(InboundEvent event, CompletableFuture<Outcome> result, long deadline) {}
 
   private static final int MAX_GROUP = 64;
   private final GroupWriters<Pending> writers =
@@ -470,6 +497,9 @@ public final class WebhookProcessor implements AutoCloseable {
     }
     if (retryWorker != null) {
       retryWorker.close();
+    }
+    if (overdue != null) {
+      overdue.close();
     }
   }
 }
