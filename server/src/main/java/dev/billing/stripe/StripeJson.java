@@ -23,7 +23,7 @@ public final class StripeJson {
       if (cur == null || !cur.isJsonObject()) {
         return null;
       }
-      cur = cur.getAsJsonObject().get(from == 0 && dot < 0 ? path : path.substring(from, to));
+      cur = cur.getAsJsonObject().get(path.substring(from, to)); // a one-part path: itself
       from = to + 1;
     }
     return cur == null || cur.isJsonNull() ? null : cur;

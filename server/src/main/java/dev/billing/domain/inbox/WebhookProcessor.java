@@ -218,6 +218,7 @@ public final class WebhookProcessor implements AutoCloseable {
    * that arrive together; returns each event's outcome, in order.
    */
   public List<Outcome> ingestGroup(List<InboundEvent> events) {
+    // Never checked against the store wait (neither queued nor the writers' group): no deadline.
     long never = System.nanoTime() + Long.MAX_VALUE / 2;
     List<Pending> group =
         events.stream().map(e -> new Pending(e, new CompletableFuture<Outcome>(), never)).toList();
