@@ -23,7 +23,8 @@ public final class StripeJson {
       if (cur == null || !cur.isJsonObject()) {
         return null;
       }
-      cur = cur.getAsJsonObject().get(path.substring(from, to)); // a one-part path: itself
+      // A one-part path is its own substring (String.substring(0, length) copies nothing).
+      cur = cur.getAsJsonObject().get(path.substring(from, to));
       from = to + 1;
     }
     return cur == null || cur.isJsonNull() ? null : cur;

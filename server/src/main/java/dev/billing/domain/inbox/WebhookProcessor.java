@@ -162,9 +162,7 @@ public final class WebhookProcessor implements AutoCloseable {
           new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
     }
     if (!health.isUp()) {
-      return CompletableFuture.failedFuture(
-          new BillingException.Unavailable(
-              "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
+      return CompletableFuture.failedFuture(databaseUnavailable());
     }
     Pending p =
         new Pending(event, new CompletableFuture<>(), System.nanoTime() + storeWait.toNanos());
@@ -473,18 +471,14 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   private void refuseQueued() {
-    for (Pending p : writing) {
-      p.result()
-          .completeExceptionally(
-              new BillingException.Unavailable(
-                  "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
-    }
-    for (Pending left : writers.drain()) {
-      left.result()
-          .completeExceptionally(
-              new BillingException.Unavailable(
-                  "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null));
-    }
+    BillingException.Unavailable down = databaseUnavailable();
+    writing.forEach(p -> p.result().completeExceptionally(down));
+    writers.drain().forEach(p -> p.result().completeExceptionally(down));
+  }
+
+  private static BillingException.Unavailable databaseUnavailable() {
+    return new BillingException.Unavailable(
+        "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null);
   }
 
   @Override

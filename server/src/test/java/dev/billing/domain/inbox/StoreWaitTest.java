@@ -29,10 +29,7 @@ class StoreWaitTest {
 
   @BeforeAll
   static void start() {
-    server =
-        TestServer.start(
-            TestDatabase.fresh(),
-            Map.of("BILLING_WEBHOOK_STORE_WAIT", "1s", "BILLING_WARMUP_EVENTS", "0"));
+    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_WEBHOOK_STORE_WAIT", "1s"));
   }
 
   @AfterAll
