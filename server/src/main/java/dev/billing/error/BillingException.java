@@ -71,6 +71,12 @@ public abstract sealed class BillingException extends RuntimeException
     public Unavailable(String reason, String message, Throwable cause) {
       super(reason, message, cause);
     }
+
+    /** The database cannot be reached (or is known to be down): retry later. */
+    public static Unavailable database(Throwable cause) {
+      return new Unavailable(
+          "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", cause);
+    }
   }
 
   /** Our fault. The message is safe to show; details go to the log only. */

@@ -45,8 +45,7 @@ public final class Transactions {
 
   private void requireUp() {
     if (!health.isUp()) {
-      throw new BillingException.Unavailable(
-          "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null);
+      throw BillingException.Unavailable.database(null);
     }
   }
 
@@ -448,8 +447,7 @@ public final class Transactions {
           || t instanceof SQLNonTransientConnectionException
           || t instanceof SQLRecoverableException
           || t.getClass().getSimpleName().equals("CommunicationsException")) {
-        return new BillingException.Unavailable(
-            "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", e);
+        return BillingException.Unavailable.database(e);
       }
     }
     return e;

@@ -162,7 +162,7 @@ public final class WebhookProcessor implements AutoCloseable {
           new BillingException.Unavailable("SHUTTING_DOWN", "server is shutting down", null));
     }
     if (!health.isUp()) {
-      return CompletableFuture.failedFuture(databaseUnavailable());
+      return CompletableFuture.failedFuture(BillingException.Unavailable.database(null));
     }
     Pending p =
         new Pending(event, new CompletableFuture<>(), System.nanoTime() + storeWait.toNanos());
@@ -471,14 +471,9 @@ public final class WebhookProcessor implements AutoCloseable {
   }
 
   private void refuseQueued() {
-    BillingException.Unavailable down = databaseUnavailable();
+    BillingException.Unavailable down = BillingException.Unavailable.database(null);
     writing.forEach(p -> p.result().completeExceptionally(down));
     writers.drain().forEach(p -> p.result().completeExceptionally(down));
-  }
-
-  private static BillingException.Unavailable databaseUnavailable() {
-    return new BillingException.Unavailable(
-        "DATABASE_UNAVAILABLE", "the database is unavailable, retry later", null);
   }
 
   @Override
