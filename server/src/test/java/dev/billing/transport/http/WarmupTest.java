@@ -9,6 +9,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.billing.config.Catalog;
 import dev.billing.domain.command.StripeCommand;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.command.SubscriptionSnapshot;
 import dev.billing.domain.inbox.InboundEvent;
 import dev.billing.persistence.DatabaseHealth;
@@ -26,8 +27,10 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -295,5 +298,49 @@ class WarmupTest {
       assertThat(life)
           .allSatisfy(e -> assertThat(e.command()).isNotInstanceOf(StripeCommand.Ignored.class));
     }
+  }
+
+  @Test
+  void usersTwoByTwoHaveIdsThatCollideInTheirHashes() {
+    WebhookWarmup warmup =
+        new WebhookWarmup(
+            null,
+            null,
+            null,
+            Catalog.defaults("price_pro", "price_studio"),
+            "whsec_x",
+            Clock.systemUTC(),
+            new SimpleMeterRegistry(),
+            SimpleMeterRegistry::new);
+    // Users 2k and 2k + 1: every id of the one differs from the same id of the other, with the
+    // same String.hashCode (map keys that share a hash, as structured real ids often do).
+    List<InboundEvent> even =
+        warmup.lifeOfASubscription("t", 4).stream().map(StripeEventParser::parse).toList();
+    List<InboundEvent> odd =
+        warmup.lifeOfASubscription("t", 5).stream().map(StripeEventParser::parse).toList();
+    CheckoutCompleted a = (CheckoutCompleted) even.getFirst().command();
+    CheckoutCompleted b = (CheckoutCompleted) odd.getFirst().command();
+    for (String[] pair :
+        List.of(
+            new String[] {a.userId(), b.userId()},
+            new String[] {a.customerId(), b.customerId()},
+            new String[] {a.subscriptionId(), b.subscriptionId()},
+            new String[] {even.getFirst().id(), odd.getFirst().id()})) {
+      assertThat(pair[0]).isNotEqualTo(pair[1]);
+      assertThat(pair[0].hashCode()).isEqualTo(pair[1].hashCode());
+    }
+    // Other users' ids are unrelated: distinct, and not sharing a hash with these.
+    Set<Integer> hashes = new HashSet<>();
+    Set<String> users = new HashSet<>();
+    for (int n = 0; n < 400; n += 4) { // lives that start with their checkout
+      String user =
+          ((CheckoutCompleted)
+                  StripeEventParser.parse(warmup.lifeOfASubscription("t", n).getFirst()).command())
+              .userId();
+      users.add(user);
+      hashes.add(user.hashCode());
+    }
+    assertThat(users).hasSize(100);
+    assertThat(hashes).hasSize(100);
   }
 }
