@@ -207,16 +207,7 @@ class WarmupTest {
 
   @Test
   void everyWarmUpEventIsOneTheWritersApply() {
-    WebhookWarmup warmup =
-        new WebhookWarmup(
-            null,
-            null,
-            null,
-            Catalog.defaults("price_pro", "price_studio"),
-            "whsec_x",
-            Clock.systemUTC(),
-            new SimpleMeterRegistry(),
-            SimpleMeterRegistry::new);
+    WebhookWarmup warmup = eventsOnly();
     List<InboundEvent> events =
         warmup.lifeOfASubscription("t", 1).stream().map(StripeEventParser::parse).toList();
     assertThat(events)
@@ -302,16 +293,7 @@ class WarmupTest {
 
   @Test
   void usersTwoByTwoHaveIdsThatCollideInTheirHashes() {
-    WebhookWarmup warmup =
-        new WebhookWarmup(
-            null,
-            null,
-            null,
-            Catalog.defaults("price_pro", "price_studio"),
-            "whsec_x",
-            Clock.systemUTC(),
-            new SimpleMeterRegistry(),
-            SimpleMeterRegistry::new);
+    WebhookWarmup warmup = eventsOnly();
     // Users 2k and 2k + 1: every id of the one differs from the same id of the other, with the
     // same String.hashCode (map keys that share a hash, as structured real ids often do).
     List<InboundEvent> even =
@@ -342,5 +324,18 @@ class WarmupTest {
     }
     assertThat(users).hasSize(100);
     assertThat(hashes).hasSize(100);
+  }
+
+  /** A warm-up whose events are read, not sent (no handler, listener or processor). */
+  private static WebhookWarmup eventsOnly() {
+    return new WebhookWarmup(
+        null,
+        null,
+        null,
+        Catalog.defaults("price_pro", "price_studio"),
+        "whsec_x",
+        Clock.systemUTC(),
+        new SimpleMeterRegistry(),
+        SimpleMeterRegistry::new);
   }
 }
