@@ -395,15 +395,15 @@ public final class WebhookWarmup {
    * The suffix of every id of user {@code n}'s objects: {@code warmup_}, 13 characters that look
    * random, as Stripe's ids do, and {@code Aa} or {@code BB}: users {@code 2k} and {@code 2k + 1}
    * (in flight together) share the rest, so each id of the one has the {@link String#hashCode} of
-   * the same id of the other. Ids that collide are common in real traffic wherever ids are
-   * structured (the webhook benchmark's fixtures: {@code sub_1Spk0000000oAbCd} and {@code
-   * sub_1Spk00000021AbCd}); without them here, the group code's maps are compiled for keys that
+   * the same id of the other. Structured ids collide often (the webhook benchmark's fixtures:
+   * {@code sub_1Spk0000000oAbCd} and {@code sub_1Spk00000021AbCd}), Stripe's random ones rarely but
+   * sooner or later; without such pairs here, the group code's maps are compiled for keys that
    * never share a hash, and the first two that do deoptimise it (JFR: {@code unstable_if} traps
    * after {@code equals} in {@code HashMap.getNode} and {@code removeNode}, inlined into the
    * subscriptions' prefetch and lock, and in {@code PaymentStore.Key.equals}; then 0.2-0.3 s of C2
    * recompiling them while the first real deliveries wait).
    */
-  static String id(String run, int n) {
+  private static String id(String run, int n) {
     long mixed = mix((long) run.hashCode() << 32 | ((n >>> 1) & 0xffffffffL));
     return "warmup_" + Long.toUnsignedString(mixed, 36) + (n % 2 == 0 ? "Aa" : "BB");
   }
