@@ -311,7 +311,7 @@ class WarmupTest {
       assertThat(pair[0]).isNotEqualTo(pair[1]);
       assertThat(pair[0].hashCode()).isEqualTo(pair[1].hashCode());
     }
-    // Other users' ids are unrelated: distinct, and not sharing a hash with these.
+    // Users of different pairs are unrelated: their ids are distinct and so are their hashes.
     Set<Integer> hashes = new HashSet<>();
     Set<String> users = new HashSet<>();
     for (int n = 0; n < 400; n += 4) { // lives that start with their checkout
