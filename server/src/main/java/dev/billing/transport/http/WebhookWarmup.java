@@ -400,8 +400,8 @@ public final class WebhookWarmup {
    * sooner or later; without such pairs here, the group code's maps are compiled for keys that
    * never share a hash, and the first two that do deoptimise it (JFR: {@code unstable_if} traps
    * after {@code equals} in {@code HashMap.getNode} and {@code removeNode}, inlined into the
-   * subscriptions' prefetch and lock, and in {@code PaymentStore.Key.equals}; then 0.17-0.29 s of C2
-   * recompiling them while the first real deliveries wait).
+   * subscriptions' prefetch and lock, and in {@code PaymentStore.Key.equals}; then 0.17-0.29 s of
+   * C2 recompiling them while the first real deliveries wait).
    */
   private static String id(String run, int n) {
     long mixed = mix((long) run.hashCode() << 32 | ((n >>> 1) & 0xffffffffL));
