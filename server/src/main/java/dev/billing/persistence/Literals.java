@@ -120,10 +120,41 @@ final class Literals {
     }
   }
 
+  /**
+   * The items of an {@code IN} list, written in as literals, comma-separated ({@code NULL} if
+   * none).
+   */
+  record InList(List<?> items) {}
+
+  /**
+   * {@code items} as the value of an {@code IN} list's one placeholder ({@link InListTypeHandler}),
+   * for {@code ps} when it takes a packet's values; refused for any other statement.
+   */
+  static InList inList(PreparedStatement ps, List<?> items) {
+    if (!Proxy.isProxyClass(ps.getClass())
+        || !(Proxy.getInvocationHandler(ps) instanceof Values.Binder)) {
+      throw new IllegalStateException(
+          "an IN list in one placeholder is written into a packet's text (ReadBatch,"
+              + " CommitBatch); this statement cannot run on its own");
+    }
+    return new InList(items);
+  }
+
   /** {@code value} as an SQL literal. */
   static void literal(StringBuilder out, Object value) {
     switch (value) {
       case null -> out.append("NULL");
+      case InList l -> {
+        if (l.items().isEmpty()) {
+          out.append("NULL");
+        }
+        for (int i = 0; i < l.items().size(); i++) {
+          if (i > 0) {
+            out.append(',');
+          }
+          literal(out, l.items().get(i));
+        }
+      }
       case String s -> quoted(out, s);
       case Long v -> out.append(v.longValue());
       case Integer v -> out.append(v.intValue());
@@ -171,14 +202,20 @@ final class Literals {
             Proxy.newProxyInstance(
                 Literals.class.getClassLoader(),
                 new Class<?>[] {PreparedStatement.class},
-                (proxy, method, args) -> {
-                  String name = method.getName();
-                  if (name.startsWith("set") && args != null && args.length >= 2) {
-                    set((Integer) args[0], name.equals("setNull") ? null : args[1]);
-                    return null;
-                  }
-                  throw new UnsupportedOperationException("Literals.Values: " + name);
-                });
+                new Binder());
+
+    /** Takes the parameters set on {@link #statement}. */
+    final class Binder implements java.lang.reflect.InvocationHandler {
+      @Override
+      public Object invoke(Object proxy, java.lang.reflect.Method method, Object[] args) {
+        String name = method.getName();
+        if (name.startsWith("set") && args != null && args.length >= 2) {
+          set((Integer) args[0], name.equals("setNull") ? null : args[1]);
+          return null;
+        }
+        throw new UnsupportedOperationException("Literals.Values: " + name);
+      }
+    }
 
     private void set(int index, Object value) {
       if (index > values.length) {

@@ -70,6 +70,12 @@ class LiteralsTest {
     assertThatThrownBy(() -> bound.statement.executeQuery())
         .isInstanceOf(UnsupportedOperationException.class);
 
+    StringBuilder in = new StringBuilder();
+    Literals.literal(in, new Literals.InList(List.of("a'b", 7L)));
+    in.append(" / ");
+    Literals.literal(in, new Literals.InList(List.of()));
+    assertThat(in).hasToString("'a\\'b',7 / NULL");
+
     assertThatThrownBy(() -> Literals.literal(new StringBuilder(), new Timestamp(0)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("java.sql.Timestamp");

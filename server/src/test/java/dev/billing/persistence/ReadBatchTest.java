@@ -8,6 +8,7 @@ import dev.billing.domain.customer.CustomerLink;
 import dev.billing.domain.customer.CustomerStore;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementStore;
+import dev.billing.domain.entitlement.LockedUser;
 import dev.billing.testing.TestServer;
 import java.util.List;
 import java.util.function.IntSupplier;
@@ -46,6 +47,7 @@ class ReadBatchTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
   void statementsRunInOrderAndAnswerWithCountsAndMappedRows() {
     List<String> users = List.of("rb-a", "rb-b");
     tx.execute(
@@ -62,8 +64,8 @@ class ReadBatchTest {
               Supplier<List<CustomerLink>> links =
                   reads.rows(CustomerStore.class, s -> s.findLinksOfUsers(users));
               reads.countAll(EntitlementStore.class, users, EntitlementStore::ensureRow);
-              Supplier<List<EntitlementRow>> rows =
-                  reads.rows(EntitlementStore.class, s -> s.lockAll(users));
+              Supplier<List<LockedUser>> rows =
+                  reads.rows(EntitlementStore.class, s -> s.lockAll(users, null));
               assertThatThrownBy(added::getAsInt).isInstanceOf(IllegalStateException.class);
               reads.send();
               return new Object[] {added.getAsInt(), links.get(), rows.get()};
@@ -71,8 +73,11 @@ class ReadBatchTest {
 
     assertThat(answers[0]).isEqualTo(1);
     assertThat(answers[1]).isEqualTo(List.of(new CustomerLink("rb-a", "cus_rb-a")));
-    assertThat(answers[2])
-        .isEqualTo(List.of(EntitlementRow.unknown("rb-a"), EntitlementRow.unknown("rb-b")));
+    List<LockedUser> locked = (List<LockedUser>) answers[2];
+    assertThat(locked.stream().map(LockedUser::row))
+        .containsExactly(EntitlementRow.unknown("rb-a"), EntitlementRow.unknown("rb-b"));
+    // The customer comes with the lock: the insert before it in the batch is seen.
+    assertThat(locked.stream().map(LockedUser::customerId)).containsExactly("cus_rb-a", null);
     assertThat(count("SELECT COUNT(*) FROM entitlements WHERE user_id LIKE 'rb-_'")).isEqualTo(2);
   }
 

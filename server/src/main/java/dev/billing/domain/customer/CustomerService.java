@@ -2,13 +2,11 @@ package dev.billing.domain.customer;
 
 import dev.billing.domain.gateway.StripeGateway;
 import dev.billing.persistence.HeldWrites;
-import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * The customers table: which Stripe customer belongs to which user. A mapping, once made, stays
@@ -83,21 +81,13 @@ public final class CustomerService {
   private static final class Stored extends HashMap<String, String> {}
 
   /**
-   * Before a group of events for these users: learns, in one statement recorded in {@code reads},
-   * which have a customer, and which (so an event naming only the customer needs no statement to
-   * find its user). Run what it returns once the batch has been sent.
+   * Tells this transaction that {@code userId} is mapped to {@code customerId}, as stored (read
+   * with the user's lock): no statement is then needed to remember the user's mapping again, or to
+   * find the customer's user.
    */
-  public Runnable prefetch(UnitOfWork uow, ReadBatch reads, List<String> userIds) {
-    Supplier<List<CustomerLink>> links =
-        reads.rows(CustomerStore.class, s -> s.findLinksOfUsers(userIds));
-    return () -> {
-      Mapped mapped = uow.attachment(Mapped.class, Mapped::new);
-      Stored stored = uow.attachment(Stored.class, Stored::new);
-      for (CustomerLink link : links.get()) {
-        mapped.add(link.userId());
-        stored.put(link.customerId(), link.userId());
-      }
-    };
+  public void known(UnitOfWork uow, String userId, String customerId) {
+    uow.attachment(Mapped.class, Mapped::new).add(userId);
+    uow.attachment(Stored.class, Stored::new).put(customerId, userId);
   }
 
   /** The user of a Stripe customer, or null. */

@@ -2,7 +2,10 @@ package dev.billing.domain.entitlement;
 
 import java.util.List;
 
-/** entitlements, joined with credit_balances on read. */
+/**
+ * entitlements, joined with credit_balances on read (and, when a group locks its users, with their
+ * customers and usage counters).
+ */
 public interface EntitlementStore {
   /**
    * Creates the free, version-0 row of a new user, and locks the user's row either way. Several
@@ -10,8 +13,12 @@ public interface EntitlementStore {
    */
   void ensureRow(String userId);
 
-  /** Locks these users' rows (those that exist) in key order, until commit. */
-  List<EntitlementRow> lockAll(List<String> userIds);
+  /**
+   * Locks these users' rows (those that exist) in key order, until commit, and reads with them each
+   * user's Stripe customer and usage counters of periods ending after {@code liveAfter} (epoch
+   * seconds; running allowances, period 0, too), or none when it is null.
+   */
+  List<LockedUser> lockAll(List<String> userIds, Long liveAfter);
 
   /** Locks the user's row until commit: every change to a user serialises here. */
   EntitlementRow lock(String userId);

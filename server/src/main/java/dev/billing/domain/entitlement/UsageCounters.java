@@ -16,8 +16,26 @@ public interface UsageCounters {
    */
   Supplier<List<UserCount>> newest(ReadBatch reads, Collection<String> userIds);
 
+  /**
+   * Counters of periods that end after this (epoch seconds) are live, and running allowances
+   * (period 0) always: what {@link #newest} reads, for a statement that reads them with the users'
+   * lock. Null when there are no counters to read.
+   */
+  Long liveAfter();
+
   /** One counter of one user. */
   record UserCount(String userId, UsageCount count) {}
 
-  UsageCounters NONE = (reads, users) -> List::of;
+  UsageCounters NONE =
+      new UsageCounters() {
+        @Override
+        public Supplier<List<UserCount>> newest(ReadBatch reads, Collection<String> userIds) {
+          return List::of;
+        }
+
+        @Override
+        public Long liveAfter() {
+          return null;
+        }
+      };
 }

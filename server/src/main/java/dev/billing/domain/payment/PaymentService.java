@@ -374,8 +374,7 @@ public final class PaymentService {
       return () -> {};
     }
     List<Key> keys = List.copyOf(wanted);
-    Supplier<List<PaymentRow>> found =
-        reads.rowsOfUnion(PaymentStore.class, PaymentStore.lockParts(keys));
+    Supplier<List<PaymentRow>> found = reads.rows(PaymentStore.class, PaymentStore.lock(keys));
     return () -> {
       rows.absent.addAll(keys);
       found.get().forEach(rows::remember);

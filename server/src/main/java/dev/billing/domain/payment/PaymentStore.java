@@ -5,7 +5,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /** payments. */
@@ -20,49 +19,44 @@ public interface PaymentStore {
   void insertNew(PaymentRow row);
 
   /**
-   * The locking lookups of the payments these keys name, one per kind of key present (for {@code
-   * ReadBatch.rowsOfUnion}: one statement, a part per kind; a row named by two keys comes back
-   * twice).
+   * The locking lookup of the payments these keys name: one statement ({@link #lockByKeys}) with a
+   * list per kind of key.
    */
-  static List<Consumer<PaymentStore>> lockParts(List<Key> keys) {
+  static Consumer<PaymentStore> lock(List<Key> keys) {
     Map<Key.Kind, List<String>> byKind = new EnumMap<>(Key.Kind.class);
-    for (Key k : keys) {
-      byKind.computeIfAbsent(k.kind(), x -> new ArrayList<>()).add(k.value());
+    for (Key.Kind kind : Key.Kind.values()) {
+      byKind.put(kind, new ArrayList<>());
     }
-    List<Consumer<PaymentStore>> parts = new ArrayList<>(byKind.size());
-    byKind.forEach((kind, values) -> parts.add(s -> kind.lock.apply(s, values)));
-    return parts;
+    for (Key k : keys) {
+      byKind.get(k.kind()).add(k.value());
+    }
+    return s ->
+        s.lockByKeys(
+            byKind.get(Key.Kind.ID),
+            byKind.get(Key.Kind.INTENT),
+            byKind.get(Key.Kind.SESSION),
+            byKind.get(Key.Kind.CHARGE));
   }
 
-  /** The payments with these ids, locked until commit. */
-  List<PaymentRow> lockByIds(List<String> ids);
-
-  /** The payments of these payment intents, locked until commit. */
-  List<PaymentRow> lockByIntents(List<String> intentIds);
-
-  /** The payments of these checkout sessions, locked until commit. */
-  List<PaymentRow> lockBySessions(List<String> sessionIds);
-
-  /** The payments of these charges, locked until commit. */
-  List<PaymentRow> lockByCharges(List<String> chargeIds);
+  /**
+   * The payments with these ids, payment intents, checkout sessions or charges (any list may be
+   * empty), locked until commit; each row once. Only in a {@code ReadBatch} (its lists are written
+   * into the statement's text).
+   */
+  List<PaymentRow> lockByKeys(
+      List<String> ids, List<String> intentIds, List<String> sessionIds, List<String> chargeIds);
 
   /**
    * A payment wanted by its id, payment intent, checkout session or charge. The factories answer
    * null for a null value (no key).
    */
   record Key(Kind kind, String value) {
-    /** What a key names a payment by, and the store's locking lookup by it. */
+    /** What a key names a payment by. */
     enum Kind {
-      ID(PaymentStore::lockByIds),
-      INTENT(PaymentStore::lockByIntents),
-      SESSION(PaymentStore::lockBySessions),
-      CHARGE(PaymentStore::lockByCharges);
-
-      final BiFunction<PaymentStore, List<String>, List<PaymentRow>> lock;
-
-      Kind(BiFunction<PaymentStore, List<String>, List<PaymentRow>> lock) {
-        this.lock = lock;
-      }
+      ID,
+      INTENT,
+      SESSION,
+      CHARGE
     }
 
     public Key {

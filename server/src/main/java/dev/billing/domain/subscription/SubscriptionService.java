@@ -334,13 +334,12 @@ public final class SubscriptionService {
       return () -> {};
     }
     // The lock order: users, then subscriptions.
-    Runnable locked = users.isEmpty() ? () -> {} : entitlements.lockAll(uow, reads, users);
-    List<SubscriptionStore.Key> keys = new ArrayList<>(users.size() + ids.size());
-    users.forEach(u -> keys.add(SubscriptionStore.Key.user(u)));
-    ids.forEach(i -> keys.add(SubscriptionStore.Key.id(i)));
+    Runnable locked =
+        users.isEmpty()
+            ? () -> {}
+            : entitlements.lockAll(uow, reads, users, (u, c) -> customers.known(uow, u, c));
     Supplier<List<SubscriptionRow>> rows =
-        reads.rows(SubscriptionStore.class, s -> s.lockByUsersOrIds(keys));
-    Runnable linked = users.isEmpty() ? () -> {} : customers.prefetch(uow, reads, users);
+        reads.rows(SubscriptionStore.class, s -> s.lockByUsersOrIds(users, ids));
     return () -> {
       locked.run();
       users.forEach(u -> p.byUser.put(u, new TreeMap<>()));
@@ -355,7 +354,6 @@ public final class SubscriptionService {
         missing.remove(r.stripeSubscriptionId());
       }
       p.absent.addAll(missing);
-      linked.run();
     };
   }
 

@@ -11,21 +11,10 @@ public interface SubscriptionStore {
   List<SubscriptionRow> findByUser(String userId);
 
   /**
-   * The subscriptions of these users and these subscriptions, locked (one wanted both ways comes
-   * back twice).
+   * The subscriptions of these users and these subscriptions (either list may be empty, not both),
+   * locked; each row once.
    */
-  List<SubscriptionRow> lockByUsersOrIds(List<Key> keys);
-
-  /** A subscription wanted by its user ({@code "u"}) or by its id ({@code "i"}). */
-  record Key(String kind, String value) {
-    static Key user(String userId) {
-      return new Key("u", userId);
-    }
-
-    static Key id(String subscriptionId) {
-      return new Key("i", subscriptionId);
-    }
-  }
+  List<SubscriptionRow> lockByUsersOrIds(List<String> userIds, List<String> ids);
 
   /** Inserts or replaces the subscription state (the invoice columns are left alone). */
   void upsert(SubscriptionRow row);

@@ -86,7 +86,8 @@ public final class UsageService implements UsageCounters {
   }
 
   /** Counters of periods that ended before this are of no more use (running ones are kept). */
-  private long liveAfter() {
+  @Override
+  public Long liveAfter() {
     return clock.instant().getEpochSecond() - 1;
   }
 
