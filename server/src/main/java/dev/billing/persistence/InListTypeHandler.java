@@ -1,11 +1,8 @@
 package dev.billing.persistence;
 
-import java.sql.CallableStatement;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
-import org.apache.ibatis.type.BaseTypeHandler;
 import org.apache.ibatis.type.JdbcType;
 
 /**
@@ -20,7 +17,7 @@ import org.apache.ibatis.type.JdbcType;
  * are written into the text ({@link Literals}): a prepared statement has no way to take a list in
  * one placeholder, and binding one there fails.
  */
-public final class InListTypeHandler extends BaseTypeHandler<List<?>> {
+public final class InListTypeHandler extends ParameterTypeHandler<List<?>> {
   @Override
   public void setNonNullParameter(PreparedStatement ps, int i, List<?> parameter, JdbcType jdbcType)
       throws SQLException {
@@ -31,20 +28,5 @@ public final class InListTypeHandler extends BaseTypeHandler<List<?>> {
   public void setParameter(PreparedStatement ps, int i, List<?> parameter, JdbcType jdbcType)
       throws SQLException {
     setNonNullParameter(ps, i, parameter == null ? List.of() : parameter, jdbcType);
-  }
-
-  @Override
-  public List<?> getNullableResult(ResultSet rs, String columnName) {
-    throw new UnsupportedOperationException("a parameter only");
-  }
-
-  @Override
-  public List<?> getNullableResult(ResultSet rs, int columnIndex) {
-    throw new UnsupportedOperationException("a parameter only");
-  }
-
-  @Override
-  public List<?> getNullableResult(CallableStatement cs, int columnIndex) {
-    throw new UnsupportedOperationException("a parameter only");
   }
 }

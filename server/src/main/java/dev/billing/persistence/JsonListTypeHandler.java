@@ -4,13 +4,10 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.RecordComponent;
-import java.sql.CallableStatement;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.ibatis.type.BaseTypeHandler;
 import org.apache.ibatis.type.JdbcType;
 
 /**
@@ -25,7 +22,7 @@ import org.apache.ibatis.type.JdbcType;
  *        '$[*]' COLUMNS (u VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS jt
  * }</pre>
  */
-public final class JsonListTypeHandler extends BaseTypeHandler<List<?>> {
+public final class JsonListTypeHandler extends ParameterTypeHandler<List<?>> {
   private static final JsonStringEncoder JSON = JsonStringEncoder.getInstance();
   private static final ConcurrentHashMap<Class<?>, MethodHandle[]> COMPONENTS =
       new ConcurrentHashMap<>();
@@ -92,20 +89,5 @@ public final class JsonListTypeHandler extends BaseTypeHandler<List<?>> {
   public void setNonNullParameter(PreparedStatement ps, int i, List<?> parameter, JdbcType jdbcType)
       throws SQLException {
     ps.setString(i, json(parameter));
-  }
-
-  @Override
-  public List<?> getNullableResult(ResultSet rs, String columnName) {
-    throw new UnsupportedOperationException("a parameter only");
-  }
-
-  @Override
-  public List<?> getNullableResult(ResultSet rs, int columnIndex) {
-    throw new UnsupportedOperationException("a parameter only");
-  }
-
-  @Override
-  public List<?> getNullableResult(CallableStatement cs, int columnIndex) {
-    throw new UnsupportedOperationException("a parameter only");
   }
 }

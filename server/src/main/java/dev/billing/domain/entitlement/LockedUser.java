@@ -3,7 +3,9 @@ package dev.billing.domain.entitlement;
 /**
  * A row of {@link EntitlementStore#lockAll}: a locked user's entitlement, their Stripe customer
  * (null if none), and one of their live usage counters (all null if none; a user with several
- * counters comes back once per counter).
+ * counters comes back once per counter). Flat, the entitlement's columns repeated rather than an
+ * {@link EntitlementRow} component: MyBatis maps a flat row with one constructor call, and a nested
+ * result map would make it key and group every row of the statement (on the webhook writer's path).
  */
 public record LockedUser(
     String userId,
