@@ -11,8 +11,8 @@ public interface SubscriptionStore {
   List<SubscriptionRow> findByUser(String userId);
 
   /**
-   * The subscriptions of these users and these subscriptions (either list may be empty, not both),
-   * locked; each row once.
+   * The subscriptions of these users and these subscriptions (either list may be empty), locked;
+   * each row once. Only in a {@code ReadBatch} (its lists are written into the statement's text).
    */
   List<SubscriptionRow> lockByUsersOrIds(List<String> userIds, List<String> ids);
 
