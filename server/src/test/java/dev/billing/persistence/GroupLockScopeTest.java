@@ -60,46 +60,55 @@ class GroupLockScopeTest {
 
   @Test
   void theSubscriptionsLockHoldsTheRowsItNamesOnly() throws SQLException {
-    List<String> locked;
-    try (Connection other = holding("subscriptions", "stripe_subscription_id", "sub-ls-b")) {
-      locked =
-          tx.execute(
-              uow -> {
-                ReadBatch reads = uow.reads();
-                Supplier<List<SubscriptionRow>> rows =
-                    reads.rows(
-                        SubscriptionStore.class,
-                        s -> s.lockByUsersOrIds(List.of("ls-a"), List.of("sub-ls-c")));
-                reads.send();
-                assertThat(tryUpdate("subscriptions", "stripe_subscription_id", "sub-ls-a"))
-                    .isFalse();
-                assertThat(tryUpdate("subscriptions", "stripe_subscription_id", "sub-ls-c"))
-                    .isFalse();
-                return rows.get().stream().map(SubscriptionRow::stripeSubscriptionId).toList();
-              });
-    }
+    List<String> locked =
+        whileHolding(
+            "subscriptions",
+            "stripe_subscription_id",
+            "sub-ls-b",
+            () ->
+                tx.execute(
+                    uow -> {
+                      ReadBatch reads = uow.reads();
+                      Supplier<List<SubscriptionRow>> rows =
+                          reads.rows(
+                              SubscriptionStore.class,
+                              s -> s.lockByUsersOrIds(List.of("ls-a"), List.of("sub-ls-c")));
+                      reads.send();
+                      assertThat(tryUpdate("subscriptions", "stripe_subscription_id", "sub-ls-a"))
+                          .isFalse();
+                      assertThat(tryUpdate("subscriptions", "stripe_subscription_id", "sub-ls-c"))
+                          .isFalse();
+                      return rows.get().stream()
+                          .map(SubscriptionRow::stripeSubscriptionId)
+                          .toList();
+                    }));
     assertThat(locked).containsExactlyInAnyOrder("sub-ls-a", "sub-ls-c");
   }
 
   @Test
   void thePaymentsLockHoldsTheRowsItNamesOnly() throws SQLException {
-    List<String> locked;
-    try (Connection other = holding("payments", "id", "pay-ls-b")) {
-      locked =
-          tx.execute(
-              uow -> {
-                ReadBatch reads = uow.reads();
-                Supplier<List<PaymentRow>> rows =
-                    reads.rows(
-                        PaymentStore.class,
-                        s ->
-                            s.lockByKeys(
-                                List.of(), List.of("pi-ls-a"), List.of("cs-ls-c"), List.of()));
-                reads.send();
-                assertThat(tryUpdate("payments", "id", "pay-ls-a")).isFalse();
-                return rows.get().stream().map(PaymentRow::id).toList();
-              });
-    }
+    List<String> locked =
+        whileHolding(
+            "payments",
+            "id",
+            "pay-ls-b",
+            () ->
+                tx.execute(
+                    uow -> {
+                      ReadBatch reads = uow.reads();
+                      Supplier<List<PaymentRow>> rows =
+                          reads.rows(
+                              PaymentStore.class,
+                              s ->
+                                  s.lockByKeys(
+                                      List.of(),
+                                      List.of("pi-ls-a"),
+                                      List.of("cs-ls-c"),
+                                      List.of()));
+                      reads.send();
+                      assertThat(tryUpdate("payments", "id", "pay-ls-a")).isFalse();
+                      return rows.get().stream().map(PaymentRow::id).toList();
+                    }));
     assertThat(locked).containsExactlyInAnyOrder("pay-ls-a", "pay-ls-c");
   }
 
@@ -136,33 +145,23 @@ class GroupLockScopeTest {
   }
 
   /**
-   * A connection of its own holding the row's lock (in a transaction it rolls back when closed);
-   * the group's statements wait for it up to the service's lock wait timeout, then fail.
+   * Runs {@code body} while a connection of its own holds the row's lock (in a transaction rolled
+   * back after it); the group's statements wait for it up to the service's lock wait timeout, then
+   * fail.
    */
-  private static Connection holding(String table, String key, String value) throws SQLException {
-    Connection c = server.server().database().dataSource().getConnection();
-    c.setAutoCommit(false);
-    try (Statement st = c.createStatement()) {
-      st.executeQuery("SELECT 1 FROM " + table + " WHERE " + key + " = '" + value + "' FOR UPDATE")
-          .close();
-    }
-    return new RollingBack(c).connection();
-  }
-
-  /** Rolls back before the connection goes back to the pool. */
-  private record RollingBack(Connection target) {
-    Connection connection() {
-      return (Connection)
-          java.lang.reflect.Proxy.newProxyInstance(
-              GroupLockScopeTest.class.getClassLoader(),
-              new Class<?>[] {Connection.class},
-              (proxy, method, args) -> {
-                if (method.getName().equals("close")) {
-                  target.rollback();
-                  target.setAutoCommit(true);
-                }
-                return method.invoke(target, args);
-              });
+  private static <T> T whileHolding(String table, String key, String value, Supplier<T> body)
+      throws SQLException {
+    try (Connection c = server.server().database().dataSource().getConnection()) {
+      c.setAutoCommit(false);
+      try (Statement st = c.createStatement()) {
+        st.executeQuery(
+                "SELECT 1 FROM " + table + " WHERE " + key + " = '" + value + "' FOR UPDATE")
+            .close();
+        return body.get();
+      } finally {
+        c.rollback();
+        c.setAutoCommit(true);
+      }
     }
   }
 
