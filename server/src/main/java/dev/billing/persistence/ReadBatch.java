@@ -35,8 +35,7 @@ public final class ReadBatch {
   private final Recorded recorded;
 
   /**
-   * What is sent, in order: a statement recorded once, one recorded once per row (an INSERT), or
-   * the parts of a union of selects.
+   * What is sent, in order: a statement recorded once, or one recorded once per row (an INSERT).
    */
   private final List<List<Entry>> statements = new ArrayList<>();
 
@@ -53,37 +52,11 @@ public final class ReadBatch {
    * there once the batch has been sent.
    */
   public <S, T> Supplier<List<T>> rows(Class<S> store, Consumer<S> select) {
-    return rowsOfUnion(store, List.of(select)); // a union of one part is the select itself
-  }
-
-  /**
-   * Records {@code parts}, calls of methods of {@code store} that each return rows of one shape,
-   * sent as one statement: their texts joined by {@code UNION ALL} (each part in parentheses in its
-   * mapper when it locks), so the database plans one statement whatever parts the caller needs this
-   * time, and each part stays a static statement (no dynamic SQL evaluated per call). Their rows,
-   * mapped with the first part's result map, are there once the batch has been sent; none are
-   * recorded for no parts.
-   */
-  public <S, T> Supplier<List<T>> rowsOfUnion(Class<S> store, List<Consumer<S>> parts) {
-    requireOpen();
-    if (parts.isEmpty()) {
-      return List::of;
-    }
-    List<Entry> union = new ArrayList<>(parts.size());
-    for (Consumer<S> part : parts) {
-      try {
-        union.add(recorded.one(store, part, Recorded.Answer.ROWS));
-      } catch (RuntimeException refused) {
-        recorded.entries.removeAll(union); // refused: nothing of it is sent
-        throw refused;
-      }
-    }
-    statements.add(union);
-    Entry first = union.get(0);
+    Entry e = add(store, select, Recorded.Answer.ROWS);
     return () -> {
-      answered(first);
+      answered(e);
       @SuppressWarnings("unchecked")
-      List<T> rows = (List<T>) first.rows;
+      List<T> rows = (List<T>) e.rows;
       return rows;
     };
   }
@@ -167,16 +140,7 @@ public final class ReadBatch {
         if (!sql.isEmpty()) {
           sql.append(";\n");
         }
-        if (statement.get(0).kind == Recorded.Answer.ROWS) { // a select, or a union's parts
-          for (int i = 0; i < statement.size(); i++) {
-            if (i > 0) {
-              sql.append("\nUNION ALL\n");
-            }
-            recorded.appendStatement(sql, statement.subList(i, i + 1), values);
-          }
-        } else {
-          recorded.appendStatement(sql, statement, values);
-        }
+        recorded.appendStatement(sql, statement, values);
       }
       st.setEscapeProcessing(false);
       boolean isResultSet = st.execute(sql.toString());
