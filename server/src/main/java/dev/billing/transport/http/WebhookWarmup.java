@@ -392,10 +392,10 @@ public final class WebhookWarmup {
   }
 
   /**
-   * The suffix of every id of user {@code n}'s objects: {@code warmup_}, 13 characters that look
-   * random, as Stripe's ids do, and {@code Aa} or {@code BB}: users {@code 2k} and {@code 2k + 1}
-   * (in flight together) share the rest, so each id of the one has the {@link String#hashCode} of
-   * the same id of the other. Structured ids collide often (the webhook benchmark's fixtures:
+   * The suffix of every id of user {@code n}'s objects: {@code warmup_}, up to 13 characters that
+   * look random, as Stripe's ids do, and {@code Aa} or {@code BB}: users {@code 2k} and {@code 2k +
+   * 1} (in flight together) share the rest, so each id of the one has the {@link String#hashCode}
+   * of the same id of the other. Structured ids collide often (the webhook benchmark's fixtures:
    * {@code sub_1Spk0000000oAbCd} and {@code sub_1Spk00000021AbCd}), Stripe's random ones rarely but
    * sooner or later; without such pairs here, the group code's maps are compiled for keys that
    * never share a hash, and the first two that do deoptimise it (JFR: {@code unstable_if} traps
