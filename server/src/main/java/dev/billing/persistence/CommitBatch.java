@@ -49,6 +49,12 @@ public final class CommitBatch implements Writes {
     }
   }
 
+  /** True: the recorded statements' values are written into the packet's text. */
+  @Override
+  public boolean takesInLists() {
+    return true;
+  }
+
   /**
    * Records {@code write}, one write of {@code store}'s that sets the session's LAST_INSERT_ID()
    * (an insert with an auto-increment key, or {@code LAST_INSERT_ID(expr)}), to run in its place
@@ -92,6 +98,31 @@ public final class CommitBatch implements Writes {
     }
   }
 
+  /** The recorded entries as the statements they go as: consecutive rows of one INSERT as one. */
+  private List<List<Entry>> statements() {
+    List<List<Entry>> statements = new ArrayList<>();
+    for (int i = 0; i < entries.size(); ) {
+      Entry first = entries.get(i);
+      int to = i + 1;
+      if (InsertShape.of(first) != null) {
+        while (to < entries.size() && InsertShape.sameStatement(entries.get(to), first)) {
+          to++;
+        }
+      }
+      statements.add(entries.subList(i, to));
+      i = to;
+    }
+    return statements;
+  }
+
+  /**
+   * For tests and diagnostics: the SQL of the statements recorded so far, as they would go (with
+   * their placeholders; consecutive rows of one INSERT once).
+   */
+  public List<String> statementTexts() {
+    return statements().stream().map(rows -> rows.get(0).sql.getSql()).toList();
+  }
+
   /**
    * Sends the recorded statements, then {@code end}'s statement, in one round trip, and forgets
    * them.
@@ -100,27 +131,19 @@ public final class CommitBatch implements Writes {
     if (entries.isEmpty()) {
       return;
     }
-    List<Entry> statements = new ArrayList<>(); // the first entry of each statement sent
+    List<List<Entry>> statements = statements(); // each statement's rows
     StringBuilder sql = new StringBuilder(8192);
     Literals.Values values = new Literals.Values();
     try (Statement st = connection.createStatement()) {
-      for (int i = 0; i < entries.size(); ) {
-        Entry first = entries.get(i);
-        int to = i + 1;
-        if (InsertShape.of(first) != null) { // consecutive rows of one INSERT go as one
-          while (to < entries.size() && InsertShape.sameStatement(entries.get(to), first)) {
-            to++;
-          }
-        }
-        recorded.appendStatement(sql, entries.subList(i, to), values);
+      for (List<Entry> rows : statements) {
+        recorded.appendStatement(sql, rows, values);
         sql.append(";\n");
-        statements.add(first);
-        i = to;
       }
       sql.append(end.statement);
       st.setEscapeProcessing(false);
       st.execute(sql.toString());
-      for (Entry e : statements) { // each statement's answer in turn; the COMMIT's is the last
+      for (List<Entry> rows : statements) { // each statement's answer in turn; COMMIT's last
+        Entry e = rows.get(0);
         if (e.wantsInsertId) {
           e.value = st.unwrap(StatementImpl.class).getLastInsertID();
           e.answered = true;

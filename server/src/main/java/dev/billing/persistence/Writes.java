@@ -13,4 +13,13 @@ public interface Writes extends Stores {
    * multi-row statement.
    */
   <S, T> void batch(Class<S> store, Collection<T> rows, BiConsumer<S, T> write);
+
+  /**
+   * Whether a statement may take a list in one placeholder ({@link InListTypeHandler}): only where
+   * the values are written into the text of a packet ({@link CommitBatch}), not on a statement of
+   * the transaction's own that runs at once.
+   */
+  default boolean takesInLists() {
+    return false;
+  }
 }
