@@ -35,14 +35,17 @@ public final class CheckoutSessions {
           new HeldWrites<>(
               uow,
               CheckoutStore.class,
-              (w, s) -> w.store(CheckoutStore.class).updateStatus(s.sessionId(), s.status()),
+              (w, s) -> update(w.store(CheckoutStore.class), s),
               Held::writeAll);
+    }
+
+    private static void update(CheckoutStore store, SessionStatus s) {
+      store.updateStatus(s.sessionId(), s.status());
     }
 
     private static void writeAll(Writes to, Collection<SessionStatus> rows) {
       if (!to.takesInLists()) {
-        to.batch(
-            CheckoutStore.class, rows, (store, s) -> store.updateStatus(s.sessionId(), s.status()));
+        to.batch(CheckoutStore.class, rows, Held::update);
         return;
       }
       // By status, each status's sessions in key order (the order they are held in).
