@@ -34,7 +34,10 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * Load figures for a running billing service: hot GetEntitlement throughput and latency at several
@@ -141,8 +144,14 @@ public final class BillingBench implements Callable<Integer> {
     return NettyChannelBuilder.forTarget(target).usePlaintext().directExecutor().build();
   }
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    if (fanoutWarmup < 0) {
+      throw new ParameterException(
+          spec.commandLine(), "--fanout-warmup must be 0 or more, not " + fanoutWarmup);
+    }
     System.out.printf(
         "billing-bench against %s (%d cores here)%n",
         target, Runtime.getRuntime().availableProcessors());
@@ -532,9 +541,8 @@ public final class BillingBench implements Callable<Integer> {
           BillingServiceGrpc.newBlockingStub(chs.getFirst())
               .withCallCredentials(new BearerToken(token));
       long runId = System.currentTimeMillis();
-      int warmupChanges = fanoutWarmup;
       long cpuBefore = -1;
-      for (int c = -warmupChanges; c < changes; c++) {
+      for (int c = -fanoutWarmup; c < changes; c++) {
         String user = "bench-fan-" + runId + "-" + c;
         CountDownLatch done = new CountDownLatch(streams);
         delivered.put(user, done);
