@@ -130,6 +130,60 @@ public final class BillingBench implements Callable<Integer> {
         .orElse(-1L);
   }
 
+  @Option(
+      names = "--thread-cpu",
+      description =
+          "with --server-pid on Linux: the fan-out run also prints the server's CPU time per"
+              + " delivery by thread name (from /proc), to see where the broadcast spends it")
+  boolean threadCpu;
+
+  /**
+   * The server's CPU clock ticks so far by thread name (digits dropped, so a pool is one line),
+   * from /proc; empty when unknown. Threads that ended in between are not counted.
+   */
+  private Map<String, Long> serverThreadTicks() {
+    Map<String, Long> ticks = new java.util.TreeMap<>();
+    if (serverPid == null) {
+      return ticks;
+    }
+    java.nio.file.Path tasks = java.nio.file.Path.of("/proc", serverPid.toString(), "task");
+    try (var dirs = java.nio.file.Files.list(tasks)) {
+      for (var task : dirs.toList()) {
+        try {
+          String stat = java.nio.file.Files.readString(task.resolve("stat"));
+          String name = java.nio.file.Files.readString(task.resolve("comm")).strip();
+          // Fields after the parenthesised name: state is the 3rd field, utime the 14th, stime
+          // 15th.
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          ticks.merge(name.replaceAll("[0-9]+", "#"), t, Long::sum);
+        } catch (java.io.IOException | RuntimeException gone) {
+          // The thread ended while being read.
+        }
+      }
+    } catch (java.io.IOException e) {
+      return Map.of();
+    }
+    return ticks;
+  }
+
+  /** Prints the CPU per op of each thread name that used any between two readings. */
+  private static void printThreadCpu(Map<String, Long> before, Map<String, Long> after, long ops) {
+    if (after.isEmpty() || ops == 0) {
+      return;
+    }
+    double msPerTick = 10.0; // USER_HZ is 100 on Linux
+    after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        .filter(e -> e.getValue() > 0)
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .forEach(
+            e ->
+                System.out.printf(
+                    "    %-24s %8.4f ms/op  (%,d ms)%n",
+                    e.getKey(), e.getValue() * msPerTick / ops, e.getValue() * 10));
+  }
+
   /** " server CPU 0.123 ms/op" for a run that started at {@code cpuBefore}, or "". */
   private String serverCpuPerOp(long cpuBefore, long ops) {
     long after = serverCpuNanos();
@@ -331,6 +385,7 @@ public final class BillingBench implements Callable<Integer> {
                 }
               });
       double elapsed = (System.nanoTime() - start) / 1e9;
+      Map<String, Long> threadsAfter = threadCpu ? serverThreadTicks() : Map.of();
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
       results.put(name + "." + concurrency + ".calls_per_s", done / elapsed);
@@ -542,22 +597,31 @@ public final class BillingBench implements Callable<Integer> {
               .withCallCredentials(new BearerToken(token));
       long runId = System.currentTimeMillis();
       long cpuBefore = -1;
+      Map<String, Long> threadsBefore = Map.of();
+      long[] replies = new long[changes]; // GrantCredits' own round trip, commit included
       for (int c = -fanoutWarmup; c < changes; c++) {
         String user = "bench-fan-" + runId + "-" + c;
         CountDownLatch done = new CountDownLatch(streams);
         delivered.put(user, done);
         if (c == 0) {
           cpuBefore = serverCpuNanos();
+          if (threadCpu) {
+            threadsBefore = serverThreadTicks();
+          }
         }
         if (c >= 0) {
           sentAt.put(user, System.nanoTime()); // the first changes only warm up
         }
+        long callStart = System.nanoTime();
         blocking.grantCredits(
             GrantCreditsRequest.newBuilder()
                 .setUserId(user)
                 .setAmount(1)
                 .setIdempotencyKey("fan-" + c)
                 .build());
+        if (c >= 0) {
+          replies[c] = System.nanoTime() - callStart;
+        }
         // One change at a time, each sent once every stream has the previous one: this measures
         // the broadcast, not a queue of changes behind it.
         if (!done.await(30, TimeUnit.SECONDS)) {
@@ -566,18 +630,23 @@ public final class BillingBench implements Callable<Integer> {
               c, streams - done.getCount(), streams);
         }
       }
+      Map<String, Long> threadsAfter = threadCpu ? serverThreadTicks() : Map.of();
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
       results.put("fanout.p50_ms", pct(sorted, 0.50));
       results.put("fanout.p99_ms", pct(sorted, 0.99));
+      Arrays.sort(replies);
+      results.put("fanout.grant_reply_p50_ms", pct(replies, 0.50));
       System.out.printf(
-          "Fan-out to %,d streams: %,d deliveries   GrantCredits->subscriber p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms%s%n",
+          "Fan-out to %,d streams: %,d deliveries   GrantCredits->subscriber p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms   (GrantCredits reply p50 %5.2f ms)%s%n",
           streams,
           sorted.length,
           pct(sorted, 0.50),
           pct(sorted, 0.99),
           sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1] / 1e6,
+          pct(replies, 0.50),
           serverCpuPerOp(cpuBefore, sorted.length));
+      printThreadCpu(threadsBefore, threadsAfter, sorted.length);
     } finally {
       chs.forEach(ManagedChannel::shutdownNow);
     }

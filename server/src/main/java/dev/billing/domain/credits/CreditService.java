@@ -5,11 +5,17 @@ import dev.billing.domain.audit.Cause;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.idempotency.Idempotency;
+import dev.billing.domain.idempotency.OwnedKey;
+import dev.billing.domain.idempotency.RecordedOutcome;
 import dev.billing.error.BillingException;
+import dev.billing.persistence.HeldWrites;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * The credit ledger. Every mutation is one transaction that appends a ledger row and updates the
@@ -101,6 +107,26 @@ public final class CreditService {
         uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause, false);
   }
 
+  /** A balance row as written. */
+  private record Balance(String userId, long balance) {}
+
+  /**
+   * The credit rows this transaction has written but not sent: the latest balance per user, and the
+   * ledger rows in the order appended.
+   */
+  private static final class HeldCredits {
+    final HeldWrites<Balance> balances;
+    final HeldWrites<LedgerEntry> ledger;
+    int appended;
+
+    HeldCredits(UnitOfWork uow) {
+      balances =
+          HeldWrites.rows(
+              uow, CreditStore.class, (s, b) -> s.upsertBalance(b.userId(), b.balance()));
+      ledger = HeldWrites.rows(uow, CreditStore.class, CreditStore::insertLedger);
+    }
+  }
+
   private CreditResult mutate(
       UnitOfWork uow,
       String userId,
@@ -112,13 +138,26 @@ public final class CreditService {
       String paymentId,
       Cause cause,
       boolean refusalsRecorded) {
-    EntitlementRow locked = entitlements.lock(uow, userId);
-    CreditStore credits = uow.store(CreditStore.class);
-    LedgerEntry previous = credits.findByKey(userId, idempotencyKey);
+    // One round trip: the user's lock (and row, usage counters), the key's ledger row and
+    // recorded refusal, and the balance, locked.
+    ReadBatch reads = uow.reads();
+    Runnable lockedAll = entitlements.lockAll(uow, reads, List.of(userId));
+    Supplier<List<LedgerEntry>> previousRows =
+        reads.rows(CreditStore.class, s -> s.findByKey(userId, idempotencyKey));
+    Supplier<Map<String, RecordedOutcome>> outcomes =
+        refusalsRecorded
+            ? Idempotency.prefetch(reads, OPERATION, List.of(new OwnedKey(userId, idempotencyKey)))
+            : Map::of;
+    Supplier<List<Long>> balance = reads.rows(CreditStore.class, s -> s.lockBalance(userId));
+    reads.send();
+    lockedAll.run();
+    EntitlementRow locked = entitlements.lock(uow, userId); // held now: no statement
+    LedgerEntry previous = previousRows.get().isEmpty() ? null : previousRows.get().getFirst();
     if (previous == null && refusalsRecorded) {
       // A refused key stays refused (thrown again here), however the balance has changed.
-      Idempotency.replay(
-          uow, OPERATION, userId, idempotencyKey, Idempotency.fingerprint(kind, requested));
+      Idempotency.check(
+          outcomes.get().get(userId + '\u0000' + idempotencyKey),
+          Idempotency.fingerprint(kind, requested));
     }
     if (previous != null) {
       if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {
@@ -132,8 +171,7 @@ public final class CreditService {
       }
       return new CreditResult(previous.balanceAfter(), previous.transactionId(), true);
     }
-    Long current = credits.lockBalance(userId);
-    long before = current == null ? 0 : current;
+    long before = balance.get().isEmpty() ? 0 : balance.get().getFirst();
     long delta = upToBalance ? -Math.min(before, -requested) : requested;
     long after;
     try {
@@ -157,8 +195,11 @@ public final class CreditService {
               + " credits were left";
     }
     String txnId = "ctx_" + UUID.randomUUID().toString().replace("-", "");
-    credits.upsertBalance(userId, after);
-    credits.insertLedger(
+    // Both rows go with the COMMIT (or before the next statement on these tables).
+    HeldCredits held = uow.attachment(HeldCredits.class, () -> new HeldCredits(uow));
+    held.balances.put(userId, new Balance(userId, after));
+    held.ledger.put(
+        String.format("%09d", held.appended++),
         new LedgerEntry(
             0,
             txnId,

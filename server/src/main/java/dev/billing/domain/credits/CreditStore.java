@@ -2,10 +2,11 @@ package dev.billing.domain.credits;
 
 /** credit_balances and credit_ledger. */
 public interface CreditStore {
-  LedgerEntry findByKey(String userId, String key);
+  /** The ledger row of this key (none or one), as rows so a {@code ReadBatch} can read it. */
+  java.util.List<LedgerEntry> findByKey(String userId, String key);
 
-  /** The balance row, locked until commit; null when the user never had credits. */
-  Long lockBalance(String userId);
+  /** The balance, its row locked until commit; none when the user never had credits. */
+  java.util.List<Long> lockBalance(String userId);
 
   void upsertBalance(String userId, long balance);
 
