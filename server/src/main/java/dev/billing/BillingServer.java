@@ -379,7 +379,7 @@ public final class BillingServer implements AutoCloseable {
             .permitKeepAliveWithoutCalls(true)
             .maxInboundMessageSize(1 << 20)
             .directExecutor()
-            .callExecutor(new HotPathExecutors());
+            .callExecutor(new HotPathExecutors(config.database().poolSize()));
     BillingConfig.TlsConfig tls = config.tls();
     if (tls.enabled()) {
       var ssl = GrpcSslContexts.forServer(tls.certChain().toFile(), tls.privateKey().toFile());

@@ -6,6 +6,9 @@ import io.grpc.ServerCallExecutorSupplier;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Which thread runs a call. The server's own executor is direct, so a call is looked up and started
@@ -14,6 +17,14 @@ import java.util.concurrent.Executors;
  * event loop), and every other RPC, which may wait on the database or on Stripe, moves to a pool.
  * (With a pool as the server's executor, grpc-java looks every call up on that pool first, so even
  * the hot path paid a thread hand-off.) Use with {@code directExecutor()}.
+ *
+ * <p>The mutations internal services call at a rate (GrantCredits, ConsumeCredits, RecordUsage)
+ * wait on nothing but the database, and at most one connection each: they run on platform threads,
+ * as many as the pool has connections. A virtual thread's every database round trip is a hop
+ * through the JDK's poller and a wake-up of a carrier thread; a platform thread wakes where it
+ * blocked. (Measured with {@code make bench BENCH_ARGS="--runs fanout --changes 4000
+ * --fanout-warmup 1000 --streams 1 --thread-cpu"}: 1.1 ms of server CPU per GrantCredits instead of
+ * 1.6-2.1, 0.5 ms of it on the call's thread instead of 0.8-1.2 plus the poller's 0.1-0.15.)
  */
 public final class HotPathExecutors implements ServerCallExecutorSupplier {
   private static final Set<String> HOT =
@@ -31,8 +42,36 @@ public final class HotPathExecutors implements ServerCallExecutorSupplier {
   private static final Executor BLOCKING =
       Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("grpc-call-", 0).factory());
 
+  /** Calls that wait on the database only: see the class comment. */
+  private static final Set<String> DATABASE_ONLY =
+      Set.of(
+          "billing.v1.BillingService/GrantCredits",
+          "billing.v1.BillingService/ConsumeCredits",
+          "billing.v1.BillingService/RecordUsage");
+
+  private final ThreadPoolExecutor database;
+
+  /**
+   * @param connections the database pool's size: more threads would only wait for a connection
+   */
+  public HotPathExecutors(int connections) {
+    database =
+        new ThreadPoolExecutor(
+            connections,
+            connections,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> Thread.ofPlatform().daemon().name("grpc-db-call").unstarted(r));
+    database.allowCoreThreadTimeOut(true); // idle, they end
+  }
+
   @Override
   public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
-    return HOT.contains(call.getMethodDescriptor().getFullMethodName()) ? null : BLOCKING;
+    String method = call.getMethodDescriptor().getFullMethodName();
+    if (HOT.contains(method)) {
+      return null;
+    }
+    return DATABASE_ONLY.contains(method) ? database : BLOCKING;
   }
 }
