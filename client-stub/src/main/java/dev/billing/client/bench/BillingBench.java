@@ -91,16 +91,17 @@ public final class BillingBench implements Callable<Integer> {
 
   @Option(
       names = "--changes",
-      defaultValue = "50",
+      defaultValue = "100",
       description = "changes broadcast in the fan-out run")
   int changes;
 
   @Option(
       names = "--fanout-warmup",
-      defaultValue = "20",
+      defaultValue = "300",
       description =
-          "changes broadcast before the fan-out run's measured ones, not measured (more compile"
-              + " both servers' broadcast paths fully first)")
+          "changes broadcast before the fan-out run's measured ones, not measured: by then both"
+              + " servers' broadcast paths are compiled, and the run measures them, not the JIT"
+              + " (20 measures during compilation, which spreads p99 widely on a small machine)")
   int fanoutWarmup;
 
   @Option(
