@@ -386,7 +386,6 @@ public final class BillingBench implements Callable<Integer> {
                 }
               });
       double elapsed = (System.nanoTime() - start) / 1e9;
-      Map<String, Long> threadsAfter = threadCpu ? serverThreadTicks() : Map.of();
       long[] sorted = Arrays.copyOf(latencies, Math.min(recorded.get(), latencies.length));
       Arrays.sort(sorted);
       results.put(name + "." + concurrency + ".calls_per_s", done / elapsed);

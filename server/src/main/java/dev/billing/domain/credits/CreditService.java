@@ -144,10 +144,9 @@ public final class CreditService {
     Runnable lockedAll = entitlements.lockAll(uow, reads, List.of(userId));
     Supplier<List<LedgerEntry>> previousRows =
         reads.rows(CreditStore.class, s -> s.findByKey(userId, idempotencyKey));
-    Supplier<Map<String, RecordedOutcome>> outcomes =
-        refusalsRecorded
-            ? Idempotency.prefetch(reads, OPERATION, List.of(new OwnedKey(userId, idempotencyKey)))
-            : Map::of;
+    OwnedKey key = new OwnedKey(userId, idempotencyKey);
+    Supplier<Map<OwnedKey, RecordedOutcome>> outcomes =
+        refusalsRecorded ? Idempotency.prefetch(reads, OPERATION, List.of(key)) : Map::of;
     Supplier<List<Long>> balance = reads.rows(CreditStore.class, s -> s.lockBalance(userId));
     reads.send();
     lockedAll.run();
@@ -155,9 +154,7 @@ public final class CreditService {
     LedgerEntry previous = previousRows.get().isEmpty() ? null : previousRows.get().getFirst();
     if (previous == null && refusalsRecorded) {
       // A refused key stays refused (thrown again here), however the balance has changed.
-      Idempotency.check(
-          outcomes.get().get(userId + '\u0000' + idempotencyKey),
-          Idempotency.fingerprint(kind, requested));
+      Idempotency.check(outcomes.get().get(key), Idempotency.fingerprint(kind, requested));
     }
     if (previous != null) {
       if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {

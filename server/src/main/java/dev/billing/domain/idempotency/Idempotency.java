@@ -61,18 +61,18 @@ public final class Idempotency {
   }
 
   /**
-   * The recorded outcomes of these keys of {@code operation}, by owner + NUL + key, read with one
+   * The recorded outcomes of these keys of {@code operation}, by owner and key, read with one
    * statement recorded in {@code reads} (what a group checks with {@link #check}); there once it
    * has been sent.
    */
-  public static Supplier<Map<String, RecordedOutcome>> prefetch(
+  public static Supplier<Map<OwnedKey, RecordedOutcome>> prefetch(
       ReadBatch reads, String operation, List<OwnedKey> keys) {
     Supplier<List<RecordedOutcome>> found =
         reads.rows(IdempotencyStore.class, s -> s.findAll(operation, keys));
     return () -> {
-      Map<String, RecordedOutcome> byKey = new HashMap<>();
+      Map<OwnedKey, RecordedOutcome> byKey = new HashMap<>();
       for (RecordedOutcome o : found.get()) {
-        byKey.put(o.owner() + '\u0000' + o.idemKey(), o);
+        byKey.put(new OwnedKey(o.owner(), o.idemKey()), o);
       }
       return byKey;
     };

@@ -202,7 +202,7 @@ public final class UsageService implements UsageCounters {
                           uow, OPERATION, c.userId(), c.idempotencyKey(), p.hash(), e);
                   Held held = held(uow);
                   if (held.outcomes != null) {
-                    held.outcomes.put(c.userId() + '\u0000' + c.idempotencyKey(), refusal);
+                    held.outcomes.put(new OwnedKey(c.userId(), c.idempotencyKey()), refusal);
                   }
                   return e;
                 }
@@ -244,7 +244,7 @@ public final class UsageService implements UsageCounters {
           first.creditsDebited());
     }
     if (held.outcomes != null) {
-      Idempotency.check(held.outcomes.get(k), hash);
+      Idempotency.check(held.outcomes.get(new OwnedKey(c.userId(), c.idempotencyKey())), hash);
     } else {
       Idempotency.replay(uow, OPERATION, c.userId(), c.idempotencyKey(), hash);
     }
@@ -375,7 +375,7 @@ public final class UsageService implements UsageCounters {
     Map<String, UsageRecordRow> firstRecords;
 
     /** user + key -> its recorded refusal, for every key of a prefetched group; else null. */
-    Map<String, RecordedOutcome> outcomes;
+    Map<OwnedKey, RecordedOutcome> outcomes;
 
     Held(UnitOfWork uow) {
       counters = HeldWrites.rows(uow, UsageStore.class, UsageStore::writeCounter);
@@ -402,7 +402,8 @@ public final class UsageService implements UsageCounters {
     ReadBatch reads = uow.reads();
     Runnable locked = entitlements.lockAll(uow, reads, users);
     Supplier<List<UsageRecordRow>> records = reads.rows(UsageStore.class, s -> s.findByKeys(keys));
-    Supplier<Map<String, RecordedOutcome>> outcomes = Idempotency.prefetch(reads, OPERATION, keys);
+    Supplier<Map<OwnedKey, RecordedOutcome>> outcomes =
+        Idempotency.prefetch(reads, OPERATION, keys);
     reads.send();
     locked.run();
     Held held = held(uow);

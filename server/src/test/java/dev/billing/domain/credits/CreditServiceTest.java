@@ -106,4 +106,36 @@ class CreditServiceTest {
     assertThat(server.queryLong("SELECT MAX(version) FROM change_log WHERE user_id = ?", user))
         .isEqualTo(20);
   }
+
+  /**
+   * A mutation's balance and ledger rows go with the COMMIT; a later mutation of the same user in
+   * the same transaction must still see them (a replayed key answers the first, the balance adds
+   * up) and the ledger keeps the order they were made in.
+   */
+  @Test
+  void mutationsOfOneUserInOneTransactionSeeTheRowsHeldForTheCommit() {
+    String user = user();
+    Cause cause = Cause.api("t");
+    List<CreditResult> results =
+        server
+            .transactions()
+            .execute(
+                uow ->
+                    List.of(
+                        credits.apply(uow, user, 100, "purchase", "p1", null, null, cause),
+                        credits.apply(uow, user, 100, "purchase", "p1", null, null, cause),
+                        credits.apply(uow, user, 50, "purchase", "p2", null, null, cause)));
+    assertThat(results.get(1).replayed()).isTrue();
+    assertThat(results.get(1).transactionId()).isEqualTo(results.get(0).transactionId());
+    assertThat(results.get(2).balance()).isEqualTo(150);
+    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
+        .isEqualTo(150);
+    assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))
+        .isEqualTo(2);
+    assertThat(
+            server.queryString(
+                "SELECT idempotency_key FROM credit_ledger WHERE user_id = ? ORDER BY id DESC LIMIT 1",
+                user))
+        .isEqualTo("p2");
+  }
 }
