@@ -107,6 +107,9 @@ public final class CreditService {
         uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause, false);
   }
 
+  /** Keys of held ledger rows start here, so they all have ten digits. */
+  private static final long LEDGER_ORDER = 1_000_000_000L;
+
   /** A balance row as written. */
   private record Balance(String userId, long balance) {}
 
@@ -196,7 +199,7 @@ public final class CreditService {
     HeldCredits held = uow.attachment(HeldCredits.class, () -> new HeldCredits(uow));
     held.balances.put(userId, new Balance(userId, after));
     held.ledger.put(
-        String.format("%09d", held.appended++),
+        Long.toString(LEDGER_ORDER + held.appended++), // same width: string order is append order
         new LedgerEntry(
             0,
             txnId,
