@@ -141,8 +141,8 @@ public final class CreditService {
       String paymentId,
       Cause cause,
       boolean refusalsRecorded) {
-    // One round trip: the user's lock (and row, usage counters), the key's ledger row and
-    // recorded refusal, and the balance, locked.
+    // One round trip: the user's lock (with the row, its balance and usage counters), the key's
+    // ledger row and its recorded refusal.
     ReadBatch reads = uow.reads();
     Runnable lockedAll = entitlements.lockAll(uow, reads, List.of(userId));
     Supplier<List<LedgerEntry>> previousRows =
@@ -150,7 +150,6 @@ public final class CreditService {
     OwnedKey key = new OwnedKey(userId, idempotencyKey);
     Supplier<Map<OwnedKey, RecordedOutcome>> outcomes =
         refusalsRecorded ? Idempotency.prefetch(reads, OPERATION, List.of(key)) : Map::of;
-    Supplier<List<Long>> balance = reads.rows(CreditStore.class, s -> s.lockBalance(userId));
     reads.send();
     lockedAll.run();
     EntitlementRow locked = entitlements.lock(uow, userId); // held now: no statement
@@ -171,7 +170,9 @@ public final class CreditService {
       }
       return new CreditResult(previous.balanceAfter(), previous.transactionId(), true);
     }
-    long before = balance.get().isEmpty() ? 0 : balance.get().getFirst();
+    // The balance as this transaction stands: read and locked with the user's row, and kept
+    // current there by creditsChanged (only this package writes credit_balances).
+    long before = locked.creditBalance();
     long delta = upToBalance ? -Math.min(before, -requested) : requested;
     long after;
     try {
