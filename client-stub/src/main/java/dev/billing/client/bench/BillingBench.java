@@ -9,11 +9,14 @@ import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,6 +24,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -143,26 +147,26 @@ public final class BillingBench implements Callable<Integer> {
    * from /proc; empty when unknown. Threads that ended in between are not counted.
    */
   private Map<String, Long> serverThreadTicks() {
-    Map<String, Long> ticks = new java.util.TreeMap<>();
+    Map<String, Long> ticks = new TreeMap<>();
     if (serverPid == null) {
       return ticks;
     }
-    java.nio.file.Path tasks = java.nio.file.Path.of("/proc", serverPid.toString(), "task");
-    try (var dirs = java.nio.file.Files.list(tasks)) {
+    Path tasks = Path.of("/proc", serverPid.toString(), "task");
+    try (var dirs = Files.list(tasks)) {
       for (var task : dirs.toList()) {
         try {
-          String stat = java.nio.file.Files.readString(task.resolve("stat"));
-          String name = java.nio.file.Files.readString(task.resolve("comm")).strip();
+          String stat = Files.readString(task.resolve("stat"));
+          String name = Files.readString(task.resolve("comm")).strip();
           // Fields after the parenthesised name: state is the 3rd field, utime the 14th, stime
           // 15th.
           String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
           long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
           ticks.merge(name.replaceAll("[0-9]+", "#"), t, Long::sum);
-        } catch (java.io.IOException | RuntimeException gone) {
+        } catch (IOException | RuntimeException gone) {
           // The thread ended while being read.
         }
       }
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return Map.of();
     }
     return ticks;

@@ -35,6 +35,21 @@ class CreditServiceTest {
     return TestServer.uniqueUser("u_");
   }
 
+  /** The user's balance row as stored. */
+  private static long storedBalance(String user) {
+    return server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user);
+  }
+
+  /** How many ledger rows the user has. */
+  private static long ledgerRows(String user) {
+    return server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user);
+  }
+
+  /** The sum of the user's ledger deltas. */
+  private static long ledgerSum(String user) {
+    return server.queryLong("SELECT SUM(delta) FROM credit_ledger WHERE user_id = ?", user);
+  }
+
   @Test
   void aGrantAppendsToTheLedgerAndUpdatesTheBalanceTogether() {
     String user = user();
@@ -42,10 +57,8 @@ class CreditServiceTest {
     CreditResult second = credits.grant(user, 250, "k2", null, Cause.api("support"));
     assertThat(first.balance()).isEqualTo(500);
     assertThat(second.balance()).isEqualTo(750);
-    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
-        .isEqualTo(750);
-    assertThat(server.queryLong("SELECT SUM(delta) FROM credit_ledger WHERE user_id = ?", user))
-        .isEqualTo(750);
+    assertThat(storedBalance(user)).isEqualTo(750);
+    assertThat(ledgerSum(user)).isEqualTo(750);
     assertThat(
             server.queryString(
                 "SELECT actor FROM credit_ledger WHERE transaction_id = ?", first.transactionId()))
@@ -64,10 +77,8 @@ class CreditServiceTest {
     assertThat(replay.replayed()).isTrue();
     assertThat(replay.transactionId()).isEqualTo(first.transactionId());
     assertThat(replay.balance()).isEqualTo(300);
-    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
-        .isEqualTo(305);
-    assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))
-        .isEqualTo(2);
+    assertThat(storedBalance(user)).isEqualTo(305);
+    assertThat(ledgerRows(user)).isEqualTo(2);
   }
 
   @Test
@@ -94,12 +105,9 @@ class CreditServiceTest {
       f.get();
     }
     long expected = 20 * 21 / 2;
-    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
-        .isEqualTo(expected);
-    assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))
-        .isEqualTo(20);
-    assertThat(server.queryLong("SELECT SUM(delta) FROM credit_ledger WHERE user_id = ?", user))
-        .isEqualTo(expected);
+    assertThat(storedBalance(user)).isEqualTo(expected);
+    assertThat(ledgerRows(user)).isEqualTo(20);
+    assertThat(ledgerSum(user)).isEqualTo(expected);
     // Every grant bumped the version once and appended one change, in order.
     assertThat(server.queryLong("SELECT COUNT(*) FROM change_log WHERE user_id = ?", user))
         .isEqualTo(20);
@@ -128,10 +136,8 @@ class CreditServiceTest {
     assertThat(results.get(1).replayed()).isTrue();
     assertThat(results.get(1).transactionId()).isEqualTo(results.get(0).transactionId());
     assertThat(results.get(2).balance()).isEqualTo(150);
-    assertThat(server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user))
-        .isEqualTo(150);
-    assertThat(server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user))
-        .isEqualTo(2);
+    assertThat(storedBalance(user)).isEqualTo(150);
+    assertThat(ledgerRows(user)).isEqualTo(2);
     assertThat(
             server.queryString(
                 "SELECT idempotency_key FROM credit_ledger WHERE user_id = ? ORDER BY id DESC LIMIT 1",
