@@ -109,6 +109,14 @@ public final class BillingBench implements Callable<Integer> {
   int fanoutWarmup;
 
   @Option(
+      names = "--worst-changes",
+      defaultValue = "0",
+      description =
+          "the fan-out run also prints its N slowest changes: GrantCredits' reply, then the first,"
+              + " median and last delivery, in ms from the call (which part made p99)")
+  int worstChanges;
+
+  @Option(
       names = "--runs",
       split = ",",
       defaultValue = "entitlements,webhooks,fanout",
@@ -555,7 +563,11 @@ public final class BillingBench implements Callable<Integer> {
     try {
       Map<String, Long> sentAt = new ConcurrentHashMap<>();
       Map<String, CountDownLatch> delivered = new ConcurrentHashMap<>();
+      Map<String, Integer> changeIndex = new ConcurrentHashMap<>();
       long[] latencies = new long[streams * changes];
+      long[][] byChange = new long[worstChanges > 0 ? changes : 0][streams];
+      java.util.concurrent.atomic.AtomicIntegerArray byChangeCount =
+          new java.util.concurrent.atomic.AtomicIntegerArray(byChange.length);
       AtomicInteger recorded = new AtomicInteger();
       CountDownLatch connected = new CountDownLatch(streams);
       for (int s = 0; s < streams; s++) {
@@ -575,8 +587,16 @@ public final class BillingBench implements Callable<Integer> {
                 Long t0 = sentAt.get(user);
                 if (t0 != null) {
                   int i = recorded.getAndIncrement();
+                  long latency = System.nanoTime() - t0;
                   if (i < latencies.length) {
-                    latencies[i] = System.nanoTime() - t0;
+                    latencies[i] = latency;
+                  }
+                  Integer c = byChange.length > 0 ? changeIndex.get(user) : null;
+                  if (c != null) {
+                    int k = byChangeCount.getAndIncrement(c);
+                    if (k < streams) {
+                      byChange[c][k] = latency;
+                    }
                   }
                 }
                 CountDownLatch done = delivered.get(user);
@@ -603,10 +623,17 @@ public final class BillingBench implements Callable<Integer> {
       long cpuBefore = -1;
       Map<String, Long> threadsBefore = Map.of();
       long[] replies = new long[changes]; // GrantCredits' own round trip, commit included
+      long[] calledAt = new long[changes]; // wall clock, to match a slow change with server logs
       for (int c = -fanoutWarmup; c < changes; c++) {
         String user = "bench-fan-" + runId + "-" + c;
         CountDownLatch done = new CountDownLatch(streams);
         delivered.put(user, done);
+        if (c == -Math.min(50, fanoutWarmup)) {
+          // This process receives every delivery too: it collects its own garbage a few changes
+          // before the measured ones, so that a pause of the measuring client (the same for both
+          // servers) does not fall among them.
+          System.gc();
+        }
         if (c == 0) {
           cpuBefore = serverCpuNanos();
           if (threadCpu) {
@@ -614,9 +641,13 @@ public final class BillingBench implements Callable<Integer> {
           }
         }
         if (c >= 0) {
+          changeIndex.put(user, c);
           sentAt.put(user, System.nanoTime()); // the first changes only warm up
         }
         long callStart = System.nanoTime();
+        if (c >= 0) {
+          calledAt[c] = System.currentTimeMillis();
+        }
         blocking.grantCredits(
             GrantCreditsRequest.newBuilder()
                 .setUserId(user)
@@ -639,6 +670,7 @@ public final class BillingBench implements Callable<Integer> {
       Arrays.sort(sorted);
       results.put("fanout.p50_ms", pct(sorted, 0.50));
       results.put("fanout.p99_ms", pct(sorted, 0.99));
+      printWorstChanges(byChange, byChangeCount, replies, calledAt);
       Arrays.sort(replies);
       results.put("fanout.grant_reply_p50_ms", pct(replies, 0.50));
       System.out.printf(
@@ -653,6 +685,44 @@ public final class BillingBench implements Callable<Integer> {
       printThreadCpu(threadsBefore, threadsAfter, sorted.length);
     } finally {
       chs.forEach(ManagedChannel::shutdownNow);
+    }
+  }
+
+  /** The {@code --worst-changes} slowest changes by their last delivery, with their parts. */
+  private void printWorstChanges(
+      long[][] byChange,
+      java.util.concurrent.atomic.AtomicIntegerArray counts,
+      long[] replies,
+      long[] calledAt) {
+    if (byChange.length == 0) {
+      return;
+    }
+    Integer[] order = new Integer[byChange.length];
+    for (int c = 0; c < order.length; c++) {
+      order[c] = c;
+      Arrays.sort(byChange[c], 0, Math.min(streams, counts.get(c)));
+    }
+    Arrays.sort(
+        order,
+        (a, b) ->
+            Long.compare(
+                byChange[b][Math.max(0, Math.min(streams, counts.get(b)) - 1)],
+                byChange[a][Math.max(0, Math.min(streams, counts.get(a)) - 1)]));
+    System.out.printf(
+        "  slowest changes (ms from the call): change  called at  reply  first  median  p99  last%n");
+    for (int i = 0; i < Math.min(worstChanges, order.length); i++) {
+      int c = order[i];
+      int n = Math.min(streams, counts.get(c));
+      long[] d = byChange[c];
+      System.out.printf(
+          "    %4d  %s  %6.2f  %6.2f  %6.2f  %6.2f  %6.2f%n",
+          c,
+          java.time.Instant.ofEpochMilli(calledAt[c]).toString().substring(11, 23),
+          replies[c] / 1e6,
+          n == 0 ? Double.NaN : d[0] / 1e6,
+          n == 0 ? Double.NaN : d[n / 2] / 1e6,
+          n == 0 ? Double.NaN : d[(int) (n * 0.99)] / 1e6,
+          n == 0 ? Double.NaN : d[n - 1] / 1e6);
     }
   }
 
