@@ -54,6 +54,7 @@ import dev.billing.transport.grpc.GrpcServer;
 import dev.billing.transport.grpc.HotPathExecutors;
 import dev.billing.transport.grpc.TokenReloader;
 import dev.billing.transport.grpc.TokenStore;
+import dev.billing.transport.grpc.stream.SharedResponses;
 import dev.billing.transport.grpc.stream.StreamHub;
 import dev.billing.transport.http.HttpServer;
 import dev.billing.transport.http.WebhookHttpHandler;
@@ -227,27 +228,30 @@ public final class BillingServer implements AutoCloseable {
     PaymentOperations paymentOps = new PaymentOperations(tx, gateway, audit);
     CancellationService cancellations =
         new CancellationService(tx, gateway, audit, entitlementRules);
+    BillingGrpcService billing =
+        new BillingGrpcService(
+            new BillingGrpcService.Services(
+                entitlements,
+                credits,
+                streams,
+                checkout,
+                paymentOps,
+                cancellations,
+                referrals,
+                audit,
+                webhooks,
+                reconciler,
+                usage,
+                meterReporter,
+                new PlanChangeService(
+                    tx, config.catalog(), entitlementRules, gateway, audit, clock),
+                new PaymentMethods(tx, customers, gateway, audit),
+                config.catalog()));
     grpc =
         new GrpcServer(
             grpcBuilder,
-            new BillingGrpcService(
-                new BillingGrpcService.Services(
-                    entitlements,
-                    credits,
-                    streams,
-                    checkout,
-                    paymentOps,
-                    cancellations,
-                    referrals,
-                    audit,
-                    webhooks,
-                    reconciler,
-                    usage,
-                    meterReporter,
-                    new PlanChangeService(
-                        tx, config.catalog(), entitlementRules, gateway, audit, clock),
-                    new PaymentMethods(tx, customers, gateway, audit),
-                    config.catalog())),
+            // The change stream's messages are serialized once per change, not once per stream.
+            () -> SharedResponses.bind(billing.bindService(), streams.responses()),
             List.of(new AuthInterceptor(tokens)),
             config.shutdownGrace());
     WebhookHttpHandler webhookHandler =

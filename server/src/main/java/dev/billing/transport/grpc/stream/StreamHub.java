@@ -39,6 +39,7 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
   private final Object lock = new Object();
   private final Set<ChangeStream> streams = ConcurrentHashMap.newKeySet();
   private final ExecutorService catchUp = Executors.newVirtualThreadPerTaskExecutor();
+  private final SharedResponses responses = new SharedResponses();
 
   /**
    * Hands a page of changes to the streams from several threads when there are many streams (each
@@ -106,6 +107,14 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
         TimeUnit.SECONDS);
   }
 
+  /**
+   * The stream method's response marshaller: sends each live change's bytes, serialized once here,
+   * to every stream (see {@link SharedResponses#bind}).
+   */
+  public SharedResponses responses() {
+    return responses;
+  }
+
   @Override
   public void onStart(long startCursor) {
     synchronized (lock) {
@@ -135,7 +144,10 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       }
       SubscriptionChange change = toProto.apply(c);
       changes.add(change);
-      messages.add(StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
+      StreamSubscriptionChangesResponse message =
+          StreamSubscriptionChangesResponse.newBuilder().setChange(change).build();
+      responses.share(message);
+      messages.add(message);
     }
     ChangeStream[] targets;
     synchronized (lock) {
