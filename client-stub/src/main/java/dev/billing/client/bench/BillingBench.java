@@ -33,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -567,8 +568,7 @@ public final class BillingBench implements Callable<Integer> {
       Map<String, Integer> changeIndex = new ConcurrentHashMap<>();
       long[] latencies = new long[streams * changes];
       long[][] byChange = new long[worstChanges > 0 ? changes : 0][streams];
-      java.util.concurrent.atomic.AtomicIntegerArray byChangeCount =
-          new java.util.concurrent.atomic.AtomicIntegerArray(byChange.length);
+      AtomicIntegerArray byChangeCount = new AtomicIntegerArray(byChange.length);
       AtomicInteger recorded = new AtomicInteger();
       CountDownLatch connected = new CountDownLatch(streams);
       for (int s = 0; s < streams; s++) {
@@ -691,10 +691,7 @@ public final class BillingBench implements Callable<Integer> {
 
   /** The {@code --worst-changes} slowest changes by their last delivery, with their parts. */
   private void printWorstChanges(
-      long[][] byChange,
-      java.util.concurrent.atomic.AtomicIntegerArray counts,
-      long[] replies,
-      long[] calledAt) {
+      long[][] byChange, AtomicIntegerArray counts, long[] replies, long[] calledAt) {
     if (byChange.length == 0) {
       return;
     }
@@ -718,7 +715,7 @@ public final class BillingBench implements Callable<Integer> {
       System.out.printf(
           "    %4d  %s  %6.2f  %6.2f  %6.2f  %6.2f  %6.2f%n",
           c,
-          java.time.Instant.ofEpochMilli(calledAt[c]).toString().substring(11, 23),
+          Instant.ofEpochMilli(calledAt[c]).toString().substring(11, 23),
           replies[c] / 1e6,
           n == 0 ? Double.NaN : d[0] / 1e6,
           n == 0 ? Double.NaN : d[n / 2] / 1e6,

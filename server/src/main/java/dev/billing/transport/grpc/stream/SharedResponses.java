@@ -1,5 +1,6 @@
 package dev.billing.transport.grpc.stream;
 
+import dev.billing.domain.change.ChangeFeed;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
@@ -11,23 +12,26 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The response marshaller of StreamSubscriptionChanges: a live change's message, built once by the
  * {@link StreamHub} for every stream, is also serialized once ({@link #share}), and each stream's
  * send copies those bytes instead of encoding the message again (its strings, its entitlement's
- * maps). Any other message (a heartbeat, a catch-up's, one older than the last {@value #SHARED}
- * shared) is serialized as grpc-java's protobuf marshaller does it, which also parses requests.
+ * maps). The bytes are found by the change's seq, in a ring larger than the feed's page, so every
+ * change of the page being offered has its own slot. Any other message (a heartbeat, a catch-up's,
+ * one whose slot a later change took) is serialized as grpc-java's protobuf marshaller does it,
+ * which also parses requests.
  */
 public final class SharedResponses
     implements MethodDescriptor.Marshaller<StreamSubscriptionChangesResponse> {
-  /** How many of the latest shared messages keep their bytes. */
-  static final int SHARED = 64;
+  /** Slots by seq: a power of two above the feed's page size. */
+  static final int SLOTS = Integer.highestOneBit(ChangeFeed.PAGE_SIZE) << 1;
 
   private final MethodDescriptor.Marshaller<StreamSubscriptionChangesResponse> plain;
-  private final AtomicReferenceArray<Serialized> latest = new AtomicReferenceArray<>(SHARED);
-  private volatile int newest = -1; // the slot written last; one writer (the feed's thread)
+  private final AtomicReferenceArray<Serialized> slots = new AtomicReferenceArray<>(SLOTS);
 
   private record Serialized(StreamSubscriptionChangesResponse message, byte[] bytes) {}
 
@@ -39,21 +43,19 @@ public final class SharedResponses
     this.plain = plain;
   }
 
-  /**
-   * Serializes {@code message} now, once, for every stream it is about to be offered to. Called
-   * from one thread at a time (the change feed's).
-   */
+  /** Serializes a change's message now, once, for every stream it is about to be offered to. */
   void share(StreamSubscriptionChangesResponse message) {
-    int slot = (newest + 1) & (SHARED - 1);
-    latest.set(slot, new Serialized(message, message.toByteArray()));
-    newest = slot;
+    slots.set(slot(message), new Serialized(message, message.toByteArray()));
+  }
+
+  private static int slot(StreamSubscriptionChangesResponse message) {
+    return (int) (message.getChange().getSeq() & (SLOTS - 1));
   }
 
   @Override
   public InputStream stream(StreamSubscriptionChangesResponse value) {
-    int last = newest;
-    for (int i = 0; i < SHARED && last >= 0; i++) {
-      Serialized s = latest.get((last - i) & (SHARED - 1));
+    if (value.hasChange()) {
+      Serialized s = slots.get(slot(value));
       if (s != null && s.message == value) {
         return new Bytes(s.bytes);
       }
@@ -78,7 +80,7 @@ public final class SharedResponses
     ServiceDescriptor.Builder descriptor =
         ServiceDescriptor.newBuilder(original.getName())
             .setSchemaDescriptor(original.getSchemaDescriptor());
-    java.util.List<ServerMethodDefinition<?, ?>> methods = new java.util.ArrayList<>();
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
     for (MethodDescriptor<?, ?> method : original.getMethods()) {
       ServerMethodDefinition<?, ?> bound = service.getMethod(method.getFullMethodName());
       if (method.getFullMethodName().equals(streamMethod)) {

@@ -2,6 +2,7 @@ package dev.billing.transport.grpc.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.billing.domain.change.ChangeFeed;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.ChangeKind;
 import dev.billing.proto.v1.Heartbeat;
@@ -83,19 +84,22 @@ class SharedResponsesTest {
   }
 
   @Test
-  void theLatestSharedMessagesKeepTheirBytesAndOlderOnesAreSerializedAgain() throws IOException {
-    StreamSubscriptionChangesResponse first = change(1);
-    responses.share(first);
-    StreamSubscriptionChangesResponse[] later = new StreamSubscriptionChangesResponse[64];
-    for (int i = 0; i < later.length; i++) {
-      later[i] = change(2 + i);
-      responses.share(later[i]);
+  void everyChangeOfAFullPageKeepsItsBytesUntilALaterChangeTakesItsSlot() throws IOException {
+    StreamSubscriptionChangesResponse[] page =
+        new StreamSubscriptionChangesResponse[ChangeFeed.PAGE_SIZE];
+    for (int i = 0; i < page.length; i++) {
+      page[i] = change(1 + i);
+      responses.share(page[i]);
     }
-    for (StreamSubscriptionChangesResponse m : later) {
+    for (StreamSubscriptionChangesResponse m : page) {
       assertThat(drained(responses.stream(m))).isEqualTo(m.toByteArray());
     }
     assertThat(plainSends).hasValue(0);
-    assertThat(responses.stream(first).readAllBytes()).isEqualTo(first.toByteArray());
+
+    responses.share(change(1 + SharedResponses.SLOTS)); // the first change's slot
+    assertThat(responses.stream(page[0]).readAllBytes()).isEqualTo(page[0].toByteArray());
+    assertThat(plainSends).hasValue(1);
+    assertThat(drained(responses.stream(page[1]))).isEqualTo(page[1].toByteArray());
     assertThat(plainSends).hasValue(1);
   }
 
