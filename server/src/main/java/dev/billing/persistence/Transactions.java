@@ -73,6 +73,14 @@ public final class Transactions {
   }
 
   /**
+   * Runs the work as {@link #execute} would, statement for statement, and rolls it back after its
+   * commit hooks wrote their part: nothing is kept and nothing is published (a warm-up).
+   */
+  public <T> T rehearse(Work<T> work) {
+    return run(work, false);
+  }
+
+  /**
    * Runs the work, and commits it ({@code commit}) or rolls it back after its commit hooks wrote
    * their part (a rehearsal: nothing is kept and nothing is published; inside {@link #rehearsing}
    * it is rolled back with the scope, not at once).

@@ -52,6 +52,43 @@ public final class CreditService {
     return keyed(userId, -amount, "consume", idempotencyKey, reason, cause);
   }
 
+  /**
+   * Runs about {@code mutations} grants and consumptions of new users, each rehearsed (its
+   * transaction rolled back: nothing stored or published), stopping once {@code budget} has passed;
+   * returns how many ran. A caller's mutation is one call per change, so without this the JIT
+   * compiles its path during the first thousands of real calls, on the cores that answer them.
+   */
+  public int warmUp(int mutations, java.time.Duration budget) {
+    long deadline = System.nanoTime() + budget.toNanos();
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    Cause cause = Cause.api("warm-up");
+    int done = 0;
+    while (done < mutations && System.nanoTime() < deadline) {
+      String user = "warm-up-" + run + "-" + done;
+      long delta = done % 4 == 3 ? -1 : 1 + done % 7; // a consumption refused now and then
+      String key = "warm-up-" + done;
+      try {
+        tx.rehearse(
+            uow ->
+                mutate(
+                    uow,
+                    user,
+                    delta,
+                    false,
+                    delta < 0 ? "consume" : "grant",
+                    key,
+                    null,
+                    null,
+                    cause,
+                    true));
+      } catch (BillingException.FailedPrecondition refused) {
+        // INSUFFICIENT_CREDITS for a new user: the refusal's path is warmed too.
+      }
+      done++;
+    }
+    return done;
+  }
+
   /** What the idempotency record calls a caller's credit mutation. */
   static final String OPERATION = "credits";
 

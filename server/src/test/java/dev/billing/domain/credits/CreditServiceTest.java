@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.billing.domain.audit.Cause;
 import dev.billing.error.BillingException;
 import dev.billing.testing.TestServer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -48,6 +51,40 @@ class CreditServiceTest {
   /** The sum of the user's ledger deltas. */
   private static long ledgerSum(String user) {
     return server.queryLong("SELECT SUM(delta) FROM credit_ledger WHERE user_id = ?", user);
+  }
+
+  /** Rows in the tables a credit mutation writes, by table. */
+  private static Map<String, Long> rowsWrittenByMutations() {
+    Map<String, Long> rows = new TreeMap<>();
+    for (String table :
+        List.of(
+            "credit_ledger",
+            "credit_balances",
+            "entitlements",
+            "audit_log",
+            "change_log",
+            "idempotency_outcomes")) {
+      rows.put(table, server.queryLong("SELECT COUNT(*) FROM " + table));
+    }
+    return rows;
+  }
+
+  @Test
+  void theStartUpWarmUpRunsMutationsAndKeepsNothing() {
+    credits.grant(user(), 10, "before", null, Cause.api("svc")); // the tables are not empty
+    Map<String, Long> before = rowsWrittenByMutations();
+    long lastSeq = server.queryLong("SELECT last_seq FROM change_seq");
+
+    assertThat(credits.warmUp(40, Duration.ofSeconds(60))).isEqualTo(40);
+
+    assertThat(rowsWrittenByMutations()).isEqualTo(before);
+    assertThat(server.queryLong("SELECT COUNT(*) FROM entitlements WHERE user_id LIKE 'warm-up-%'"))
+        .isZero();
+    assertThat(server.queryLong("SELECT last_seq FROM change_seq")).isEqualTo(lastSeq);
+    // A real mutation afterwards is numbered and stored as usual.
+    String user = user();
+    assertThat(credits.grant(user, 7, "after", null, Cause.api("svc")).balance()).isEqualTo(7);
+    assertThat(storedBalance(user)).isEqualTo(7);
   }
 
   @Test
