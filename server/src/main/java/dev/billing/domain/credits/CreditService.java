@@ -12,10 +12,13 @@ import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The credit ledger. Every mutation is one transaction that appends a ledger row and updates the
@@ -23,6 +26,8 @@ import java.util.function.Supplier;
  * balance never goes below zero.
  */
 public final class CreditService {
+  private static final Logger log = LoggerFactory.getLogger(CreditService.class);
+
   /** Largest single mutation: 100 million credits ($1M). Larger is a typo, not a grant. */
   public static final long MAX_AMOUNT = 100_000_000L;
 
@@ -58,14 +63,14 @@ public final class CreditService {
    * returns how many ran. A caller's mutation is one call per change, so without this the JIT
    * compiles its path during the first thousands of real calls, on the cores that answer them.
    */
-  public int warmUp(int mutations, java.time.Duration budget) {
+  public int warmUp(int mutations, Duration budget) {
     long deadline = System.nanoTime() + budget.toNanos();
     String run = UUID.randomUUID().toString().substring(0, 8);
     Cause cause = Cause.api("warm-up");
     int done = 0;
     while (done < mutations && System.nanoTime() < deadline) {
       String user = "warm-up-" + run + "-" + done;
-      long delta = done % 4 == 3 ? -1 : 1 + done % 7; // a consumption refused now and then
+      long delta = done % 4 == 3 ? -1 : 1 + done % 7; // every fourth a consumption
       String key = "warm-up-" + done;
       try {
         tx.rehearse(
@@ -82,7 +87,10 @@ public final class CreditService {
                     cause,
                     true));
       } catch (BillingException.FailedPrecondition refused) {
-        // INSUFFICIENT_CREDITS for a new user: the refusal's path is warmed too.
+        // A new user's balance is 0, so the consumption is refused: its check is warmed too.
+      } catch (RuntimeException e) { // the database went away: start without the rest
+        log.warn("credit warm-up stopped after {} mutations: {}", done, e.getMessage());
+        break;
       }
       done++;
     }
