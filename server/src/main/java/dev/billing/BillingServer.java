@@ -308,14 +308,7 @@ public final class BillingServer implements AutoCloseable {
               () -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
           .run(config.webhooks().warmupEvents(), config.webhooks().warmupBudget());
       if (config.webhooks().warmupEvents() > 0) {
-        // GrantCredits and ConsumeCredits too: each call is one transaction, so their code is
-        // called once per change and the JIT would otherwise compile it under the first real ones.
-        long started = System.nanoTime();
-        int ran = credits.warmUp(CREDIT_WARMUP, CREDIT_WARMUP_BUDGET);
-        log.info(
-            "credit warm-up: {} rehearsed mutations in {} ms",
-            ran,
-            (System.nanoTime() - started) / 1_000_000);
+        credits.warmUp(CREDIT_WARMUP, CREDIT_WARMUP_BUDGET); // GrantCredits' path, compiled
       }
     }
     // The objects start-up leaves alive (configuration, catalogs, pools, the warm-up's caches)

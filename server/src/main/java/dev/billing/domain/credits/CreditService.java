@@ -60,11 +60,13 @@ public final class CreditService {
   /**
    * Runs about {@code mutations} grants and consumptions of new users, each rehearsed (its
    * transaction rolled back: nothing stored or published), stopping once {@code budget} has passed;
-   * returns how many ran. A caller's mutation is one call per change, so without this the JIT
-   * compiles its path during the first thousands of real calls, on the cores that answer them.
+   * returns (and logs) how many ran. A caller's mutation is one call per change, so without this
+   * the JIT compiles its path during the first thousands of real calls, on the cores that answer
+   * them.
    */
   public int warmUp(int mutations, Duration budget) {
-    long deadline = System.nanoTime() + budget.toNanos();
+    long started = System.nanoTime();
+    long deadline = started + budget.toNanos();
     String run = UUID.randomUUID().toString().substring(0, 8);
     Cause cause = Cause.api("warm-up");
     int done = 0;
@@ -94,6 +96,10 @@ public final class CreditService {
       }
       done++;
     }
+    log.info(
+        "credit warm-up: {} rehearsed mutations in {} ms",
+        done,
+        (System.nanoTime() - started) / 1_000_000);
     return done;
   }
 
