@@ -15,7 +15,9 @@ import dev.billing.persistence.UnitOfWork;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,11 +60,11 @@ public final class CreditService {
   }
 
   /**
-   * Runs about {@code mutations} grants and consumptions of new users, each rehearsed (its
-   * transaction rolled back: nothing stored or published), stopping once {@code budget} has passed;
-   * returns (and logs) how many ran. A caller's mutation is one call per change, so without this
-   * the JIT compiles its path during the first thousands of real calls, on the cores that answer
-   * them.
+   * Runs about {@code mutations} grants and consumptions of new users, half of them in one packet
+   * and half reading first, each rehearsed (its transaction rolled back after its commit's
+   * statements: nothing stored or published), stopping once {@code budget} has passed; returns (and
+   * logs) how many ran. A caller's mutation is one call per change, so without this the JIT
+   * compiles its path during the first thousands of real calls, on the cores that answer them.
    */
   public int warmUp(int mutations, Duration budget) {
     long started = System.nanoTime();
@@ -74,20 +76,14 @@ public final class CreditService {
       String user = "warm-up-" + run + "-" + done;
       long delta = done % 4 == 3 ? -1 : 1 + done % 7; // every fourth a consumption
       String key = "warm-up-" + done;
+      String kind = delta < 0 ? "consume" : "grant";
+      boolean onePacket = done % 2 == 0; // both ways a caller's mutation goes
       try {
         tx.rehearse(
             uow ->
-                mutate(
-                    uow,
-                    user,
-                    delta,
-                    false,
-                    delta < 0 ? "consume" : "grant",
-                    key,
-                    null,
-                    null,
-                    cause,
-                    true));
+                onePacket
+                    ? assumedMutation(uow, user, delta, kind, key, null, cause, Optional.empty())
+                    : mutate(uow, user, delta, false, kind, key, null, null, cause, true));
       } catch (BillingException.FailedPrecondition refused) {
         // A new user's balance is 0, so the consumption is refused: its check is warmed too.
       } catch (RuntimeException e) { // the database went away: start without the rest
@@ -112,6 +108,10 @@ public final class CreditService {
    */
   private CreditResult keyed(
       String userId, long delta, String kind, String key, String reason, Cause cause) {
+    CreditResult sent = inOnePacket(userId, delta, kind, key, reason, cause);
+    if (sent != null) {
+      return sent;
+    }
     return Idempotency.refusalsRecorded(
         tx,
         OPERATION,
@@ -119,6 +119,65 @@ public final class CreditService {
         key,
         Idempotency.fingerprint(kind, delta),
         uow -> mutate(uow, userId, delta, false, kind, key, reason, null, cause, true));
+  }
+
+  private final LongAdder onePacket = new LongAdder();
+  private final LongAdder readFirst = new LongAdder();
+
+  /**
+   * How callers' mutations went: in one packet, or reading first (after a failed attempt in one
+   * packet, or for a user with usage counters).
+   */
+  public record Packets(long onePacket, long readFirst) {}
+
+  public Packets packets() {
+    return new Packets(onePacket.sum(), readFirst.sum());
+  }
+
+  /**
+   * A caller's mutation in one round trip: the user's row assumed as its newest change left it
+   * (absent for a user this replica has not seen change), the key assumed unused, the ledger row,
+   * balance, change and audit row computed from that and sent with the COMMIT, each assumption
+   * checked by the statements as they lock (a duplicate key stops the packet, which writes
+   * nothing). Null, having written nothing, when an assumption was wrong or the mutation would be
+   * refused on the assumed balance: the caller then runs it the usual way, reading under the lock
+   * (two round trips), which also answers replays and records refusals.
+   */
+  private CreditResult inOnePacket(
+      String userId, long delta, String kind, String key, String reason, Cause cause) {
+    Optional<EntitlementRow> assumed = delta == 0 ? null : entitlements.assumable(userId);
+    if (assumed == null) {
+      readFirst.increment();
+      return null;
+    }
+    try {
+      CreditResult result =
+          tx.execute(uow -> assumedMutation(uow, userId, delta, kind, key, reason, cause, assumed));
+      onePacket.increment();
+      return result;
+    } catch (BillingException.FailedPrecondition refused) {
+      // Refused on the assumed balance: decided again under the lock, and recorded there.
+    } catch (RuntimeException e) {
+      if (!Transactions.isDuplicateKey(e)) {
+        throw e;
+      }
+    }
+    readFirst.increment();
+    return null;
+  }
+
+  private CreditResult assumedMutation(
+      UnitOfWork uow,
+      String userId,
+      long delta,
+      String kind,
+      String key,
+      String reason,
+      Cause cause,
+      Optional<EntitlementRow> assumed) {
+    entitlements.assume(uow, userId, assumed); // first: its write locks the row, as lockAll does
+    Idempotency.requireUnrecorded(uow, OPERATION, userId, key);
+    return decide(uow, userId, delta, false, kind, key, reason, null, cause, null);
   }
 
   /** A user's ledger, newest first, rows with id below {@code beforeId}. */
@@ -203,12 +262,40 @@ public final class CreditService {
         refusalsRecorded ? Idempotency.prefetch(reads, OPERATION, List.of(key)) : Map::of;
     reads.send();
     lockedAll.run();
-    EntitlementRow locked = entitlements.lock(uow, userId); // held now: no statement
     LedgerEntry previous = previousRows.get().isEmpty() ? null : previousRows.get().getFirst();
     if (previous == null && refusalsRecorded) {
       // A refused key stays refused (thrown again here), however the balance has changed.
       Idempotency.check(outcomes.get().get(key), Idempotency.fingerprint(kind, requested));
     }
+    return decide(
+        uow,
+        userId,
+        requested,
+        upToBalance,
+        kind,
+        idempotencyKey,
+        reason,
+        paymentId,
+        cause,
+        previous);
+  }
+
+  /**
+   * The mutation of a user whose row this transaction holds ({@code previous}: the key's ledger
+   * row, if it was used before): its rows held to go with the COMMIT.
+   */
+  private CreditResult decide(
+      UnitOfWork uow,
+      String userId,
+      long requested,
+      boolean upToBalance,
+      String kind,
+      String idempotencyKey,
+      String reason,
+      String paymentId,
+      Cause cause,
+      LedgerEntry previous) {
+    EntitlementRow locked = entitlements.lock(uow, userId); // held now: no statement
     if (previous != null) {
       if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {
         throw new BillingException.FailedPrecondition(

@@ -1,5 +1,7 @@
 package dev.billing.domain.entitlement;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
@@ -13,6 +15,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
@@ -152,14 +155,107 @@ public final class EntitlementService {
     /** The live usage counters of the users read so far, by user, then {@link UsageCount#key}. */
     private final Map<String, Map<String, UsageCount>> counters = new HashMap<>();
 
+    /**
+     * The rows {@link #assume} took without reading them: the version each was assumed at, or
+     * {@link #ABSENT}. Their writes are the conditional ones.
+     */
+    private final Map<String, Long> assumed = new HashMap<>();
+
     HeldRows(UnitOfWork uow) {
       unwritten =
           new HeldWrites<>(
               uow,
               EntitlementStore.class,
-              (u, row) -> u.store(EntitlementStore.class).update(row),
-              (u, rows) -> u.batch(EntitlementStore.class, rows, EntitlementStore::write));
+              (u, row) -> {
+                if (assumed.isEmpty()) {
+                  u.store(EntitlementStore.class).update(row);
+                } else {
+                  writeAssumed(u.store(EntitlementStore.class), row, assumed.get(row.userId()));
+                }
+              },
+              (u, rows) -> {
+                if (!assumed.isEmpty()) {
+                  throw new IllegalStateException("one row is assumed at a time");
+                }
+                u.batch(EntitlementStore.class, rows, EntitlementStore::write);
+              });
     }
+  }
+
+  /** {@link HeldRows#assumed}'s mark of a row assumed not to exist. */
+  private static final long ABSENT = -1;
+
+  /**
+   * An assumed row's write, which fails with a duplicate key (and stops the commit's packet before
+   * anything after it) unless the stored row is as assumed.
+   */
+  private static void writeAssumed(EntitlementStore store, EntitlementRow row, long assumedAt) {
+    if (assumedAt == ABSENT) {
+      store.insertNew(row);
+    } else {
+      store.updateIfVersion(row, assumedAt);
+      store.failUnlessUpdated(row.userId());
+    }
+  }
+
+  /** How many users' committed rows {@link #assumable} remembers. */
+  private static final int REMEMBERED_ROWS = 100_000;
+
+  /** A user's row as their newest committed change left it; not assumable with usage counters. */
+  private record Committed(EntitlementRow row, boolean assumable) {}
+
+  private final Cache<String, Committed> committed =
+      Caffeine.newBuilder().maximumSize(REMEMBERED_ROWS).build();
+
+  /**
+   * Committed changes, this replica's (as they commit) and the others' (from the change feed): the
+   * rows {@link #assumable} offers. Idempotent, and a change older than the one remembered is
+   * ignored.
+   */
+  public void committed(List<Change> changes) {
+    for (Change c : changes) {
+      Committed now = new Committed(c.entitlement(), c.counters().isEmpty());
+      committed
+          .asMap()
+          .merge(
+              c.userId(),
+              now,
+              (old, next) -> old.row().version() >= next.row().version() ? old : next);
+    }
+  }
+
+  /**
+   * What a mutation of {@code userId} in one packet may assume ({@link #assume}): the row as its
+   * newest change here left it; {@code Optional.empty()} when no change of the user was seen (the
+   * row is assumed absent: a new user); null when the user has usage counters, whose values a
+   * change carries and which only a locking read gives exactly (such a mutation reads first).
+   */
+  public Optional<EntitlementRow> assumable(String userId) {
+    Committed c = committed.getIfPresent(userId);
+    if (c == null) {
+      return Optional.empty();
+    }
+    return c.assumable() ? Optional.of(c.row()) : null;
+  }
+
+  /**
+   * Takes a user's row as {@code assumed} (empty: absent, a new user's free row at version 0) for
+   * the rest of the transaction, without reading it, for a mutation that sends its writes and its
+   * COMMIT in one packet. The row's write checks the assumption as it locks the row: if the stored
+   * row is not that version (or exists, for an absent one) it fails with a duplicate key, and the
+   * packet stops there, so nothing is written; the caller then runs the mutation again the usual
+   * way ({@link #lockAll}). The transaction must write this row, and no other row of this service.
+   */
+  public EntitlementRow assume(UnitOfWork uow, String userId, Optional<EntitlementRow> assumed) {
+    HeldRows held = held(uow);
+    if (!held.isEmpty()) {
+      throw new IllegalStateException("assume() must be the transaction's first entitlement");
+    }
+    EntitlementRow row = assumed.orElseGet(() -> EntitlementRow.unknown(userId));
+    held.put(userId, row);
+    held.counters.put(userId, new HashMap<>());
+    held.assumed.put(userId, assumed.isPresent() ? row.version() : ABSENT);
+    return row;
   }
 
   private static HeldRows held(UnitOfWork uow) {

@@ -27,7 +27,15 @@ public interface EntitlementStore {
 
   void update(EntitlementRow row);
 
-  /** Writes these (locked, existing) rows in one statement. */
   /** Writes a locked user's row (an insert-or-update, so rows batch into one statement). */
   void write(EntitlementRow row);
+
+  /** Creates a row assumed absent: a duplicate key when it exists. */
+  void insertNew(EntitlementRow row);
+
+  /** Writes a row assumed at version {@code expected}, if it still is. */
+  void updateIfVersion(EntitlementRow row, long expected);
+
+  /** Right after {@link #updateIfVersion}: a duplicate key when that updated nothing. */
+  void failUnlessUpdated(String userId);
 }

@@ -1,6 +1,7 @@
 package dev.billing.domain.idempotency;
 
 import dev.billing.error.BillingException;
+import dev.billing.persistence.HeldWrites;
 import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.persistence.UnitOfWork;
@@ -76,6 +77,18 @@ public final class Idempotency {
       }
       return byKey;
     };
+  }
+
+  /**
+   * For a mutation that sends its writes and its COMMIT in one packet, without reading first: the
+   * commit fails with a duplicate key, writing nothing, if {@code key} has an outcome recorded (the
+   * caller then decides the mutation again the usual way, reading the outcome with {@link
+   * #prefetch}).
+   */
+  public static void requireUnrecorded(UnitOfWork uow, String operation, String owner, String key) {
+    HeldWrites.<IdempotencyStore, OwnedKey>rows(
+            uow, IdempotencyStore.class, (s, k) -> s.failIfRecorded(operation, k.owner(), k.key()))
+        .put(owner + '\u0000' + key, new OwnedKey(owner, key));
   }
 
   /** Records a refusal decided in this transaction; the caller commits, then throws it. */

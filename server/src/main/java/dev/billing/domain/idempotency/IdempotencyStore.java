@@ -9,4 +9,7 @@ public interface IdempotencyStore {
 
   /** Inserts unless the key exists; returns rows added. */
   int insertIfAbsent(RecordedOutcome outcome);
+
+  /** A duplicate key when the key has an outcome recorded (a guard: see the mapper). */
+  void failIfRecorded(String operation, String owner, String idemKey);
 }

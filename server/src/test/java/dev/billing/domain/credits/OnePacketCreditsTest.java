@@ -1,0 +1,168 @@
+package dev.billing.domain.credits;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.billing.domain.audit.Cause;
+import dev.billing.error.BillingException;
+import dev.billing.testing.TestServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A caller's credit mutation goes in one packet when the user's row is as this replica last saw it
+ * committed (or absent, for a new user) and the key is unused; when either assumption is wrong, the
+ * packet writes nothing and the mutation is decided again, reading first, with the same outcome as
+ * ever: the stored balance counts, replays answer the first result, refusals stay refused.
+ */
+class OnePacketCreditsTest {
+  private static TestServer server;
+  private static CreditService credits;
+  private static final Cause CAUSE = Cause.api("test");
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+    credits = server.server().credits();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static String user() {
+    return TestServer.uniqueUser("op_");
+  }
+
+  private static long storedBalance(String user) {
+    return server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user);
+  }
+
+  private static long ledgerRows(String user) {
+    return server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user);
+  }
+
+  private static long changes(String user) {
+    return server.queryLong("SELECT COUNT(*) FROM change_log WHERE user_id = ?", user);
+  }
+
+  private static long lastSeq() {
+    return server.queryLong("SELECT last_seq FROM change_seq WHERE id = 1");
+  }
+
+  @Test
+  void aNewUserAndThenTheSameUserAreMutatedInOnePacketEach() {
+    String u = user();
+    CreditService.Packets before = credits.packets();
+
+    CreditResult first = credits.grant(u, 5, "k1", null, CAUSE);
+    CreditResult second = credits.consume(u, 2, "k2", null, CAUSE);
+
+    assertThat(first.balance()).isEqualTo(5);
+    assertThat(second.balance()).isEqualTo(3);
+    CreditService.Packets after = credits.packets();
+    assertThat(after.onePacket() - before.onePacket()).isEqualTo(2);
+    assertThat(after.readFirst() - before.readFirst()).isZero();
+    // What the usual path writes: the row (version per change), balance, ledger, changes, audit.
+    assertThat(storedBalance(u)).isEqualTo(3);
+    assertThat(ledgerRows(u)).isEqualTo(2);
+    assertThat(changes(u)).isEqualTo(2);
+    assertThat(server.queryLong("SELECT version FROM entitlements WHERE user_id = ?", u))
+        .isEqualTo(2);
+    assertThat(server.queryString("SELECT tier FROM entitlements WHERE user_id = ?", u))
+        .isEqualTo("free");
+    assertThat(server.queryLong("SELECT COUNT(*) FROM audit_log WHERE user_id = ?", u))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void aRowChangedElsewhereIsReadAndTheFailedPacketLeavesNothing() {
+    String u = user();
+    credits.grant(u, 10, "k1", null, CAUSE);
+    // Another replica's commit this one has not heard of yet.
+    server.execute("UPDATE entitlements SET version = version + 1 WHERE user_id = ?", u);
+    server.execute("UPDATE credit_balances SET balance = balance + 100 WHERE user_id = ?", u);
+    long seq = lastSeq();
+    CreditService.Packets before = credits.packets();
+
+    CreditResult r = credits.grant(u, 5, "k2", null, CAUSE);
+
+    assertThat(r.balance()).isEqualTo(115);
+    assertThat(storedBalance(u)).isEqualTo(115);
+    assertThat(ledgerRows(u)).isEqualTo(2);
+    assertThat(lastSeq()).isEqualTo(seq + 1); // one change numbered, none lost to the failed packet
+    CreditService.Packets after = credits.packets();
+    assertThat(after.readFirst() - before.readFirst()).isEqualTo(1);
+    assertThat(after.onePacket() - before.onePacket()).isZero();
+    // Its change taught this replica the row: the next mutation goes in one packet again.
+    credits.grant(u, 1, "k3", null, CAUSE);
+    assertThat(credits.packets().onePacket() - after.onePacket()).isEqualTo(1);
+    assertThat(storedBalance(u)).isEqualTo(116);
+  }
+
+  @Test
+  void aRowThisReplicaNeverSawChangeIsFoundByReadingFirst() {
+    String u = user();
+    server.execute(
+        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 3)",
+        u);
+    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 40)", u);
+    CreditService.Packets before = credits.packets();
+
+    assertThat(credits.grant(u, 2, "k1", null, CAUSE).balance()).isEqualTo(42);
+
+    assertThat(credits.packets().readFirst() - before.readFirst()).isEqualTo(1);
+    assertThat(server.queryLong("SELECT version FROM entitlements WHERE user_id = ?", u))
+        .isEqualTo(4);
+    assertThat(credits.grant(u, 3, "k2", null, CAUSE).balance()).isEqualTo(45);
+    assertThat(credits.packets().onePacket() - before.onePacket()).isEqualTo(1);
+  }
+
+  @Test
+  void aReplayAnswersTheFirstResultAndAnotherRequestUnderItsKeyIsRefused() {
+    String u = user();
+    CreditResult first = credits.grant(u, 10, "k1", null, CAUSE);
+    CreditService.Packets before = credits.packets();
+
+    CreditResult replay = credits.grant(u, 10, "k1", null, CAUSE);
+
+    assertThat(replay.replayed()).isTrue();
+    assertThat(replay.transactionId()).isEqualTo(first.transactionId());
+    assertThat(replay.balance()).isEqualTo(10);
+    assertThat(credits.packets().readFirst() - before.readFirst()).isEqualTo(1);
+    assertThatThrownBy(() -> credits.grant(u, 11, "k1", null, CAUSE))
+        .isInstanceOfSatisfying(
+            BillingException.FailedPrecondition.class,
+            e -> assertThat(e.reason()).isEqualTo("IDEMPOTENCY_KEY_REUSED"));
+    assertThat(storedBalance(u)).isEqualTo(10);
+    assertThat(ledgerRows(u)).isEqualTo(1);
+  }
+
+  @Test
+  void aRefusalIsRecordedAndItsKeyStaysRefusedOnceTheBalanceWouldAllowIt() {
+    String u = user();
+    credits.grant(u, 1, "k0", null, CAUSE);
+    assertThatThrownBy(() -> credits.consume(u, 50, "k1", null, CAUSE))
+        .isInstanceOfSatisfying(
+            BillingException.FailedPrecondition.class,
+            e -> assertThat(e.reason()).isEqualTo("INSUFFICIENT_CREDITS"));
+    credits.grant(u, 100, "k2", null, CAUSE); // the row moved on: one packet
+    CreditService.Packets before = credits.packets();
+
+    // The key's recorded refusal stops the packet; read first, the refusal is answered again.
+    assertThatThrownBy(() -> credits.consume(u, 50, "k1", null, CAUSE))
+        .isInstanceOfSatisfying(
+            BillingException.FailedPrecondition.class,
+            e -> assertThat(e.reason()).isEqualTo("INSUFFICIENT_CREDITS"));
+    assertThatThrownBy(() -> credits.grant(u, 50, "k1", null, CAUSE))
+        .isInstanceOfSatisfying(
+            BillingException.FailedPrecondition.class,
+            e -> assertThat(e.reason()).isEqualTo("IDEMPOTENCY_KEY_REUSED"));
+
+    assertThat(credits.packets().readFirst() - before.readFirst()).isEqualTo(2);
+    assertThat(storedBalance(u)).isEqualTo(101);
+    assertThat(ledgerRows(u)).isEqualTo(2);
+  }
+}
