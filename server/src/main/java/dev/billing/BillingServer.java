@@ -65,6 +65,7 @@ import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -155,6 +156,15 @@ public final class BillingServer implements AutoCloseable {
             audit,
             clock);
     credits = new CreditService(tx, entitlementRules, audit);
+    for (String path : List.of("one_packet", "read_first")) {
+      FunctionCounter.builder(
+              "billing_credit_mutations",
+              credits,
+              c -> path.equals("one_packet") ? c.packets().onePacket() : c.packets().readFirst())
+          .tag("path", path)
+          .description("callers' credit mutations: in one round trip, or reading first")
+          .register(meters);
+    }
     UsageService usage = new UsageService(tx, config.catalog(), entitlementRules, credits, clock);
     EntitlementProtoConverter converter = new EntitlementProtoConverter(config.catalog(), usage);
     entitlements =

@@ -96,6 +96,11 @@ class OnePacketCreditsTest {
     CreditService.Packets after = credits.packets();
     assertThat(after.readFirst() - before.readFirst()).isEqualTo(1);
     assertThat(after.onePacket() - before.onePacket()).isZero();
+    // What an operator sees of it.
+    assertThat(server.metric("billing_credit_mutations_total{path=\"read_first\"}"))
+        .isEqualTo((double) after.readFirst());
+    assertThat(server.metric("billing_credit_mutations_total{path=\"one_packet\"}"))
+        .isEqualTo((double) after.onePacket());
     // Its change taught this replica the row: the next mutation goes in one packet again.
     credits.grant(u, 1, "k3", null, CAUSE);
     assertThat(credits.packets().onePacket() - after.onePacket()).isEqualTo(1);
