@@ -178,9 +178,9 @@ public final class BillingServer implements AutoCloseable {
     streams = new StreamHub(feed, config.stream(), converter::toProto, meters);
     feed.addListener(entitlements); // the snapshots see each change before the streams do
     feed.addListener(streams);
-    // The rows a credit mutation may assume (sent in one packet): as each commit here leaves them,
-    // and as the other replicas' commits do.
-    feed.addListener(entitlementRules::committed);
+    // The rows a credit mutation may assume (sent in one packet): as each commit here leaves them;
+    // a user another replica changed is forgotten.
+    feed.addListener(entitlementRules::heardOf);
     changeLog.addListener(entitlementRules::committed);
     changeLog.addListener(entitlements::onCommitted);
     changeLog.addListener(feed::committedLocally);

@@ -156,10 +156,13 @@ public final class EntitlementService {
     private final Map<String, Map<String, UsageCount>> counters = new HashMap<>();
 
     /**
-     * The rows {@link #assume} took without reading them: the version each was assumed at, or
-     * {@link #ABSENT}. Their writes are the conditional ones.
+     * The rows {@link #assume} took without reading them, as assumed ({@link
+     * EntitlementRow#unknown} for one assumed absent, in {@link #absent} too). Their writes are the
+     * conditional ones.
      */
-    private final Map<String, Long> assumed = new HashMap<>();
+    private final Map<String, EntitlementRow> assumed = new HashMap<>();
+
+    private final java.util.Set<String> absent = new java.util.HashSet<>();
 
     HeldRows(UnitOfWork uow) {
       unwritten =
@@ -170,7 +173,11 @@ public final class EntitlementService {
                 if (assumed.isEmpty()) {
                   u.store(EntitlementStore.class).update(row);
                 } else {
-                  writeAssumed(u.store(EntitlementStore.class), row, assumed.get(row.userId()));
+                  writeAssumed(
+                      u.store(EntitlementStore.class),
+                      row,
+                      assumed.get(row.userId()),
+                      absent.contains(row.userId()));
                 }
               },
               (u, rows) -> {
@@ -182,20 +189,23 @@ public final class EntitlementService {
     }
   }
 
-  /** {@link HeldRows#assumed}'s mark of a row assumed not to exist. */
-  private static final long ABSENT = -1;
-
   /**
    * An assumed row's write, which fails with a duplicate key (and stops the commit's packet before
-   * anything after it) unless the stored row is as assumed.
+   * anything after it) unless the stored row is as assumed. A known row's write sets its version
+   * only: the one thing besides the balance (another table's) that a mutation of an assumed row may
+   * change.
    */
-  private static void writeAssumed(EntitlementStore store, EntitlementRow row, long assumedAt) {
-    if (assumedAt == ABSENT) {
+  private static void writeAssumed(
+      EntitlementStore store, EntitlementRow row, EntitlementRow assumed, boolean absent) {
+    if (absent) {
       store.insertNew(row);
-    } else {
-      store.updateIfVersion(row, assumedAt);
-      store.failUnlessUpdated(row.userId());
+      return;
     }
+    if (!row.sameStateAs(assumed)) {
+      throw new IllegalStateException("an assumed row's state changed: " + assumed + " -> " + row);
+    }
+    store.updateVersionIf(row.userId(), row.version(), assumed.version());
+    store.failUnlessUpdated(row.userId());
   }
 
   /** How many users' committed rows {@link #assumable} remembers. */
@@ -208,9 +218,8 @@ public final class EntitlementService {
       Caffeine.newBuilder().maximumSize(REMEMBERED_ROWS).build();
 
   /**
-   * Committed changes, this replica's (as they commit) and the others' (from the change feed): the
-   * rows {@link #assumable} offers. Idempotent, and a change older than the one remembered is
-   * ignored.
+   * This replica's changes as they commit, each with the row exactly as written: the rows {@link
+   * #assumable} offers. A change older than the one remembered is ignored.
    */
   public void committed(List<Change> changes) {
     for (Change c : changes) {
@@ -221,6 +230,21 @@ public final class EntitlementService {
               c.userId(),
               now,
               (old, next) -> old.row().version() >= next.row().version() ? old : next);
+    }
+  }
+
+  /**
+   * Every replica's committed changes, from the change feed: a user changed past the row remembered
+   * (by another replica) is forgotten, not taken from the change (whose row went through the
+   * stream's encoding), so the next mutation assumes nothing it was not told exactly.
+   */
+  public void heardOf(List<Change> changes) {
+    for (Change c : changes) {
+      committed
+          .asMap()
+          .computeIfPresent(
+              c.userId(),
+              (u, old) -> old.row().version() >= c.entitlement().version() ? old : null);
     }
   }
 
@@ -254,7 +278,10 @@ public final class EntitlementService {
     EntitlementRow row = assumed.orElseGet(() -> EntitlementRow.unknown(userId));
     held.put(userId, row);
     held.counters.put(userId, new HashMap<>());
-    held.assumed.put(userId, assumed.isPresent() ? row.version() : ABSENT);
+    held.assumed.put(userId, row);
+    if (assumed.isEmpty()) {
+      held.absent.add(userId);
+    }
     return row;
   }
 

@@ -33,9 +33,9 @@ public interface EntitlementStore {
   /** Creates a row assumed absent: a duplicate key when it exists. */
   void insertNew(EntitlementRow row);
 
-  /** Writes a row assumed at version {@code expected}, if it still is. */
-  void updateIfVersion(EntitlementRow row, long expected);
+  /** Sets a row's version to {@code version} if it still is {@code expected}. */
+  void updateVersionIf(String userId, long version, long expected);
 
-  /** Right after {@link #updateIfVersion}: a duplicate key when that updated nothing. */
+  /** Right after {@link #updateVersionIf}: a duplicate key when that updated nothing. */
   void failUnlessUpdated(String userId);
 }

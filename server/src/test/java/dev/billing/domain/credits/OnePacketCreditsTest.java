@@ -3,9 +3,22 @@ package dev.billing.domain.credits;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.billing.config.Catalog;
+import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.entitlement.Change;
+import dev.billing.domain.entitlement.ChangeKind;
+import dev.billing.domain.entitlement.EntitlementCalculator;
+import dev.billing.domain.entitlement.EntitlementRow;
+import dev.billing.domain.entitlement.EntitlementService;
+import dev.billing.domain.entitlement.UsageCount;
 import dev.billing.error.BillingException;
+import dev.billing.persistence.Transactions;
 import dev.billing.testing.TestServer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -123,6 +136,53 @@ class OnePacketCreditsTest {
         .isEqualTo(4);
     assertThat(credits.grant(u, 3, "k2", null, CAUSE).balance()).isEqualTo(45);
     assertThat(credits.packets().onePacket() - before.onePacket()).isEqualTo(1);
+  }
+
+  @Test
+  void whatTheRowsRememberedComeFrom() {
+    Transactions tx = server.transactions();
+    Catalog catalog = Catalog.defaults("price_pro", "price_studio");
+    EntitlementService rules =
+        new EntitlementService(
+            tx,
+            catalog,
+            new EntitlementCalculator(catalog, Duration.ofDays(3)),
+            new AuditLog(tx),
+            Clock.systemUTC());
+    String u = user();
+    assertThat(rules.assumable(u)).isEmpty(); // never seen: assumed new
+
+    rules.committed(List.of(change(row(u, 1, 5), Map.of())));
+    assertThat(rules.assumable(u)).contains(row(u, 1, 5));
+    rules.heardOf(List.of(change(row(u, 1, 5), Map.of()))); // its own change, read back by the feed
+    assertThat(rules.assumable(u)).contains(row(u, 1, 5));
+    rules.heardOf(List.of(change(row(u, 2, 9), Map.of()))); // another replica's: forgotten
+    assertThat(rules.assumable(u)).isEmpty();
+
+    rules.committed(
+        List.of(change(row(u, 3, 9), Map.of("calls", new UsageCount("calls", 0, 1, 3)))));
+    assertThat(rules.assumable(u)).isNull(); // usage counters: read first
+    rules.committed(List.of(change(row(u, 2, 9), Map.of()))); // older than the one remembered
+    assertThat(rules.assumable(u)).isNull();
+  }
+
+  private static EntitlementRow row(String user, long version, long balance) {
+    return new EntitlementRow(
+        user, "free", "none", null, null, null, false, false, version, balance, null, null);
+  }
+
+  private static Change change(EntitlementRow row, Map<String, UsageCount> counters) {
+    return new Change(
+        row.version(),
+        row.userId(),
+        ChangeKind.CREDITS_CHANGED,
+        row,
+        "free",
+        "none",
+        null,
+        0L,
+        counters,
+        null);
   }
 
   @Test
