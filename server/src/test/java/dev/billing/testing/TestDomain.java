@@ -20,13 +20,17 @@ public record TestDomain(
     AuditLog audit = new AuditLog(tx);
     tx.addCommitHook(audit);
     Catalog catalog = Catalog.defaults("price_pro", "price_studio");
-    EntitlementService entitlements =
-        new EntitlementService(
-            tx,
-            catalog,
-            new EntitlementCalculator(catalog, Duration.ofDays(3)),
-            audit,
-            Clock.systemUTC());
-    return new TestDomain(catalog, audit, entitlements, new CustomerService(tx, null));
+    return new TestDomain(
+        catalog, audit, entitlements(tx, catalog, audit), new CustomerService(tx, null));
+  }
+
+  /** Entitlements over {@code catalog}, auditing to {@code audit} (registered by the caller). */
+  public static EntitlementService entitlements(Transactions tx, Catalog catalog, AuditLog audit) {
+    return new EntitlementService(
+        tx,
+        catalog,
+        new EntitlementCalculator(catalog, Duration.ofDays(3)),
+        audit,
+        Clock.systemUTC());
   }
 }

@@ -349,6 +349,16 @@ public final class TestServer implements AutoCloseable {
         .orElse(0);
   }
 
+  /** The user's credit balance as stored. */
+  public long creditBalance(String user) {
+    return queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user);
+  }
+
+  /** How many credit ledger rows the user has. */
+  public long ledgerRows(String user) {
+    return queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user);
+  }
+
   public long queryLong(String sql, Object... args) {
     return query(
         sql,

@@ -76,14 +76,11 @@ public final class CreditService {
       String user = "warm-up-" + run + "-" + done;
       long delta = done % 4 == 3 ? -1 : 1 + done % 7; // every fourth a consumption
       String key = "warm-up-" + done;
-      String kind = delta < 0 ? "consume" : "grant";
+      Mutation m = Mutation.keyed(user, delta, delta < 0 ? "consume" : "grant", key, null, cause);
       boolean onePacket = done % 2 == 0; // both ways a caller's mutation goes
       try {
         tx.rehearse(
-            uow ->
-                onePacket
-                    ? assumedMutation(uow, user, delta, kind, key, null, cause, Optional.empty())
-                    : mutate(uow, user, delta, false, kind, key, null, null, cause, true));
+            uow -> onePacket ? assumedMutation(uow, m, Optional.empty()) : mutate(uow, m, true));
       } catch (BillingException.FailedPrecondition refused) {
         // A new user's balance is 0, so the consumption is refused: its check is warmed too.
       } catch (RuntimeException e) { // the database went away: start without the rest
@@ -108,7 +105,8 @@ public final class CreditService {
    */
   private CreditResult keyed(
       String userId, long delta, String kind, String key, String reason, Cause cause) {
-    CreditResult sent = inOnePacket(userId, delta, kind, key, reason, cause);
+    Mutation m = Mutation.keyed(userId, delta, kind, key, reason, cause);
+    CreditResult sent = inOnePacket(m);
     if (sent != null) {
       return sent;
     }
@@ -118,7 +116,27 @@ public final class CreditService {
         userId,
         key,
         Idempotency.fingerprint(kind, delta),
-        uow -> mutate(uow, userId, delta, false, kind, key, reason, null, cause, true));
+        uow -> mutate(uow, m, true));
+  }
+
+  /**
+   * A signed credit change of one user under {@code key}: {@code requested} itself, or with {@code
+   * upToBalance} (a refund) as much of a negative one as the balance holds.
+   */
+  private record Mutation(
+      String userId,
+      long requested,
+      boolean upToBalance,
+      String kind,
+      String key,
+      String reason,
+      String paymentId,
+      Cause cause) {
+    /** A caller's grant or consumption. */
+    static Mutation keyed(
+        String userId, long delta, String kind, String key, String reason, Cause cause) {
+      return new Mutation(userId, delta, false, kind, key, reason, null, cause);
+    }
   }
 
   private final LongAdder onePacket = new LongAdder();
@@ -143,16 +161,15 @@ public final class CreditService {
    * refused on the assumed balance: the caller then runs it the usual way, reading under the lock
    * (two round trips), which also answers replays and records refusals.
    */
-  private CreditResult inOnePacket(
-      String userId, long delta, String kind, String key, String reason, Cause cause) {
-    Optional<EntitlementRow> assumed = delta == 0 ? null : entitlements.assumable(userId);
+  private CreditResult inOnePacket(Mutation m) {
+    Optional<EntitlementRow> assumed =
+        m.requested() == 0 ? null : entitlements.assumable(m.userId());
     if (assumed == null) {
       readFirst.increment();
       return null;
     }
     try {
-      CreditResult result =
-          tx.execute(uow -> assumedMutation(uow, userId, delta, kind, key, reason, cause, assumed));
+      CreditResult result = tx.execute(uow -> assumedMutation(uow, m, assumed));
       onePacket.increment();
       return result;
     } catch (BillingException.FailedPrecondition refused) {
@@ -167,17 +184,10 @@ public final class CreditService {
   }
 
   private CreditResult assumedMutation(
-      UnitOfWork uow,
-      String userId,
-      long delta,
-      String kind,
-      String key,
-      String reason,
-      Cause cause,
-      Optional<EntitlementRow> assumed) {
-    entitlements.assume(uow, userId, assumed); // first: its write locks the row, as lockAll does
-    Idempotency.requireUnrecorded(uow, OPERATION, userId, key);
-    return decide(uow, userId, delta, false, kind, key, reason, null, cause, null);
+      UnitOfWork uow, Mutation m, Optional<EntitlementRow> assumed) {
+    entitlements.assume(uow, m.userId(), assumed); // first: its write locks the row, like lockAll
+    Idempotency.requireUnrecorded(uow, OPERATION, m.userId(), m.key());
+    return decide(uow, m, null);
   }
 
   /** A user's ledger, newest first, rows with id below {@code beforeId}. */
@@ -198,7 +208,10 @@ public final class CreditService {
       String reason,
       String paymentId,
       Cause cause) {
-    return mutate(uow, userId, delta, false, kind, idempotencyKey, reason, paymentId, cause, false);
+    return mutate(
+        uow,
+        new Mutation(userId, delta, false, kind, idempotencyKey, reason, paymentId, cause),
+        false);
   }
 
   /**
@@ -214,7 +227,9 @@ public final class CreditService {
       String paymentId,
       Cause cause) {
     return mutate(
-        uow, userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause, false);
+        uow,
+        new Mutation(userId, -credits, true, "refund", idempotencyKey, reason, paymentId, cause),
+        false);
   }
 
   /** Keys of held ledger rows start here, so they all have ten digits. */
@@ -240,17 +255,9 @@ public final class CreditService {
     }
   }
 
-  private CreditResult mutate(
-      UnitOfWork uow,
-      String userId,
-      long requested,
-      boolean upToBalance,
-      String kind,
-      String idempotencyKey,
-      String reason,
-      String paymentId,
-      Cause cause,
-      boolean refusalsRecorded) {
+  private CreditResult mutate(UnitOfWork uow, Mutation m, boolean refusalsRecorded) {
+    String userId = m.userId();
+    String idempotencyKey = m.key();
     // One round trip: the user's lock (with the row, its balance and usage counters), the key's
     // ledger row and its recorded refusal.
     ReadBatch reads = uow.reads();
@@ -265,36 +272,24 @@ public final class CreditService {
     LedgerEntry previous = previousRows.get().isEmpty() ? null : previousRows.get().getFirst();
     if (previous == null && refusalsRecorded) {
       // A refused key stays refused (thrown again here), however the balance has changed.
-      Idempotency.check(outcomes.get().get(key), Idempotency.fingerprint(kind, requested));
+      Idempotency.check(outcomes.get().get(key), Idempotency.fingerprint(m.kind(), m.requested()));
     }
-    return decide(
-        uow,
-        userId,
-        requested,
-        upToBalance,
-        kind,
-        idempotencyKey,
-        reason,
-        paymentId,
-        cause,
-        previous);
+    return decide(uow, m, previous);
   }
 
   /**
    * The mutation of a user whose row this transaction holds ({@code previous}: the key's ledger
    * row, if it was used before): its rows held to go with the COMMIT.
    */
-  private CreditResult decide(
-      UnitOfWork uow,
-      String userId,
-      long requested,
-      boolean upToBalance,
-      String kind,
-      String idempotencyKey,
-      String reason,
-      String paymentId,
-      Cause cause,
-      LedgerEntry previous) {
+  private CreditResult decide(UnitOfWork uow, Mutation m, LedgerEntry previous) {
+    String userId = m.userId();
+    long requested = m.requested();
+    boolean upToBalance = m.upToBalance();
+    String kind = m.kind();
+    String idempotencyKey = m.key();
+    String reason = m.reason();
+    String paymentId = m.paymentId();
+    Cause cause = m.cause();
     EntitlementRow locked = entitlements.lock(uow, userId); // held now: no statement
     if (previous != null) {
       if (!previous.kind().equals(kind) || (!upToBalance && previous.delta() != requested)) {

@@ -40,12 +40,12 @@ class CreditServiceTest {
 
   /** The user's balance row as stored. */
   private static long storedBalance(String user) {
-    return server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user);
+    return server.creditBalance(user);
   }
 
   /** How many ledger rows the user has. */
   private static long ledgerRows(String user) {
-    return server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user);
+    return server.ledgerRows(user);
   }
 
   /** The sum of the user's ledger deltas. */

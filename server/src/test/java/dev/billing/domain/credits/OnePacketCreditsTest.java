@@ -8,15 +8,13 @@ import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.entitlement.Change;
 import dev.billing.domain.entitlement.ChangeKind;
-import dev.billing.domain.entitlement.EntitlementCalculator;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.UsageCount;
 import dev.billing.error.BillingException;
 import dev.billing.persistence.Transactions;
+import dev.billing.testing.TestDomain;
 import dev.billing.testing.TestServer;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -49,14 +47,6 @@ class OnePacketCreditsTest {
     return TestServer.uniqueUser("op_");
   }
 
-  private static long storedBalance(String user) {
-    return server.queryLong("SELECT balance FROM credit_balances WHERE user_id = ?", user);
-  }
-
-  private static long ledgerRows(String user) {
-    return server.queryLong("SELECT COUNT(*) FROM credit_ledger WHERE user_id = ?", user);
-  }
-
   private static long changes(String user) {
     return server.queryLong("SELECT COUNT(*) FROM change_log WHERE user_id = ?", user);
   }
@@ -79,8 +69,8 @@ class OnePacketCreditsTest {
     assertThat(after.onePacket() - before.onePacket()).isEqualTo(2);
     assertThat(after.readFirst() - before.readFirst()).isZero();
     // What the usual path writes: the row (version per change), balance, ledger, changes, audit.
-    assertThat(storedBalance(u)).isEqualTo(3);
-    assertThat(ledgerRows(u)).isEqualTo(2);
+    assertThat(server.creditBalance(u)).isEqualTo(3);
+    assertThat(server.ledgerRows(u)).isEqualTo(2);
     assertThat(changes(u)).isEqualTo(2);
     assertThat(server.queryLong("SELECT version FROM entitlements WHERE user_id = ?", u))
         .isEqualTo(2);
@@ -103,8 +93,8 @@ class OnePacketCreditsTest {
     CreditResult r = credits.grant(u, 5, "k2", null, CAUSE);
 
     assertThat(r.balance()).isEqualTo(115);
-    assertThat(storedBalance(u)).isEqualTo(115);
-    assertThat(ledgerRows(u)).isEqualTo(2);
+    assertThat(server.creditBalance(u)).isEqualTo(115);
+    assertThat(server.ledgerRows(u)).isEqualTo(2);
     assertThat(lastSeq()).isEqualTo(seq + 1); // one change numbered, none lost to the failed packet
     CreditService.Packets after = credits.packets();
     assertThat(after.readFirst() - before.readFirst()).isEqualTo(1);
@@ -117,7 +107,7 @@ class OnePacketCreditsTest {
     // Its change taught this replica the row: the next mutation goes in one packet again.
     credits.grant(u, 1, "k3", null, CAUSE);
     assertThat(credits.packets().onePacket() - after.onePacket()).isEqualTo(1);
-    assertThat(storedBalance(u)).isEqualTo(116);
+    assertThat(server.creditBalance(u)).isEqualTo(116);
   }
 
   @Test
@@ -141,14 +131,9 @@ class OnePacketCreditsTest {
   @Test
   void whatTheRowsRememberedComeFrom() {
     Transactions tx = server.transactions();
-    Catalog catalog = Catalog.defaults("price_pro", "price_studio");
     EntitlementService rules =
-        new EntitlementService(
-            tx,
-            catalog,
-            new EntitlementCalculator(catalog, Duration.ofDays(3)),
-            new AuditLog(tx),
-            Clock.systemUTC());
+        TestDomain.entitlements(
+            tx, Catalog.defaults("price_pro", "price_studio"), new AuditLog(tx)); // no hook
     String u = user();
     assertThat(rules.assumable(u)).isEmpty(); // never seen: assumed new
 
@@ -201,8 +186,8 @@ class OnePacketCreditsTest {
         .isInstanceOfSatisfying(
             BillingException.FailedPrecondition.class,
             e -> assertThat(e.reason()).isEqualTo("IDEMPOTENCY_KEY_REUSED"));
-    assertThat(storedBalance(u)).isEqualTo(10);
-    assertThat(ledgerRows(u)).isEqualTo(1);
+    assertThat(server.creditBalance(u)).isEqualTo(10);
+    assertThat(server.ledgerRows(u)).isEqualTo(1);
   }
 
   @Test
@@ -227,7 +212,7 @@ class OnePacketCreditsTest {
             e -> assertThat(e.reason()).isEqualTo("IDEMPOTENCY_KEY_REUSED"));
 
     assertThat(credits.packets().readFirst() - before.readFirst()).isEqualTo(2);
-    assertThat(storedBalance(u)).isEqualTo(101);
-    assertThat(ledgerRows(u)).isEqualTo(2);
+    assertThat(server.creditBalance(u)).isEqualTo(101);
+    assertThat(server.ledgerRows(u)).isEqualTo(2);
   }
 }
