@@ -156,13 +156,9 @@ public final class EntitlementService {
     private final Map<String, Map<String, UsageCount>> counters = new HashMap<>();
 
     /**
-     * The rows {@link #assume} took without reading them, as assumed ({@link
-     * EntitlementRow#unknown} for one assumed absent, in {@link #absent} too). Their writes are the
-     * conditional ones.
+     * The rows {@link #assume} took without reading them. Their writes are the conditional ones.
      */
-    private final Map<String, EntitlementRow> assumed = new HashMap<>();
-
-    private final java.util.Set<String> absent = new java.util.HashSet<>();
+    private final Map<String, Assumed> assumed = new HashMap<>();
 
     HeldRows(UnitOfWork uow) {
       unwritten =
@@ -173,11 +169,7 @@ public final class EntitlementService {
                 if (assumed.isEmpty()) {
                   u.store(EntitlementStore.class).update(row);
                 } else {
-                  writeAssumed(
-                      u.store(EntitlementStore.class),
-                      row,
-                      assumed.get(row.userId()),
-                      absent.contains(row.userId()));
+                  writeAssumed(u.store(EntitlementStore.class), row, assumed.get(row.userId()));
                 }
               },
               (u, rows) -> {
@@ -195,18 +187,21 @@ public final class EntitlementService {
    * only: the one thing besides the balance (another table's) that a mutation of an assumed row may
    * change.
    */
-  private static void writeAssumed(
-      EntitlementStore store, EntitlementRow row, EntitlementRow assumed, boolean absent) {
-    if (absent) {
+  private static void writeAssumed(EntitlementStore store, EntitlementRow row, Assumed assumed) {
+    if (assumed.absent()) {
       store.insertNew(row);
       return;
     }
-    if (!row.sameStateAs(assumed)) {
-      throw new IllegalStateException("an assumed row's state changed: " + assumed + " -> " + row);
+    if (!row.sameStateAs(assumed.row())) {
+      throw new IllegalStateException(
+          "an assumed row's state changed: " + assumed.row() + " -> " + row);
     }
-    store.updateVersionIf(row.userId(), row.version(), assumed.version());
+    store.updateVersionIf(row.userId(), row.version(), assumed.row().version());
     store.failUnlessUpdated(row.userId());
   }
+
+  /** A row taken as {@code row} without reading it; {@code absent}: assumed not to exist yet. */
+  private record Assumed(EntitlementRow row, boolean absent) {}
 
   /** How many users' committed rows {@link #assumable} remembers. */
   private static final int REMEMBERED_ROWS = 100_000;
@@ -278,10 +273,7 @@ public final class EntitlementService {
     EntitlementRow row = assumed.orElseGet(() -> EntitlementRow.unknown(userId));
     held.put(userId, row);
     held.counters.put(userId, new HashMap<>());
-    held.assumed.put(userId, row);
-    if (assumed.isEmpty()) {
-      held.absent.add(userId);
-    }
+    held.assumed.put(userId, new Assumed(row, assumed.isEmpty()));
     return row;
   }
 
