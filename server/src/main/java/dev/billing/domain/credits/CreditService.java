@@ -153,13 +153,13 @@ public final class CreditService {
   }
 
   /**
-   * A caller's mutation in one round trip: the user's row assumed as its newest change left it
-   * (absent for a user this replica has not seen change), the key assumed unused, the ledger row,
-   * balance, change and audit row computed from that and sent with the COMMIT, each assumption
-   * checked by the statements as they lock (a duplicate key stops the packet, which writes
-   * nothing). Null, having written nothing, when an assumption was wrong or the mutation would be
-   * refused on the assumed balance: the caller then runs it the usual way, reading under the lock
-   * (two round trips), which also answers replays and records refusals.
+   * A caller's mutation in one round trip: the user's row assumed as this replica last wrote it
+   * (absent for a user it does not remember), the key assumed unused, the ledger row, balance,
+   * change and audit row computed from that and sent with the COMMIT, each assumption checked by
+   * the statements as they lock (a duplicate key stops the packet, which writes nothing). Null,
+   * having written nothing, when an assumption was wrong or the mutation would be refused on the
+   * assumed balance: the caller then runs it the usual way, reading under the lock (two round
+   * trips), which also answers replays and records refusals.
    */
   private CreditResult inOnePacket(Mutation m) {
     Optional<EntitlementRow> assumed =

@@ -244,9 +244,9 @@ public final class EntitlementService {
   }
 
   /**
-   * What a mutation of {@code userId} in one packet may assume ({@link #assume}): the row as its
-   * newest change here left it; {@code Optional.empty()} when no change of the user was seen (the
-   * row is assumed absent: a new user); null when the user has usage counters, whose values a
+   * What a mutation of {@code userId} in one packet may assume ({@link #assume}): the row as this
+   * replica's last commit of the user wrote it; {@code Optional.empty()} when none is remembered
+   * (the row is assumed absent: a new user); null when the user has usage counters, whose values a
    * change carries and which only a locking read gives exactly (such a mutation reads first).
    */
   public Optional<EntitlementRow> assumable(String userId) {
