@@ -77,7 +77,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -156,15 +158,16 @@ public final class BillingServer implements AutoCloseable {
             audit,
             clock);
     credits = new CreditService(tx, entitlementRules, audit);
-    for (String path : List.of("one_packet", "read_first")) {
-      FunctionCounter.builder(
-              "billing_credit_mutations",
-              credits,
-              c -> path.equals("one_packet") ? c.packets().onePacket() : c.packets().readFirst())
-          .tag("path", path)
-          .description("callers' credit mutations: in one round trip, or reading first")
-          .register(meters);
-    }
+    Map<String, ToDoubleFunction<CreditService>> creditPaths =
+        Map.of(
+            "one_packet", c -> c.packets().onePacket(),
+            "read_first", c -> c.packets().readFirst());
+    creditPaths.forEach(
+        (path, count) ->
+            FunctionCounter.builder("billing_credit_mutations", credits, count)
+                .tag("path", path)
+                .description("callers' credit mutations: in one round trip, or reading first")
+                .register(meters));
     UsageService usage = new UsageService(tx, config.catalog(), entitlementRules, credits, clock);
     EntitlementProtoConverter converter = new EntitlementProtoConverter(config.catalog(), usage);
     entitlements =
