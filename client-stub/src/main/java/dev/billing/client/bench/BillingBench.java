@@ -709,6 +709,24 @@ public final class BillingBench implements Callable<Integer> {
             Long.compare(
                 byChange[b][Math.max(0, Math.min(streams, counts.get(b)) - 1)],
                 byChange[a][Math.max(0, Math.min(streams, counts.get(a)) - 1)]));
+    long[] first = new long[order.length];
+    long[] spread = new long[order.length];
+    for (int c = 0; c < order.length; c++) {
+      int n = Math.min(streams, counts.get(c));
+      first[c] = n == 0 ? 0 : byChange[c][0];
+      spread[c] = n == 0 ? 0 : byChange[c][n - 1] - byChange[c][0];
+    }
+    Arrays.sort(first);
+    Arrays.sort(spread);
+    System.out.printf(
+        "  over the changes, ms: until the first delivery p50 %.2f p90 %.2f p99 %.2f;"
+            + " first to last delivery p50 %.2f p90 %.2f p99 %.2f%n",
+        pct(first, 0.50),
+        pct(first, 0.90),
+        pct(first, 0.99),
+        pct(spread, 0.50),
+        pct(spread, 0.90),
+        pct(spread, 0.99));
     System.out.printf(
         "  slowest changes (ms from the call): change  called at  reply  first  median  p99  last%n");
     for (int i = 0; i < Math.min(worstChanges, order.length); i++) {
