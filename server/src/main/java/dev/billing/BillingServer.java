@@ -54,6 +54,7 @@ import dev.billing.transport.grpc.GrpcServer;
 import dev.billing.transport.grpc.HotPathExecutors;
 import dev.billing.transport.grpc.TokenReloader;
 import dev.billing.transport.grpc.TokenStore;
+import dev.billing.transport.grpc.TransportThreads;
 import dev.billing.transport.grpc.stream.SharedResponses;
 import dev.billing.transport.grpc.stream.StreamHub;
 import dev.billing.transport.http.HttpServer;
@@ -126,7 +127,11 @@ public final class BillingServer implements AutoCloseable {
   private final MeterReporter meterReporter;
   private final ConsoleServer console;
 
-  private BillingServer(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
+  private BillingServer(
+      BillingConfig config,
+      ServerBuilder<?> grpcBuilder,
+      TransportThreads transportThreads,
+      Clock clock)
       throws IOException {
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(meters);
@@ -178,7 +183,13 @@ public final class BillingServer implements AutoCloseable {
     tx.addCommitHook(audit);
     tx.addCommitHook(changeLog);
     feed = new ChangeFeed(tx, changeLog, config.stream());
-    streams = new StreamHub(feed, config.stream(), converter::toProto, meters);
+    streams =
+        new StreamHub(
+            feed,
+            config.stream(),
+            converter::toProto,
+            transportThreads != null ? transportThreads::current : () -> null,
+            meters);
     feed.addListener(entitlements); // the snapshots see each change before the streams do
     feed.addListener(streams);
     // The rows a credit mutation may assume (sent in one packet): as each commit here leaves them;
@@ -376,6 +387,9 @@ public final class BillingServer implements AutoCloseable {
     closeOrder.add(streams);
     closeOrder.add(feed);
     closeOrder.add(grpc);
+    if (transportThreads != null) {
+      closeOrder.add(transportThreads);
+    }
     closeOrder.add(http);
     closeOrder.add(webhooks);
     closeOrder.add(maintenance);
@@ -407,8 +421,20 @@ public final class BillingServer implements AutoCloseable {
 
   /** Starts the service on the ports of its configuration (0 = any free port). */
   public static BillingServer start(BillingConfig config) throws IOException {
+    TransportThreads threads = new TransportThreads();
+    try {
+      return start(config, netty(config, threads), threads, Clock.systemUTC());
+    } catch (IOException | RuntimeException e) {
+      threads.close();
+      throw e;
+    }
+  }
+
+  private static NettyServerBuilder netty(BillingConfig config, TransportThreads threads)
+      throws IOException {
     NettyServerBuilder netty =
-        NettyServerBuilder.forPort(config.grpcPort())
+        threads
+            .serveOn(NettyServerBuilder.forPort(config.grpcPort()))
             // A restart binds its port while connections of the last run are still in TIME_WAIT.
             .withOption(ChannelOption.SO_REUSEADDR, true)
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -427,12 +453,21 @@ public final class BillingServer implements AutoCloseable {
           "gRPC TLS on{}",
           tls.clientCa() != null ? " with client certificates required (mTLS)" : "");
     }
-    return start(config, netty, Clock.systemUTC());
+    return netty;
   }
 
   public static BillingServer start(BillingConfig config, ServerBuilder<?> grpcBuilder, Clock clock)
       throws IOException {
-    BillingServer server = new BillingServer(config, grpcBuilder, clock);
+    return start(config, grpcBuilder, null, clock);
+  }
+
+  private static BillingServer start(
+      BillingConfig config,
+      ServerBuilder<?> grpcBuilder,
+      TransportThreads transportThreads,
+      Clock clock)
+      throws IOException {
+    BillingServer server = new BillingServer(config, grpcBuilder, transportThreads, clock);
     log.info(
         "billing service up: gRPC on :{}, HTTP on :{}, Stripe at {}{}, {}",
         server.grpcPort(),
@@ -457,6 +492,10 @@ public final class BillingServer implements AutoCloseable {
 
   public ChangeLogPruner pruner() {
     return pruner;
+  }
+
+  public ChangeFeed feed() {
+    return feed;
   }
 
   public CreditService credits() {

@@ -9,14 +9,16 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Tails change_log and hands every committed change, once and in order, to its listeners (the
- * entitlement snapshots, the stream hub). One reader per replica: a local commit wakes it at once
- * (push, sub-millisecond), and a poll every {@code pollInterval} picks up changes committed by
- * other replicas. change_log is the bus.
+ * entitlement snapshots, the stream hub). One reader per replica: a local commit's changes are
+ * handed on by the committing thread itself when nobody else is handing on (else they wake the
+ * reader), and a poll every {@code pollInterval} picks up changes committed by other replicas.
+ * change_log is the bus.
  */
 public final class ChangeFeed implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ChangeFeed.class);
@@ -24,7 +26,7 @@ public final class ChangeFeed implements AutoCloseable {
   /** How many changes are read, and handed on, at a time. */
   public static final int PAGE_SIZE = 500;
 
-  /** Sees the log's pages from a single thread, in order. */
+  /** Sees the log's pages one at a time, in order (from the tailer or a committing thread). */
   public interface Listener {
     /**
      * Called once before the first page: every change up to {@code cursor} was committed before.
@@ -46,7 +48,13 @@ public final class ChangeFeed implements AutoCloseable {
    */
   private final ConcurrentSkipListMap<Long, Change> local = new ConcurrentSkipListMap<>();
 
-  private volatile long cursor; // written by the tailer only: every change <= cursor was handed on
+  /**
+   * Held while changes are handed on, by the tailer or by a committing thread that found it free:
+   * listeners see one page at a time, in order.
+   */
+  private final ReentrantLock handingOn = new ReentrantLock();
+
+  private volatile long cursor; // written under handingOn: every change <= cursor was handed on
   private volatile boolean running;
   private Thread tailer;
 
@@ -82,7 +90,19 @@ public final class ChangeFeed implements AutoCloseable {
         local.put(c.seq(), c);
       }
     }
-    wake.release();
+    // Handed on from here when nobody else is handing on: waking the tailer would be one more
+    // thread to schedule between a commit and its streams. What is left (a commit that reported
+    // while someone else handed on, or one that does not follow the cursor yet) wakes the tailer.
+    if (handingOn.tryLock()) {
+      try {
+        handOnLocal();
+      } finally {
+        handingOn.unlock();
+      }
+    }
+    if (!local.isEmpty()) {
+      wake.release();
+    }
   }
 
   /** The highest seq handed on so far. */
@@ -125,25 +145,42 @@ public final class ChangeFeed implements AutoCloseable {
    * holds. Seqs are taken in commit order, so when seq N is committed every seq below it is too.
    */
   void pollOnce() {
-    while (running) {
-      List<Change> changes = takeLocal(PAGE_SIZE);
-      if (changes.isEmpty()) {
-        changes = readAfter(cursor, PAGE_SIZE);
-      }
-      if (changes.isEmpty()) {
-        return;
-      }
-      cursor = changes.getLast().seq();
-      local.headMap(cursor, true).clear();
-      for (Listener l : listeners) {
-        try {
-          l.onPage(changes);
-        } catch (RuntimeException e) {
-          log.error("change feed listener failed", e);
+    handingOn.lock();
+    try {
+      while (running) {
+        List<Change> changes = takeLocal(PAGE_SIZE);
+        if (changes.isEmpty()) {
+          changes = readAfter(cursor, PAGE_SIZE);
+        }
+        if (changes.isEmpty()) {
+          return;
+        }
+        handOn(changes);
+        if (changes.size() < PAGE_SIZE) {
+          return;
         }
       }
-      if (changes.size() < PAGE_SIZE) {
-        return;
+    } finally {
+      handingOn.unlock();
+    }
+  }
+
+  /** Hands on the local changes that follow the cursor, without reading the log (under lock). */
+  private void handOnLocal() {
+    List<Change> run;
+    while (running && !(run = takeLocal(PAGE_SIZE)).isEmpty()) {
+      handOn(run);
+    }
+  }
+
+  private void handOn(List<Change> changes) { // under handingOn
+    cursor = changes.getLast().seq();
+    local.headMap(cursor, true).clear();
+    for (Listener l : listeners) {
+      try {
+        l.onPage(changes);
+      } catch (RuntimeException e) {
+        log.error("change feed listener failed", e);
       }
     }
   }

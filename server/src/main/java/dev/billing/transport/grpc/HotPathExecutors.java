@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
  * (With a pool as the server's executor, grpc-java looks every call up on that pool first, so even
  * the hot path paid a thread hand-off.) Use with {@code directExecutor()}.
  *
+ * <p>StreamSubscriptionChanges stays on the transport thread too: opening a stream checks the token
+ * and registers it (a catch-up that reads the log runs on a thread of its own), and its
+ * flow-control callbacks only move queued messages to the transport. The stream is then known by
+ * its event loop, which sends it every change (see {@code StreamHub}).
+ *
  * <p>The credit mutations (GrantCredits, ConsumeCredits) wait on nothing but the database, one
  * transaction each on one connection: they run on platform threads, as many as the pool has
  * connections. A virtual thread's every database round trip is a hop through the JDK's poller and a
@@ -34,7 +39,8 @@ public final class HotPathExecutors implements ServerCallExecutorSupplier {
           "billing.v1.BillingService/GetEntitlement",
           "billing.v1.BillingService/CheckUsage",
           "billing.v1.BillingService/ListPlans",
-          "billing.v1.BillingService/ListCreditPackages");
+          "billing.v1.BillingService/ListCreditPackages",
+          "billing.v1.BillingService/StreamSubscriptionChanges");
 
   /**
    * A virtual thread per call: a call that waits on the database or Stripe holds no platform

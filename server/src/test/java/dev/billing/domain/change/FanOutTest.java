@@ -9,6 +9,8 @@ import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
 import dev.billing.testing.TestServer;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,8 +23,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * With many open streams the feed hands each page of changes to them from several threads; every
- * stream must still get every change once, in seq order.
+ * With many open streams each page of changes is handed to every connection's event loop, which
+ * sends it to its streams; every stream must still get every change once, in seq order, whether the
+ * streams share one connection (one loop) or are spread over several (several loops at once).
  */
 class FanOutTest {
   private static final int STREAMS = 600;
@@ -41,32 +44,49 @@ class FanOutTest {
 
   @Test
   void manyStreamsEachGetEveryChangeOnceInOrder() throws Exception {
-    var stub =
-        BillingServiceGrpc.newStub(server.channel())
-            .withCallCredentials(new BearerToken(TestServer.ADMIN_TOKEN));
+    everyStreamGetsEveryChangeOnceInOrder(List.of(server.channel()), "fan-");
+  }
+
+  @Test
+  void streamsOverSeveralConnectionsEachGetEveryChangeOnceInOrder() throws Exception {
+    List<ManagedChannel> channels = new ArrayList<>();
+    for (int c = 0; c < 8; c++) {
+      channels.add(ManagedChannelBuilder.forTarget(server.grpcTarget()).usePlaintext().build());
+    }
+    try {
+      everyStreamGetsEveryChangeOnceInOrder(List.copyOf(channels), "spread-");
+    } finally {
+      channels.forEach(ManagedChannel::shutdownNow);
+    }
+  }
+
+  private static void everyStreamGetsEveryChangeOnceInOrder(
+      List<? extends io.grpc.Channel> channels, String users) throws Exception {
     CountDownLatch connected = new CountDownLatch(STREAMS);
     List<List<Long>> received = new ArrayList<>();
     for (int s = 0; s < STREAMS; s++) {
       List<Long> seqs = new CopyOnWriteArrayList<>();
       received.add(seqs);
-      stub.streamSubscriptionChanges(
-          StreamSubscriptionChangesRequest.getDefaultInstance(),
-          new StreamObserver<StreamSubscriptionChangesResponse>() {
-            @Override
-            public void onNext(StreamSubscriptionChangesResponse value) {
-              if (value.hasHeartbeat()) {
-                connected.countDown();
-              } else {
-                seqs.add(value.getChange().getSeq());
-              }
-            }
+      BillingServiceGrpc.newStub(channels.get(s % channels.size()))
+          .withCallCredentials(new BearerToken(TestServer.ADMIN_TOKEN))
+          .streamSubscriptionChanges(
+              StreamSubscriptionChangesRequest.getDefaultInstance(),
+              new StreamObserver<StreamSubscriptionChangesResponse>() {
+                @Override
+                public void onNext(StreamSubscriptionChangesResponse value) {
+                  if (value.hasHeartbeat()) {
+                    connected.countDown();
+                  } else {
+                    seqs.add(value.getChange().getSeq());
+                  }
+                }
 
-            @Override
-            public void onError(Throwable t) {}
+                @Override
+                public void onError(Throwable t) {}
 
-            @Override
-            public void onCompleted() {}
-          });
+                @Override
+                public void onCompleted() {}
+              });
     }
     assertThat(connected.await(60, TimeUnit.SECONDS)).isTrue();
 
@@ -82,8 +102,7 @@ class FanOutTest {
                       server
                           .server()
                           .credits()
-                          .grant(
-                              "fan-" + writer, 1, "fan-" + writer + "-" + c, null, Cause.api("t"));
+                          .grant(users + writer, 1, users + writer + "-" + c, null, Cause.api("t"));
                     }
                   });
     }
@@ -93,7 +112,7 @@ class FanOutTest {
     List<Long> committed =
         List.copyOf(
             server.queryLongs(
-                "SELECT seq FROM change_log WHERE user_id LIKE 'fan-%' ORDER BY seq"));
+                "SELECT seq FROM change_log WHERE user_id LIKE '" + users + "%' ORDER BY seq"));
     assertThat(committed).hasSize(CHANGES);
 
     await()

@@ -16,7 +16,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** Pruned cursors fail with OUT_OF_RANGE instead of silently skipping changes. */
+/**
+ * Pruned cursors, and cursors beyond the end of the log, fail with OUT_OF_RANGE instead of silently
+ * skipping changes.
+ */
 class RetentionTest {
   @Test
   void resumingFromAPrunedCursorIsOutOfRange() {
@@ -53,6 +56,16 @@ class RetentionTest {
         } catch (StatusRuntimeException e) {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE);
           assertThat(e.getStatus().getDescription()).contains("pruned");
+        }
+        // A cursor this log never reached (read from the log, off the transport thread).
+        try {
+          stub.streamSubscriptionChanges(
+                  StreamSubscriptionChangesRequest.newBuilder().setAfterSeq(last + 1000).build())
+              .hasNext();
+          throw new AssertionError("expected OUT_OF_RANGE");
+        } catch (StatusRuntimeException e) {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE);
+          assertThat(e.getStatus().getDescription()).contains("beyond the end of the log");
         }
         // The latest cursor is still fine: nothing after it was pruned. It gets a change, not an
         // error.

@@ -10,6 +10,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Set;
+import java.util.concurrent.Executor;
 
 /**
  * One subscriber's stream. It first replays the log from its cursor (catch-up), then receives live
@@ -26,6 +27,7 @@ final class ChangeStream {
   private final int bufferSize;
   private final ArrayDeque<StreamSubscriptionChangesResponse> queue = new ArrayDeque<>();
   private final Runnable onClose;
+  private final Executor loop;
 
   private long position;
   private long lastDelivered;
@@ -39,6 +41,7 @@ final class ChangeStream {
       Set<ChangeKind> kinds,
       int bufferSize,
       long position,
+      Executor loop,
       Runnable onClose) {
     this.out = out;
     this.users = Set.copyOf(users);
@@ -47,6 +50,12 @@ final class ChangeStream {
     this.position = position;
     this.lastDelivered = position;
     this.onClose = onClose;
+    this.loop = loop;
+  }
+
+  /** The transport's event loop that serves this stream's call, or null. */
+  Executor loop() {
+    return loop;
   }
 
   synchronized long position() {

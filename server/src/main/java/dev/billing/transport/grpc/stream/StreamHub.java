@@ -11,24 +11,29 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The open change streams of this replica. The {@link ChangeFeed} hands it every committed change
- * once, in order; it builds each change's message once and offers it to every live stream (each
- * stream filters, queues and honours gRPC flow control on its own). A stream that resumes from a
- * cursor first replays the log, then goes live without a gap or a duplicate.
+ * once, in order; it builds each change's message once and hands it to each transport event loop,
+ * which offers it to the live streams whose calls it serves (each stream filters, queues and
+ * honours gRPC flow control on its own). A stream that resumes from a cursor first replays the log,
+ * then goes live without a gap or a duplicate.
  */
 public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StreamHub.class);
@@ -41,16 +46,20 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
   private final ExecutorService catchUp = Executors.newVirtualThreadPerTaskExecutor();
   private final SharedResponses responses = new SharedResponses();
 
-  /**
-   * Hands a page of changes to the streams from several threads when there are many streams (each
-   * stream stays on one thread, so its order holds); the feed waits for all before it goes on.
-   */
-  private static final int STREAMS_PER_SLICE = 128;
+  /** The event loop of the calling transport thread, or null (an in-process transport). */
+  private final Supplier<Executor> currentLoop;
 
-  private final int fanOutThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
-  private final ExecutorService fanOut =
-      Executors.newFixedThreadPool(
-          fanOutThreads, r -> Thread.ofPlatform().daemon().name("change-fan-out").unstarted(r));
+  /**
+   * The live streams by event loop, rebuilt under lock when {@link #membershipChanged} (a stream
+   * opened or closed): a page is handed to each loop once, not to each stream.
+   */
+  private Group[] groups = new Group[0];
+
+  private final AtomicBoolean membershipChanged = new AtomicBoolean();
+
+  /** The streams whose calls one event loop serves (null: no loop, sent from the feed's thread). */
+  private record Group(Executor loop, ChangeStream[] streams) {}
+
   private final ScheduledExecutorService heartbeats =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().daemon().name("stream-heartbeat").unstarted(r));
@@ -86,10 +95,12 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       ChangeFeed feed,
       StreamConfig config,
       Function<Change, SubscriptionChange> toProto,
+      Supplier<Executor> currentLoop,
       MeterRegistry meters) {
     this.feed = feed;
     this.config = config;
     this.toProto = toProto;
+    this.currentLoop = currentLoop;
     meters.gaugeCollectionSize("billing_stream_subscribers", List.of(), streams);
     long hb = config.heartbeatInterval().toMillis();
     heartbeats.scheduleWithFixedDelay(
@@ -149,15 +160,28 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       responses.share(message);
       messages.add(message);
     }
-    ChangeStream[] targets;
+    Group[] targets;
     synchronized (lock) {
       cursor = page.getLast().seq();
       remember(page);
-      targets = streams.toArray(ChangeStream[]::new);
+      if (membershipChanged.getAndSet(false)) {
+        groups = group(streams);
+      }
+      targets = groups;
     }
     if (!changes.isEmpty()) {
       fanOut(targets, changes, messages);
     }
+  }
+
+  private static Group[] group(Set<ChangeStream> streams) {
+    Map<Executor, List<ChangeStream>> byLoop = new HashMap<>();
+    for (ChangeStream s : streams) {
+      byLoop.computeIfAbsent(s.loop(), k -> new ArrayList<>()).add(s);
+    }
+    List<Group> groups = new ArrayList<>(byLoop.size());
+    byLoop.forEach((loop, list) -> groups.add(new Group(loop, list.toArray(ChangeStream[]::new))));
+    return groups.toArray(Group[]::new);
   }
 
   private void remember(List<Change> page) { // under lock
@@ -190,44 +214,39 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     return after;
   }
 
-  private void fanOut(
-      ChangeStream[] targets,
+  /**
+   * Each event loop gets one task that offers the page to all of its streams: the sends are queued
+   * on the thread that writes them (no hand-off per message), and each connection is flushed once
+   * per page. Pages reach a loop in order, so each stream's order holds.
+   */
+  private static void fanOut(
+      Group[] groups,
       List<SubscriptionChange> changes,
       List<StreamSubscriptionChangesResponse> messages) {
-    int slices = Math.min(fanOutThreads, Math.max(1, targets.length / STREAMS_PER_SLICE));
-    if (slices == 1) {
-      offer(targets, 0, targets.length, changes, messages);
-      return;
-    }
-    List<Future<?>> others = new ArrayList<>(slices - 1);
-    int per = (targets.length + slices - 1) / slices;
-    for (int from = per; from < targets.length; from += per) {
-      int start = from;
-      int end = Math.min(targets.length, from + per);
-      others.add(fanOut.submit(() -> offer(targets, start, end, changes, messages)));
-    }
-    offer(targets, 0, per, changes, messages); // the first slice on this thread
-    for (Future<?> f : others) {
+    for (Group g : groups) {
+      if (g.loop() == null) {
+        offer(g.streams(), changes, messages);
+        continue;
+      }
       try {
-        f.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (ExecutionException e) {
-        log.error("fan-out to a slice of streams failed", e.getCause());
+        g.loop().execute(() -> offer(g.streams(), changes, messages));
+      } catch (RejectedExecutionException e) {
+        log.debug("transport thread stopped; its streams end with the server");
       }
     }
   }
 
   private static void offer(
       ChangeStream[] targets,
-      int from,
-      int to,
       List<SubscriptionChange> changes,
       List<StreamSubscriptionChangesResponse> messages) {
-    for (int t = from; t < to; t++) {
-      for (int i = 0; i < changes.size(); i++) {
-        targets[t].offerLive(changes.get(i), messages.get(i));
+    for (ChangeStream target : targets) {
+      try {
+        for (int i = 0; i < changes.size(); i++) {
+          target.offerLive(changes.get(i), messages.get(i));
+        }
+      } catch (RuntimeException e) {
+        log.warn("could not send to a change stream: {}", e.getMessage());
       }
     }
   }
@@ -252,46 +271,78 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
                   && afterSeq >= prunedThrough
                   && recentAfter(afterSeq, 1) != null);
     }
-    if (!inMemory) {
-      ChangeFeed.Bounds bounds = readLog(feed::bounds);
-      if (afterSeq > bounds.lastCommitted()) {
-        out.onError(
-            Status.OUT_OF_RANGE
-                .withDescription(
-                    "after_seq "
-                        + afterSeq
-                        + " is beyond the end of the log ("
-                        + bounds.lastCommitted()
-                        + ")")
-                .asRuntimeException());
-        return;
-      }
-      if (afterSeq < bounds.prunedThrough()) {
-        out.onError(pruned(afterSeq, bounds.prunedThrough()).asRuntimeException());
-        return;
-      }
-    }
+    Executor loop = currentLoop.get();
     ChangeStream[] holder = new ChangeStream[1];
     ChangeStream stream;
     synchronized (lock) {
       long start = afterSeq != null ? afterSeq : cursor;
       stream =
           new ChangeStream(
-              out, users, kinds, config.bufferSize(), start, () -> streams.remove(holder[0]));
+              out,
+              users,
+              kinds,
+              config.bufferSize(),
+              start,
+              loop,
+              () -> {
+                streams.remove(holder[0]);
+                membershipChanged.set(true);
+              });
       holder[0] = stream;
       streams.add(stream);
+      membershipChanged.set(true);
       if (afterSeq == null) {
         stream.markLive();
       }
     }
     out.setOnReadyHandler(stream::drain);
     out.setOnCancelHandler(stream::cancelled);
-    if (afterSeq != null) {
-      catchUp.execute(() -> replay(stream));
-    } else {
+    if (afterSeq == null) {
       // Tell the client where it starts, so it has a cursor before the first change.
       stream.heartbeatIfIdle(0);
+    } else if (inMemory) {
+      catchUp.execute(() -> replay(stream));
+    } else {
+      // The log's bounds are read on the catch-up thread: this may be a transport thread.
+      catchUp.execute(
+          () -> {
+            if (withinLog(stream, afterSeq)) {
+              replay(stream);
+            }
+          });
     }
+  }
+
+  /**
+   * Whether the log still holds what follows {@code afterSeq}; if not, or if it cannot be read, the
+   * stream is closed with the reason.
+   */
+  private boolean withinLog(ChangeStream stream, long afterSeq) {
+    ChangeFeed.Bounds bounds;
+    try {
+      bounds = readLog(feed::bounds);
+    } catch (RuntimeException e) {
+      log.warn("could not read the change log's bounds: {}", e.getMessage());
+      stream.close(
+          Status.UNAVAILABLE.withDescription(
+              "could not read the change log; resume from your cursor"));
+      return false;
+    }
+    if (afterSeq > bounds.lastCommitted()) {
+      stream.close(
+          Status.OUT_OF_RANGE.withDescription(
+              "after_seq "
+                  + afterSeq
+                  + " is beyond the end of the log ("
+                  + bounds.lastCommitted()
+                  + ")"));
+      return false;
+    }
+    if (afterSeq < bounds.prunedThrough()) {
+      stream.close(pruned(afterSeq, bounds.prunedThrough()));
+      return false;
+    }
+    return true;
   }
 
   private void replay(ChangeStream stream) {
@@ -382,6 +433,5 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
           Status.UNAVAILABLE.withDescription("server is shutting down; resume from your cursor"));
     }
     catchUp.shutdownNow();
-    fanOut.shutdownNow();
   }
 }

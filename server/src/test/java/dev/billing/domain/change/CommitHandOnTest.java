@@ -1,0 +1,64 @@
+package dev.billing.domain.change;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.billing.domain.audit.Cause;
+import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A local commit's changes are handed to the feed's listeners (the snapshots, the streams) by the
+ * thread that committed them when nobody else is handing on, and by the feed's own thread when
+ * someone is: either way without waiting for its poll, which is an hour here.
+ */
+class CommitHandOnTest {
+  private static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(TestDatabase.fresh(), Map.of("BILLING_FEED_POLL_INTERVAL", "1h"));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  @Test
+  void aCommitIsHandedOnBeforeTheCallReturns() {
+    for (int i = 0; i < 20; i++) {
+      server.server().credits().grant("hand-on", 1, "hand-on-" + i, null, Cause.api("t"));
+      long seq = server.queryLong("SELECT MAX(seq) FROM change_log WHERE user_id = 'hand-on'");
+      assertThat(server.server().feed().cursor()).as("grant %d", i).isGreaterThanOrEqualTo(seq);
+    }
+  }
+
+  @Test
+  void concurrentCommitsAreAllHandedOnWithoutThePoll() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<?>> grants = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      String user = "hand-on-" + (i % 16);
+      String key = "k" + i;
+      grants.add(
+          pool.submit(() -> server.server().credits().grant(user, 1, key, null, Cause.api("t"))));
+    }
+    for (Future<?> g : grants) {
+      g.get();
+    }
+    pool.shutdown();
+    long last = server.queryLong("SELECT MAX(seq) FROM change_log");
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.server().feed().cursor() == last);
+  }
+}
