@@ -87,7 +87,12 @@ public final class Idempotency {
    */
   public static void requireUnrecorded(UnitOfWork uow, String operation, String owner, String key) {
     HeldWrites.<IdempotencyStore, OwnedKey>rows(
-            uow, IdempotencyStore.class, (s, k) -> s.failIfRecorded(operation, k.owner(), k.key()))
+            uow,
+            IdempotencyStore.class,
+            (s, k) -> {
+              s.claim(operation, k.owner(), k.key());
+              s.releaseClaim(operation, k.owner(), k.key());
+            })
         .put(owner + '\u0000' + key, new OwnedKey(owner, key));
   }
 

@@ -10,6 +10,11 @@ public interface IdempotencyStore {
   /** Inserts unless the key exists; returns rows added. */
   int insertIfAbsent(RecordedOutcome outcome);
 
-  /** A duplicate key when the key has an outcome recorded (a guard: see the mapper). */
-  void failIfRecorded(String operation, String owner, String idemKey);
+  /**
+   * A row for the key, a duplicate key when it has an outcome recorded (a guard: see the mapper);
+   * removed again by {@link #releaseClaim} in the same transaction.
+   */
+  void claim(String operation, String owner, String idemKey);
+
+  void releaseClaim(String operation, String owner, String idemKey);
 }

@@ -78,6 +78,9 @@ class OnePacketCreditsTest {
         .isEqualTo("free");
     assertThat(server.queryLong("SELECT COUNT(*) FROM audit_log WHERE user_id = ?", u))
         .isEqualTo(2);
+    // The keys' claims (the guard against a recorded outcome) leave no row: only refusals do.
+    assertThat(server.queryLong("SELECT COUNT(*) FROM idempotency_outcomes WHERE owner = ?", u))
+        .isZero();
   }
 
   @Test
@@ -214,5 +217,10 @@ class OnePacketCreditsTest {
     assertThat(credits.packets().readFirst() - before.readFirst()).isEqualTo(2);
     assertThat(server.creditBalance(u)).isEqualTo(101);
     assertThat(server.ledgerRows(u)).isEqualTo(2);
+    // The stopped packets' claim of the key removed nothing: the refusal is still recorded.
+    assertThat(
+            server.queryString(
+                "SELECT code FROM idempotency_outcomes WHERE owner = ? AND idem_key = 'k1'", u))
+        .isEqualTo("INSUFFICIENT_CREDITS");
   }
 }
