@@ -6,6 +6,7 @@ import dev.billing.config.BillingConfig;
 import dev.billing.config.BillingConfig.DatabaseConfig;
 import dev.billing.config.Catalog;
 import dev.billing.config.Env;
+import dev.billing.domain.audit.Cause;
 import dev.billing.stripe.WebhookSigner;
 import dev.billing.stripe.emulator.StripeEmulator;
 import dev.billing.transport.grpc.TokenStore;
@@ -27,6 +28,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntFunction;
 
 /**
  * A started BillingServer on a fresh database, real ports, with helpers to post signed webhooks.
@@ -347,6 +352,27 @@ public final class TestServer implements AutoCloseable {
         .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
         .findFirst()
         .orElse(0);
+  }
+
+  /**
+   * {@code count} grants of one credit from {@code threads} threads at once, grant {@code i} to
+   * {@code user.apply(i)} under key {@code "k" + i}; returns when all have committed.
+   */
+  public void grantConcurrently(int threads, int count, IntFunction<String> user) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> grants = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        String u = user.apply(i);
+        String key = "k" + i;
+        grants.add(pool.submit(() -> server.credits().grant(u, 1, key, null, Cause.api("t"))));
+      }
+      for (Future<?> g : grants) {
+        g.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
   }
 
   /** The user's credit balance as stored. */

@@ -2,13 +2,7 @@ package dev.billing.domain.change;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.billing.domain.audit.Cause;
 import dev.billing.testing.TestServer;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,18 +23,7 @@ class ChangeLogSequenceTest {
 
   @Test
   void concurrentTransactionsGetDenseSequenceNumbersInCommitOrder() throws Exception {
-    ExecutorService pool = Executors.newFixedThreadPool(8);
-    List<Future<?>> futures = new ArrayList<>();
-    for (int i = 0; i < 200; i++) {
-      String user = "seq_u" + (i % 10);
-      String key = "k" + i;
-      futures.add(
-          pool.submit(() -> server.server().credits().grant(user, 1, key, null, Cause.api("t"))));
-    }
-    for (Future<?> f : futures) {
-      f.get();
-    }
-    pool.shutdown();
+    server.grantConcurrently(8, 200, i -> "seq_u" + (i % 10));
     long count = server.queryLong("SELECT COUNT(*) FROM change_log");
     assertThat(count).isEqualTo(200);
     assertThat(server.queryLong("SELECT MAX(seq) - MIN(seq) + 1 FROM change_log")).isEqualTo(200);

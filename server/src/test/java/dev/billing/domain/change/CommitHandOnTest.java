@@ -7,12 +7,7 @@ import dev.billing.domain.audit.Cause;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,18 +41,7 @@ class CommitHandOnTest {
 
   @Test
   void concurrentCommitsAreAllHandedOnWithoutThePoll() throws Exception {
-    ExecutorService pool = Executors.newFixedThreadPool(8);
-    List<Future<?>> grants = new ArrayList<>();
-    for (int i = 0; i < 400; i++) {
-      String user = "hand-on-" + (i % 16);
-      String key = "k" + i;
-      grants.add(
-          pool.submit(() -> server.server().credits().grant(user, 1, key, null, Cause.api("t"))));
-    }
-    for (Future<?> g : grants) {
-      g.get();
-    }
-    pool.shutdown();
+    server.grantConcurrently(8, 400, i -> "hand-on-" + (i % 16));
     long last = server.queryLong("SELECT MAX(seq) FROM change_log");
     await().atMost(Duration.ofSeconds(10)).until(() -> server.server().feed().cursor() == last);
   }
