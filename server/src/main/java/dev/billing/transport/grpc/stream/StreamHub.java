@@ -57,7 +57,10 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
 
   private final AtomicBoolean membershipChanged = new AtomicBoolean();
 
-  /** The streams whose calls one event loop serves (null: no loop, sent from the feed's thread). */
+  /**
+   * The streams whose calls one event loop serves (loop null: an in-process transport, sent from
+   * the thread that hands the page on).
+   */
   private record Group(Executor loop, ChangeStream[] streams) {}
 
   private final ScheduledExecutorService heartbeats =
@@ -300,34 +303,16 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     if (afterSeq == null) {
       // Tell the client where it starts, so it has a cursor before the first change.
       stream.heartbeatIfIdle(0);
-    } else if (inMemory) {
-      catchUp.execute(() -> replay(stream));
     } else {
-      // The log's bounds are read on the catch-up thread: this may be a transport thread.
-      catchUp.execute(
-          () -> {
-            if (withinLog(stream, afterSeq)) {
-              replay(stream);
-            }
-          });
+      // A cursor not in memory is checked against the log's bounds there: this may be a transport
+      // thread.
+      catchUp.execute(() -> replay(stream, !inMemory));
     }
   }
 
-  /**
-   * Whether the log still holds what follows {@code afterSeq}; if not, or if it cannot be read, the
-   * stream is closed with the reason.
-   */
+  /** Whether the log still holds what follows {@code afterSeq}; if not, closes the stream. */
   private boolean withinLog(ChangeStream stream, long afterSeq) {
-    ChangeFeed.Bounds bounds;
-    try {
-      bounds = readLog(feed::bounds);
-    } catch (RuntimeException e) {
-      log.warn("could not read the change log's bounds: {}", e.getMessage());
-      stream.close(
-          Status.UNAVAILABLE.withDescription(
-              "could not read the change log; resume from your cursor"));
-      return false;
-    }
+    ChangeFeed.Bounds bounds = readLog(feed::bounds);
     if (afterSeq > bounds.lastCommitted()) {
       stream.close(
           Status.OUT_OF_RANGE.withDescription(
@@ -345,8 +330,12 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
     return true;
   }
 
-  private void replay(ChangeStream stream) {
+  /** Catches a stream up from its cursor, first checking the cursor against the log if asked. */
+  private void replay(ChangeStream stream, boolean checkBounds) {
     try {
+      if (checkBounds && !withinLog(stream, stream.position())) {
+        return;
+      }
       while (!stream.isClosed()) {
         long from = stream.position();
         List<Change> rows;
