@@ -127,6 +127,18 @@ public final class BillingBench implements Callable<Integer> {
   int grantWarmup;
 
   @Option(
+      names = "--fanout-users",
+      defaultValue = "new",
+      description =
+          "whom the fan-out run's grants go to: new (a new user per change) or known (each change to"
+              + " a different user of --grant-warmup, whose row the server last wrote: the path of a"
+              + " user's later mutations; needs --grant-warmup >= --fanout-warmup + --changes)")
+  String fanoutUsers;
+
+  /** The users the grant warm-up created: this prefix, then 0 to {@code grantWarmup - 1}. */
+  private String warmedUsers;
+
+  @Option(
       names = "--worst-changes",
       defaultValue = "0",
       description =
@@ -240,6 +252,17 @@ public final class BillingBench implements Callable<Integer> {
     if (grantWarmup < 0) {
       throw new ParameterException(
           spec.commandLine(), "--grant-warmup must be 0 or more, not " + grantWarmup);
+    }
+    if (!fanoutUsers.equals("new") && !fanoutUsers.equals("known")) {
+      throw new ParameterException(
+          spec.commandLine(), "--fanout-users is new or known, not " + fanoutUsers);
+    }
+    if (fanoutUsers.equals("known") && grantWarmup < fanoutWarmup + changes) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--fanout-users known needs --grant-warmup of at least "
+              + (fanoutWarmup + changes)
+              + " (--fanout-warmup + --changes)");
     }
     System.out.printf(
         "billing-bench against %s (%d cores here)%n",
@@ -661,7 +684,10 @@ public final class BillingBench implements Callable<Integer> {
       long[] replies = new long[changes]; // GrantCredits' own round trip, commit included
       long[] calledAt = new long[changes]; // wall clock, to match a slow change with server logs
       for (int c = -fanoutWarmup; c < changes; c++) {
-        String user = "bench-fan-" + runId + "-" + c;
+        String user =
+            fanoutUsers.equals("known")
+                ? warmedUsers + (c + fanoutWarmup)
+                : "bench-fan-" + runId + "-" + c;
         CountDownLatch done = new CountDownLatch(streams);
         delivered.put(user, done);
         if (fanoutWarmup > 0 && c == -Math.min(50, fanoutWarmup)) {
@@ -741,14 +767,14 @@ public final class BillingBench implements Callable<Integer> {
     long started = System.nanoTime();
     Semaphore inFlight = new Semaphore(8);
     AtomicLong failed = new AtomicLong();
-    long runId = System.currentTimeMillis();
+    warmedUsers = "bench-warm-" + System.currentTimeMillis() + "-";
     for (int i = 0; i < grantWarmup; i++) {
       inFlight.acquire();
       BillingServiceGrpc.newStub(chs.get(i % chs.size()))
           .withCallCredentials(new BearerToken(token))
           .grantCredits(
               GrantCreditsRequest.newBuilder()
-                  .setUserId("bench-warm-" + runId + "-" + i)
+                  .setUserId(warmedUsers + i)
                   .setAmount(1)
                   .setIdempotencyKey("warm-" + i)
                   .build(),
