@@ -101,7 +101,7 @@ public final class BillingBench implements Callable<Integer> {
       defaultValue = "1000",
       description =
           "changes measured in the fan-out run. Each reaches every stream, so the deliveries' p99"
-              + " is set by the slowest 1% of changes: with 100 it was the slowest change alone")
+              + " is set by the slowest 1%% of changes: with 100 it was the slowest change alone")
   int changes;
 
   @Option(
