@@ -764,10 +764,14 @@ public final class BillingBench implements Callable<Integer> {
     Semaphore inFlight = new Semaphore(8);
     AtomicLong failed = new AtomicLong();
     warmedUsers = "bench-warm-" + System.currentTimeMillis() + "-";
+    List<BillingServiceGrpc.BillingServiceStub> stubs =
+        chs.stream()
+            .map(ch -> BillingServiceGrpc.newStub(ch).withCallCredentials(new BearerToken(token)))
+            .toList();
     for (int i = 0; i < grantWarmup; i++) {
       inFlight.acquire();
-      BillingServiceGrpc.newStub(chs.get(i % chs.size()))
-          .withCallCredentials(new BearerToken(token))
+      stubs
+          .get(i % stubs.size())
           .grantCredits(
               GrantCreditsRequest.newBuilder()
                   .setUserId(warmedUsers + i)
