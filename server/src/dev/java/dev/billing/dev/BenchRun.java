@@ -50,78 +50,128 @@ public final class BenchRun {
   }
 
   /**
-   * GetEntitlement against a no-op server on this machine, now: the ceiling DESIGN.md sets the aim
-   * by (80% of it).
+   * The references (DESIGN.md sets the aims by them): a no-op gRPC server on this machine, started
+   * once and measured by {@link #reference} in each round.
    */
-  /** Runs the references; returns their figures (see {@link BillingBench#results}). */
-  private static Map<String, Double> ceiling(Path root, List<String> userArgs) throws Exception {
-    int port = freePort();
+  private static Process startReference(Path root, int port) throws Exception {
     Process noop = java(root.resolve("noop.log"), NoOpEntitlementServer.class.getName(), "" + port);
-    try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (true) {
-        try (java.net.Socket ignored = new java.net.Socket("127.0.0.1", port)) {
-          break;
-        } catch (java.io.IOException e) {
-          if (System.nanoTime() > deadline || !noop.isAlive()) {
-            throw new IllegalStateException("the no-op server did not start", e);
-          }
-          Thread.sleep(100);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try (java.net.Socket ignored = new java.net.Socket("127.0.0.1", port)) {
+        return noop;
+      } catch (java.io.IOException e) {
+        if (System.nanoTime() > deadline || !noop.isAlive()) {
+          noop.destroy();
+          throw new IllegalStateException("the no-op server did not start", e);
         }
+        Thread.sleep(100);
       }
-      List<String> args =
-          new ArrayList<>(
-              List.of(
-                  "--target",
-                  "localhost:" + port,
-                  "--token",
-                  "unused",
-                  "--server-pid",
-                  Long.toString(noop.pid())));
-      String runs = "entitlements,fanout";
-      for (int i = 0; i < userArgs.size(); i++) {
-        if (userArgs.get(i).equals("--runs") && i + 1 < userArgs.size()) {
-          runs = userArgs.get(++i).replace("webhooks", ""); // the references have no webhooks
-        } else {
-          args.add(userArgs.get(i));
-        }
-      }
-      args.addAll(List.of("--runs", runs));
-      System.out.println(
-          "References: a no-op gRPC server (GetEntitlement answered with constants, and a bare"
-              + " broadcast of each change to every stream)");
-      BillingBench reference = new BillingBench();
-      new CommandLine(reference).execute(args.toArray(String[]::new));
-      System.out.println("The billing service:");
-      return reference.results();
-    } finally {
-      noop.destroy();
-      noop.waitFor(10, TimeUnit.SECONDS);
     }
   }
 
-  /** Service / reference for every figure both runs measured (the aims: see DESIGN.md). */
-  private static void printRatios(Map<String, Double> service, Map<String, Double> reference) {
+  /** Measures the references; returns their figures (see {@link BillingBench#results}). */
+  private static Map<String, Double> reference(Process noop, int port, List<String> userArgs) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--target",
+                "localhost:" + port,
+                "--token",
+                "unused",
+                "--server-pid",
+                Long.toString(noop.pid())));
+    String runs = "entitlements,fanout";
+    for (int i = 0; i < userArgs.size(); i++) {
+      if (userArgs.get(i).equals("--runs") && i + 1 < userArgs.size()) {
+        runs = userArgs.get(++i).replace("webhooks", ""); // the references have no webhooks
+      } else {
+        args.add(userArgs.get(i));
+      }
+    }
+    args.addAll(List.of("--runs", runs));
+    System.out.println(
+        "References: a no-op gRPC server (GetEntitlement answered with constants, and a bare"
+            + " broadcast of each change to every stream)");
+    BillingBench reference = new BillingBench();
+    new CommandLine(reference).execute(args.toArray(String[]::new));
+    return reference.results();
+  }
+
+  /**
+   * Service / reference for every figure both sides measured (the aims: see DESIGN.md); over
+   * several rounds, each round's ratio and their median, the figure the aims are read from (as the
+   * peer benchmark reads its pairs).
+   */
+  private static void printRatios(
+      List<Map<String, Double>> service, List<Map<String, Double>> reference) {
     if (reference.isEmpty()) {
       return;
     }
-    System.out.println("Same-run ratios, service / reference:");
-    service.forEach(
-        (name, value) -> {
-          Double ref = reference.get(name);
-          if (ref != null && ref > 0) {
-            System.out.printf("  %-34s %10.3f / %10.3f = %5.2fx%n", name, value, ref, value / ref);
-          }
-        });
+    if (service.size() == 1) {
+      System.out.println("Same-run ratios, service / reference:");
+    } else {
+      System.out.printf(
+          "Same-run ratios, service / reference, the median of %d alternated rounds (each"
+              + " round's ratio after it):%n",
+          service.size());
+    }
+    for (String name : service.getFirst().keySet()) {
+      List<Double> values = new ArrayList<>();
+      List<Double> refs = new ArrayList<>();
+      List<Double> ratios = new ArrayList<>();
+      for (int r = 0; r < service.size(); r++) {
+        Double value = service.get(r).get(name);
+        Double ref = reference.get(r).get(name);
+        if (value != null && ref != null && ref > 0) {
+          values.add(value);
+          refs.add(ref);
+          ratios.add(value / ref);
+        }
+      }
+      if (ratios.size() == 1) {
+        System.out.printf(
+            "  %-34s %10.3f / %10.3f = %5.2fx%n",
+            name, values.getFirst(), refs.getFirst(), ratios.getFirst());
+      } else if (!ratios.isEmpty()) {
+        System.out.printf(
+            "  %-34s medians %10.3f / %10.3f   ratio %5.2fx   (%s)%n",
+            name,
+            median(values),
+            median(refs),
+            median(ratios),
+            String.join(", ", ratios.stream().map(x -> String.format("%.2fx", x)).toList()));
+      }
+    }
+  }
+
+  /** The median (of an even count, the mean of the middle two). */
+  static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().toList();
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
   public static void main(String[] args) throws Exception {
     List<String> userArgs = new ArrayList<>(List.of(args));
     boolean withCeiling = userArgs.remove("--ceiling");
+    // --rounds N: the references and the service measured in turn N times (each side's process
+    // started once), the ratios read as the median of the rounds' (one slow spell on a shared
+    // machine then moves one round, not the result).
+    int rounds = 1;
+    int at = userArgs.indexOf("--rounds");
+    if (at >= 0) {
+      if (at + 1 >= userArgs.size() || !userArgs.get(at + 1).matches("[1-9][0-9]?")) {
+        System.err.println("--rounds takes a number from 1 to 99");
+        System.exit(2);
+      }
+      rounds = Integer.parseInt(userArgs.get(at + 1));
+      userArgs.subList(at, at + 2).clear();
+    }
     Path root =
         Path.of("server", "target", "bench-" + ProcessHandle.current().pid()).toAbsolutePath();
     EmbeddedMariaDb db = EmbeddedMariaDb.start(root, 0, true);
     Process server = null;
+    Process noop = null;
     StripeEmulator stripe = null;
     int exit = 1;
     try {
@@ -199,11 +249,29 @@ public final class BenchRun {
                   "--server-pid",
                   Long.toString(server.pid())));
       benchArgs.addAll(userArgs);
-      Map<String, Double> reference = withCeiling ? ceiling(root, userArgs) : Map.of();
-      BillingBench service = new BillingBench();
-      exit = new CommandLine(service).execute(benchArgs.toArray(String[]::new));
-      printRatios(service.results(), reference);
+      int noopPort = freePort();
+      noop = withCeiling ? startReference(root, noopPort) : null;
+      List<Map<String, Double>> references = new ArrayList<>();
+      List<Map<String, Double>> services = new ArrayList<>();
+      exit = 0;
+      for (int round = 1; round <= rounds; round++) {
+        if (rounds > 1) {
+          System.out.printf("Round %d of %d%n", round, rounds);
+        }
+        if (noop != null) {
+          references.add(reference(noop, noopPort, userArgs));
+          System.out.println("The billing service:");
+        }
+        BillingBench service = new BillingBench();
+        exit = Math.max(exit, new CommandLine(service).execute(benchArgs.toArray(String[]::new)));
+        services.add(service.results());
+      }
+      printRatios(services, references);
     } finally {
+      if (noop != null) {
+        noop.destroy();
+        noop.waitFor(10, TimeUnit.SECONDS);
+      }
       if (server != null) {
         server.destroy();
         server.waitFor(20, TimeUnit.SECONDS);
