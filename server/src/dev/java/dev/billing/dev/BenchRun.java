@@ -145,7 +145,7 @@ public final class BenchRun {
   }
 
   /** The median (of an even count, the mean of the middle two). */
-  static double median(List<Double> values) {
+  private static double median(List<Double> values) {
     List<Double> sorted = values.stream().sorted().toList();
     int n = sorted.size();
     return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
