@@ -9,6 +9,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
 
@@ -76,15 +77,34 @@ final class ChangeStream {
   }
 
   /**
-   * A change from the live feed, with its message (built once by the feed for every stream);
-   * ignored while catching up or when already considered.
+   * A page of changes from the live feed, in order, with their messages (built once by the feed for
+   * every stream); ignored while catching up, and each change already considered skipped. The page
+   * is queued whole and sent while the transport takes it. It arrives in one task of the stream's
+   * event loop, and the transport flushes only after that task: a page larger than the transport's
+   * ready threshold (32 KiB of messages) waits in the queue even for a subscriber that reads. So
+   * the subscriber is too slow when more than {@code bufferSize} messages still wait as the next
+   * page comes, and a stream holds at most {@code bufferSize} plus one page.
    */
   synchronized void offerLive(
-      SubscriptionChange change, StreamSubscriptionChangesResponse message) {
-    if (!live || closed || change.getSeq() <= position) {
+      List<SubscriptionChange> changes, List<StreamSubscriptionChangesResponse> messages) {
+    if (!live || closed) {
       return;
     }
-    accept(change, message);
+    if (queue.size() > bufferSize) {
+      close(tooSlow());
+      return;
+    }
+    for (int i = 0; i < changes.size(); i++) {
+      SubscriptionChange change = changes.get(i);
+      if (change.getSeq() <= position) {
+        continue;
+      }
+      position = change.getSeq();
+      if (matches(change)) {
+        queue.add(messages.get(i));
+      }
+    }
+    drain();
   }
 
   /**

@@ -245,9 +245,7 @@ public final class StreamHub implements ChangeFeed.Listener, AutoCloseable {
       List<StreamSubscriptionChangesResponse> messages) {
     for (ChangeStream target : targets) {
       try {
-        for (int i = 0; i < changes.size(); i++) {
-          target.offerLive(changes.get(i), messages.get(i));
-        }
+        target.offerLive(changes, messages);
       } catch (RuntimeException e) {
         log.warn("could not send to a change stream: {}", e.getMessage());
       }
