@@ -9,6 +9,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -118,8 +119,7 @@ class ChangeStreamTest {
     assertThat(transport.error).isNull();
     assertThat(stream.isClosed()).isFalse();
     assertThat(transport.received)
-        .containsExactlyElementsOf(
-            java.util.stream.LongStream.rangeClosed(1, 210).boxed().toList());
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, 210).boxed().toList());
   }
 
   @Test
