@@ -50,10 +50,18 @@ public final class EntitlementService {
     this.usageCounters = counters;
   }
 
-  /** The user's stored entitlement; a user the service has never seen is on the free tier. */
+  /**
+   * The user's stored entitlement; a user the service has never seen is on the free tier. A stored
+   * row is remembered as found (see {@link #assumable}): read by one statement, it is exactly the
+   * row at its version, so a later mutation may assume it as it would a row this replica wrote.
+   */
   public EntitlementRow find(String userId) {
-    EntitlementRow row = tx.read(s -> s.store(EntitlementStore.class).find(userId));
-    return row != null ? row : EntitlementRow.unknown(userId);
+    FoundUser found = tx.read(s -> s.store(EntitlementStore.class).find(userId));
+    if (found == null) {
+      return EntitlementRow.unknown(userId);
+    }
+    remember(found.row(), !found.hasCounters());
+    return found.row();
   }
 
   /**
@@ -206,7 +214,10 @@ public final class EntitlementService {
   /** How many users' committed rows {@link #assumable} remembers. */
   private static final int REMEMBERED_ROWS = 100_000;
 
-  /** A user's row as their newest committed change left it; not assumable with usage counters. */
+  /**
+   * A user's row as their newest committed change left it, or as a read found it; not assumable
+   * with usage counters.
+   */
   private record Committed(EntitlementRow row, boolean assumable) {}
 
   private final Cache<String, Committed> committed =
@@ -218,14 +229,18 @@ public final class EntitlementService {
    */
   public void committed(List<Change> changes) {
     for (Change c : changes) {
-      Committed now = new Committed(c.entitlement(), c.counters().isEmpty());
-      committed
-          .asMap()
-          .merge(
-              c.userId(),
-              now,
-              (old, next) -> old.row().version() >= next.row().version() ? old : next);
+      remember(c.entitlement(), c.counters().isEmpty());
     }
+  }
+
+  /** Remembers {@code row} unless a row as new or newer is remembered. */
+  private void remember(EntitlementRow row, boolean assumable) {
+    committed
+        .asMap()
+        .merge(
+            row.userId(),
+            new Committed(row, assumable),
+            (old, next) -> old.row().version() >= next.row().version() ? old : next);
   }
 
   /**
@@ -245,9 +260,10 @@ public final class EntitlementService {
 
   /**
    * What a mutation of {@code userId} in one packet may assume ({@link #assume}): the row as this
-   * replica's last commit of the user wrote it; {@code Optional.empty()} when none is remembered
-   * (the row is assumed absent: a new user); null when the user has usage counters, whose values a
-   * change carries and which only a locking read gives exactly (such a mutation reads first).
+   * replica's last commit of the user wrote it, or as {@link #find} last found it; {@code
+   * Optional.empty()} when none is remembered (the row is assumed absent: a new user); null when
+   * the user has usage counters, whose values a change carries and which only a locking read gives
+   * exactly (such a mutation reads first).
    */
   public Optional<EntitlementRow> assumable(String userId) {
     Committed c = committed.getIfPresent(userId);

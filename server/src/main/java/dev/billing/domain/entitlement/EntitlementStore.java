@@ -23,7 +23,8 @@ public interface EntitlementStore {
   /** Locks the user's row until commit: every change to a user serialises here. */
   EntitlementRow lock(String userId);
 
-  EntitlementRow find(String userId);
+  /** The user's row as last committed, with whether they have usage counters; null if none. */
+  FoundUser find(String userId);
 
   void update(EntitlementRow row);
 

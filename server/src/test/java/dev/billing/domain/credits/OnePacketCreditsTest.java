@@ -132,6 +132,81 @@ class OnePacketCreditsTest {
   }
 
   @Test
+  void aRowFoundByAReadIsMutatedInOnePacket() {
+    String u = user();
+    server.execute(
+        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 3)",
+        u);
+    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 40)", u);
+    // What a caller does first after this replica started: look the user up (a snapshot miss).
+    assertThat(server.client().getEntitlement(u).getCreditBalance()).isEqualTo(40);
+    CreditService.Packets before = credits.packets();
+
+    assertThat(credits.grant(u, 2, "k1", null, CAUSE).balance()).isEqualTo(42);
+
+    CreditService.Packets after = credits.packets();
+    assertThat(after.onePacket() - before.onePacket()).isEqualTo(1);
+    assertThat(after.readFirst() - before.readFirst()).isZero();
+    assertThat(server.queryLong("SELECT version FROM entitlements WHERE user_id = ?", u))
+        .isEqualTo(4);
+    assertThat(server.creditBalance(u)).isEqualTo(42);
+    assertThat(server.ledgerRows(u)).isEqualTo(1);
+  }
+
+  @Test
+  void aRowFoundAndThenChangedElsewhereIsReadFirst() {
+    String u = user();
+    server.execute(
+        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 3)",
+        u);
+    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 40)", u);
+    server.client().getEntitlement(u);
+    // Another replica's commit after the read, not heard of yet.
+    server.execute("UPDATE entitlements SET version = version + 1 WHERE user_id = ?", u);
+    server.execute("UPDATE credit_balances SET balance = balance + 100 WHERE user_id = ?", u);
+    long seq = lastSeq();
+    CreditService.Packets before = credits.packets();
+
+    assertThat(credits.grant(u, 2, "k1", null, CAUSE).balance()).isEqualTo(142);
+
+    assertThat(credits.packets().readFirst() - before.readFirst()).isEqualTo(1);
+    assertThat(lastSeq()).isEqualTo(seq + 1);
+    assertThat(server.queryLong("SELECT version FROM entitlements WHERE user_id = ?", u))
+        .isEqualTo(5);
+    assertThat(server.creditBalance(u)).isEqualTo(142);
+  }
+
+  @Test
+  void aRowFoundIsRememberedAsFoundAndNotWithUsageCounters() {
+    Transactions tx = server.transactions();
+    EntitlementService rules =
+        TestDomain.entitlements(
+            tx, Catalog.defaults("price_pro", "price_studio"), new AuditLog(tx)); // no hook
+    String plain = user();
+    String counted = user();
+    for (String u : List.of(plain, counted)) {
+      server.execute(
+          "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 7)",
+          u);
+      server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 9)", u);
+    }
+    server.execute(
+        "INSERT INTO usage_counters (user_id, metric, period_key, used) VALUES (?, 'calls', 0, 1)",
+        counted);
+    String absent = user();
+
+    assertThat(rules.find(plain)).isEqualTo(row(plain, 7, 9));
+    assertThat(rules.assumable(plain)).contains(row(plain, 7, 9));
+    rules.find(counted);
+    assertThat(rules.assumable(counted)).isNull(); // usage counters: read first
+    assertThat(rules.find(absent).version()).isZero();
+    assertThat(rules.assumable(absent)).isEmpty(); // not stored: still assumed new
+    rules.committed(List.of(change(row(plain, 8, 10), Map.of())));
+    rules.find(plain); // a read older than what this replica committed since
+    assertThat(rules.assumable(plain)).contains(row(plain, 8, 10));
+  }
+
+  @Test
   void whatTheRowsRememberedComeFrom() {
     Transactions tx = server.transactions();
     EntitlementService rules =
