@@ -74,9 +74,13 @@ class GroupLockScopeTest {
                               SubscriptionStore.class,
                               s -> s.lockByUsersOrIds(List.of("ls-a"), List.of("sub-ls-c")));
                       reads.send();
-                      assertThat(tryUpdate("subscriptions", "stripe_subscription_id", "sub-ls-a"))
+                      assertThat(
+                              server.tryUpdate(
+                                  "subscriptions", "stripe_subscription_id", "sub-ls-a"))
                           .isFalse();
-                      assertThat(tryUpdate("subscriptions", "stripe_subscription_id", "sub-ls-c"))
+                      assertThat(
+                              server.tryUpdate(
+                                  "subscriptions", "stripe_subscription_id", "sub-ls-c"))
                           .isFalse();
                       return rows.get().stream()
                           .map(SubscriptionRow::stripeSubscriptionId)
@@ -106,7 +110,7 @@ class GroupLockScopeTest {
                                       List.of("cs-ls-c"),
                                       List.of()));
                       reads.send();
-                      assertThat(tryUpdate("payments", "id", "pay-ls-a")).isFalse();
+                      assertThat(server.tryUpdate("payments", "id", "pay-ls-a")).isFalse();
                       return rows.get().stream().map(PaymentRow::id).toList();
                     }));
     assertThat(locked).containsExactlyInAnyOrder("pay-ls-a", "pay-ls-c");
@@ -162,29 +166,6 @@ class GroupLockScopeTest {
         c.rollback();
         c.setAutoCommit(true);
       }
-    }
-  }
-
-  /**
-   * Updates the row from a connection of its own, waiting at most a second for its lock: true if it
-   * was updated, false if the wait timed out.
-   */
-  private static boolean tryUpdate(String table, String key, String value) {
-    try (Connection c = server.server().database().dataSource().getConnection();
-        Statement st = c.createStatement()) {
-      st.execute("SET SESSION innodb_lock_wait_timeout = 1");
-      int changed =
-          st.executeUpdate(
-              "UPDATE " + table + " SET user_id = user_id WHERE " + key + " = '" + value + "'");
-      if (!c.getAutoCommit()) {
-        c.commit();
-      }
-      return changed >= 0;
-    } catch (SQLException e) {
-      if (e.getErrorCode() == 1205) { // lock wait timeout
-        return false;
-      }
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -448,6 +448,29 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Updates the row from a connection of its own, waiting at most a second for its lock: true if it
+   * was updated, false if the wait timed out (another transaction holds the row).
+   */
+  public boolean tryUpdate(String table, String key, String value) {
+    try (Connection c = server.database().dataSource().getConnection();
+        java.sql.Statement st = c.createStatement()) {
+      st.execute("SET SESSION innodb_lock_wait_timeout = 1");
+      int changed =
+          st.executeUpdate(
+              "UPDATE " + table + " SET user_id = user_id WHERE " + key + " = '" + value + "'");
+      if (!c.getAutoCommit()) {
+        c.commit();
+      }
+      return changed >= 0;
+    } catch (SQLException e) {
+      if (e.getErrorCode() == 1205) { // lock wait timeout
+        return false;
+      }
+      throw new IllegalStateException(e);
+    }
+  }
+
   private interface Rows<T> {
     T read(ResultSet rs) throws SQLException;
   }

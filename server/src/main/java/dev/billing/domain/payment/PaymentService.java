@@ -83,7 +83,7 @@ public final class PaymentService {
    * started (CreateCheckout recorded it) is credited, and only for what it sold.
    */
   public void checkoutCompleted(UnitOfWork uow, CheckoutCompleted session, Cause cause) {
-    if (!"payment".equals(session.mode()) || !"paid".equals(session.paymentStatus())) {
+    if (!paidPurchase(session)) {
       return;
     }
     String intentId = session.paymentIntentId();
@@ -102,6 +102,14 @@ public final class PaymentService {
       Long total = session.amountTotal();
       succeed(uow, p, total == null ? p.amount() : total, intentId, null, cause);
     }
+  }
+
+  /**
+   * Whether a completed session is a paid purchase: the only kind whose completion touches payments
+   * (a subscription's first invoice is settled by invoice.paid).
+   */
+  private static boolean paidPurchase(CheckoutCompleted session) {
+    return "payment".equals(session.mode()) && "paid".equals(session.paymentStatus());
   }
 
   /** payment_intent.succeeded, payment_failed or canceled. */
@@ -352,12 +360,15 @@ public final class PaymentService {
                 Key.id(c.paymentId()),
                 Key.intent(c.intentId()),
                 c.intentId() == null ? null : Key.id(paymentId("intent", c.intentId())));
-        case CheckoutCompleted c ->
+        case CheckoutCompleted c -> {
+          if (paidPurchase(c)) { // what checkoutCompleted reads; nothing otherwise
             want(
                 wanted,
                 Key.id(c.paymentId()),
                 Key.session(c.sessionId()),
                 Key.intent(c.paymentIntentId()));
+          }
+        }
         case ChargeRefunded c ->
             want(
                 wanted,

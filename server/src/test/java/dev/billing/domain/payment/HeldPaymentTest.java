@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.command.StripeCommand;
+import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.command.StripeCommand.InvoiceSettled;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.referral.ReferralService;
+import dev.billing.persistence.ReadBatch;
 import dev.billing.persistence.Transactions;
 import dev.billing.testing.BatchedGroup;
 import dev.billing.testing.TestDomain;
@@ -111,5 +113,46 @@ class HeldPaymentTest {
     assertThat(done.isolated()).isTrue();
     assertThat(done.results()).containsExactly("applied");
     assertThat(payment("in_hp_3")).isEqualTo("1 succeeded pi_in_hp_3");
+  }
+
+  @Test
+  void onlyAPaidPurchaseLocksItsCheckoutSessionsPayment() {
+    server.execute(
+        "INSERT INTO payments (id, user_id, kind, status, amount, amount_refunded, currency,"
+            + " credits, checkout_session_id) VALUES ('pay_hp_cs', 'hp-4', 'credits', 'pending',"
+            + " 500, 0, 'usd', 500, 'cs_hp_4')");
+
+    // A subscription's checkout (the common kind) settles nothing here, so it locks nothing.
+    assertThat(lockedWhilePrefetched(checkout("subscription", "paid"))).isFalse();
+    assertThat(lockedWhilePrefetched(checkout("payment", "unpaid"))).isFalse();
+    // A paid purchase is what checkoutCompleted settles: its payment is locked with the group.
+    assertThat(lockedWhilePrefetched(checkout("payment", "paid"))).isTrue();
+  }
+
+  private static CheckoutCompleted checkout(String mode, String paymentStatus) {
+    return new CheckoutCompleted(
+        "cs_hp_4",
+        mode,
+        paymentStatus,
+        "hp-4",
+        "cus_hp-4",
+        "subscription".equals(mode) ? "sub_hp_4" : null,
+        null,
+        null,
+        500L,
+        "usd",
+        "pay_hp_cs",
+        500L);
+  }
+
+  /** Whether the session's payment row is locked once the group's prefetch has been sent. */
+  private static boolean lockedWhilePrefetched(CheckoutCompleted session) {
+    return tx.execute(
+        uow -> {
+          ReadBatch reads = uow.reads();
+          payments.prefetch(uow, reads, List.of(session));
+          reads.send();
+          return !server.tryUpdate("payments", "checkout_session_id", "cs_hp_4");
+        });
   }
 }
