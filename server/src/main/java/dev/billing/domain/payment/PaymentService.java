@@ -7,6 +7,7 @@ import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.command.StripeCommand.ChargeRefunded;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
 import dev.billing.domain.command.StripeCommand.CheckoutExpired;
+import dev.billing.domain.command.StripeCommand.IntentOutcome;
 import dev.billing.domain.command.StripeCommand.InvoiceSettled;
 import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
 import dev.billing.domain.credits.CreditService;
@@ -110,6 +111,15 @@ public final class PaymentService {
    */
   private static boolean paidPurchase(CheckoutCompleted session) {
     return "payment".equals(session.mode()) && "paid".equals(session.paymentStatus());
+  }
+
+  /**
+   * Whether settling the intent reads payments: a failed or canceled one always does (its payment,
+   * or a subscription's to record); a succeeded one only for a purchase of ours (with a payment
+   * id).
+   */
+  private static boolean readsPayments(PaymentIntentSettled intent) {
+    return intent.outcome() != IntentOutcome.SUCCEEDED || intent.paymentId() != null;
   }
 
   /** payment_intent.succeeded, payment_failed or canceled. */
@@ -354,12 +364,15 @@ public final class PaymentService {
                 Key.intent(c.paymentIntentId()));
           }
         }
-        case PaymentIntentSettled c ->
+        case PaymentIntentSettled c -> {
+          if (readsPayments(c)) { // a subscription's succeeded intent: nothing to read
             want(
                 wanted,
                 Key.id(c.paymentId()),
                 Key.intent(c.intentId()),
                 c.intentId() == null ? null : Key.id(paymentId("intent", c.intentId())));
+          }
+        }
         case CheckoutCompleted c -> {
           if (paidPurchase(c)) { // what checkoutCompleted reads; nothing otherwise
             want(

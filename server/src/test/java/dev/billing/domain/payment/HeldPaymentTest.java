@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.command.StripeCommand;
 import dev.billing.domain.command.StripeCommand.CheckoutCompleted;
+import dev.billing.domain.command.StripeCommand.IntentOutcome;
 import dev.billing.domain.command.StripeCommand.InvoiceSettled;
+import dev.billing.domain.command.StripeCommand.PaymentIntentSettled;
 import dev.billing.domain.credits.CreditService;
 import dev.billing.domain.referral.ReferralService;
 import dev.billing.persistence.ReadBatch;
@@ -129,6 +131,26 @@ class HeldPaymentTest {
     assertThat(lockedWhilePrefetched(checkout("payment", "paid"))).isTrue();
   }
 
+  @Test
+  void aSubscriptionsSucceededIntentLocksNoPayment() {
+    server.execute(
+        "INSERT INTO payments (id, user_id, kind, status, amount, amount_refunded, currency,"
+            + " credits, payment_intent_id) VALUES ('pay_hp_pi', 'hp-5', 'credits', 'pending',"
+            + " 500, 0, 'usd', 500, 'pi_hp_5')");
+
+    // A subscription's renewal: its invoice.paid records the payment, the intent reads nothing.
+    assertThat(lockedWhilePrefetched(intent(IntentOutcome.SUCCEEDED, null), "pi_hp_5")).isFalse();
+    // A purchase of ours, and a failed intent (whose payment is recorded), read and lock it.
+    assertThat(lockedWhilePrefetched(intent(IntentOutcome.SUCCEEDED, "pay_hp_pi"), "pi_hp_5"))
+        .isTrue();
+    assertThat(lockedWhilePrefetched(intent(IntentOutcome.FAILED, null), "pi_hp_5")).isTrue();
+  }
+
+  private static PaymentIntentSettled intent(IntentOutcome outcome, String paymentId) {
+    return new PaymentIntentSettled(
+        outcome, "pi_hp_5", paymentId, "hp-5", "cus_hp-5", 500L, 500L, "usd", 500L, null, null);
+  }
+
   private static CheckoutCompleted checkout(String mode, String paymentStatus) {
     return new CheckoutCompleted(
         "cs_hp_4",
@@ -147,12 +169,21 @@ class HeldPaymentTest {
 
   /** Whether the session's payment row is locked once the group's prefetch has been sent. */
   private static boolean lockedWhilePrefetched(CheckoutCompleted session) {
+    return lockedWhilePrefetched(session, "checkout_session_id", "cs_hp_4");
+  }
+
+  /** Whether the intent's payment row is locked once the group's prefetch has been sent. */
+  private static boolean lockedWhilePrefetched(PaymentIntentSettled intent, String intentId) {
+    return lockedWhilePrefetched(intent, "payment_intent_id", intentId);
+  }
+
+  private static boolean lockedWhilePrefetched(StripeCommand command, String key, String value) {
     return tx.execute(
         uow -> {
           ReadBatch reads = uow.reads();
-          payments.prefetch(uow, reads, List.of(session));
+          payments.prefetch(uow, reads, List.of(command));
           reads.send();
-          return !server.tryUpdate("payments", "checkout_session_id", "cs_hp_4");
+          return !server.tryUpdate("payments", key, value);
         });
   }
 }
