@@ -51,6 +51,15 @@ class OnePacketCreditsTest {
     return server.queryLong("SELECT COUNT(*) FROM change_log WHERE user_id = ?", user);
   }
 
+  /** A user stored by another replica (or before this one started): free, at this version. */
+  private static void storedUser(String u, long version, long balance) {
+    server.execute(
+        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', ?)",
+        u,
+        version);
+    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, ?)", u, balance);
+  }
+
   private static long lastSeq() {
     return server.queryLong("SELECT last_seq FROM change_seq WHERE id = 1");
   }
@@ -116,10 +125,7 @@ class OnePacketCreditsTest {
   @Test
   void aRowThisReplicaNeverSawChangeIsFoundByReadingFirst() {
     String u = user();
-    server.execute(
-        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 3)",
-        u);
-    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 40)", u);
+    storedUser(u, 3, 40);
     CreditService.Packets before = credits.packets();
 
     assertThat(credits.grant(u, 2, "k1", null, CAUSE).balance()).isEqualTo(42);
@@ -134,10 +140,7 @@ class OnePacketCreditsTest {
   @Test
   void aRowFoundByAReadIsMutatedInOnePacket() {
     String u = user();
-    server.execute(
-        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 3)",
-        u);
-    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 40)", u);
+    storedUser(u, 3, 40);
     // What a caller does first after this replica started: look the user up (a snapshot miss).
     assertThat(server.client().getEntitlement(u).getCreditBalance()).isEqualTo(40);
     CreditService.Packets before = credits.packets();
@@ -156,10 +159,7 @@ class OnePacketCreditsTest {
   @Test
   void aRowFoundAndThenChangedElsewhereIsReadFirst() {
     String u = user();
-    server.execute(
-        "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 3)",
-        u);
-    server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 40)", u);
+    storedUser(u, 3, 40);
     server.client().getEntitlement(u);
     // Another replica's commit after the read, not heard of yet.
     server.execute("UPDATE entitlements SET version = version + 1 WHERE user_id = ?", u);
@@ -185,10 +185,7 @@ class OnePacketCreditsTest {
     String plain = user();
     String counted = user();
     for (String u : List.of(plain, counted)) {
-      server.execute(
-          "INSERT INTO entitlements (user_id, tier, status, version) VALUES (?, 'free', 'none', 7)",
-          u);
-      server.execute("INSERT INTO credit_balances (user_id, balance) VALUES (?, 9)", u);
+      storedUser(u, 7, 9);
     }
     server.execute(
         "INSERT INTO usage_counters (user_id, metric, period_key, used) VALUES (?, 'calls', 0, 1)",
