@@ -178,10 +178,7 @@ class OnePacketCreditsTest {
 
   @Test
   void aRowFoundIsRememberedAsFoundAndNotWithUsageCounters() {
-    Transactions tx = server.transactions();
-    EntitlementService rules =
-        TestDomain.entitlements(
-            tx, Catalog.defaults("price_pro", "price_studio"), new AuditLog(tx)); // no hook
+    EntitlementService rules = standaloneRules();
     String plain = user();
     String counted = user();
     for (String u : List.of(plain, counted)) {
@@ -205,10 +202,7 @@ class OnePacketCreditsTest {
 
   @Test
   void whatTheRowsRememberedComeFrom() {
-    Transactions tx = server.transactions();
-    EntitlementService rules =
-        TestDomain.entitlements(
-            tx, Catalog.defaults("price_pro", "price_studio"), new AuditLog(tx)); // no hook
+    EntitlementService rules = standaloneRules();
     String u = user();
     assertThat(rules.assumable(u)).isEmpty(); // never seen: assumed new
 
@@ -224,6 +218,13 @@ class OnePacketCreditsTest {
     assertThat(rules.assumable(u)).isNull(); // usage counters: read first
     rules.committed(List.of(change(row(u, 2, 9), Map.of()))); // older than the one remembered
     assertThat(rules.assumable(u)).isNull();
+  }
+
+  /** The entitlement rules over the test database, with no change-log hook: nothing commits. */
+  private static EntitlementService standaloneRules() {
+    Transactions tx = server.transactions();
+    return TestDomain.entitlements(
+        tx, Catalog.defaults("price_pro", "price_studio"), new AuditLog(tx));
   }
 
   private static EntitlementRow row(String user, long version, long balance) {
