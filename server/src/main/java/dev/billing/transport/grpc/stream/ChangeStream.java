@@ -96,12 +96,8 @@ final class ChangeStream {
     }
     for (int i = 0; i < changes.size(); i++) {
       SubscriptionChange change = changes.get(i);
-      if (change.getSeq() <= position) {
-        continue;
-      }
-      position = change.getSeq();
-      if (matches(change)) {
-        queue.add(messages.get(i));
+      if (change.getSeq() > position) {
+        consider(change, messages.get(i));
       }
     }
     drain();
@@ -126,20 +122,20 @@ final class ChangeStream {
     if (closed || change.getSeq() <= position) {
       return;
     }
-    accept(change, StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
-  }
-
-  private void accept(SubscriptionChange change, StreamSubscriptionChangesResponse message) {
-    position = change.getSeq();
-    if (!matches(change)) {
-      return;
-    }
-    queue.add(message);
+    consider(change, StreamSubscriptionChangesResponse.newBuilder().setChange(change).build());
     if (queue.size() > bufferSize) {
       close(tooSlow());
       return;
     }
     drain();
+  }
+
+  /** Moves the stream past {@code change}, queueing its message if the subscriber wants it. */
+  private void consider(SubscriptionChange change, StreamSubscriptionChangesResponse message) {
+    position = change.getSeq();
+    if (matches(change)) {
+      queue.add(message);
+    }
   }
 
   private Status tooSlow() {
