@@ -122,8 +122,14 @@ public final class PaymentService {
     return intent.outcome() != IntentOutcome.SUCCEEDED || intent.paymentId() != null;
   }
 
-  /** payment_intent.succeeded, payment_failed or canceled. */
+  /**
+   * payment_intent.succeeded, payment_failed or canceled; a subscription's succeeded intent settles
+   * nothing here (its invoice.paid records the payment).
+   */
   public void paymentIntentSettled(UnitOfWork uow, PaymentIntentSettled intent, Cause cause) {
+    if (!readsPayments(intent)) {
+      return;
+    }
     switch (intent.outcome()) {
       case SUCCEEDED -> paymentIntentSucceeded(uow, intent, cause);
       case FAILED -> settleUnsuccessful(uow, intent, PaymentRow.FAILED, cause);
@@ -131,14 +137,8 @@ public final class PaymentService {
     }
   }
 
-  /**
-   * payment_intent.succeeded: completes a credit purchase (subscription invoices are handled by
-   * invoice.paid).
-   */
+  /** payment_intent.succeeded of a purchase of ours (a payment id): completes it. */
   private void paymentIntentSucceeded(UnitOfWork uow, PaymentIntentSettled intent, Cause cause) {
-    if (intent.paymentId() == null) {
-      return;
-    }
     String intentId = intent.intentId();
     Long received = intent.amountReceived() != null ? intent.amountReceived() : intent.amount();
     PaymentRow p =
