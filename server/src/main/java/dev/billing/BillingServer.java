@@ -198,7 +198,10 @@ public final class BillingServer implements AutoCloseable {
     changeLog.addListener(entitlementRules::committed);
     changeLog.addListener(entitlements::onCommitted);
     changeLog.addListener(feed::committedLocally);
+    // A rehearsal's changes take the same three paths, each into scratch structures of its own.
+    changeLog.addRehearsalListener(entitlementRules::rehearse);
     changeLog.addRehearsalListener(entitlements::rehearse);
+    changeLog.addRehearsalListener(feed::rehearse);
 
     StripeConfig stripeConfig = config.stripe();
     if (stripeConfig.emulated()) {
@@ -325,6 +328,9 @@ public final class BillingServer implements AutoCloseable {
     // warm-up compiled (the HTTP read path's, "made not entrant: marked for deoptimization").
     try (PortReservation ports = PortReservation.of(config.httpPort(), config.console().port())) {
       grpc.start(false);
+      if (config.webhooks().warmupEvents() > 0) {
+        credits.warmUp(CREDIT_WARMUP, CREDIT_WARMUP_BUDGET); // GrantCredits' path, compiled
+      }
       new WebhookWarmup(
               webhookHandler,
               http::loopbackTwin,
@@ -335,9 +341,6 @@ public final class BillingServer implements AutoCloseable {
               meters,
               () -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
           .run(config.webhooks().warmupEvents(), config.webhooks().warmupBudget());
-      if (config.webhooks().warmupEvents() > 0) {
-        credits.warmUp(CREDIT_WARMUP, CREDIT_WARMUP_BUDGET); // GrantCredits' path, compiled
-      }
     }
     // The objects start-up leaves alive (configuration, catalogs, pools, the warm-up's caches)
     // move to the old generation now, in one collection, instead of being copied from survivor

@@ -108,6 +108,24 @@ public final class ChangeFeed implements AutoCloseable {
     }
   }
 
+  /**
+   * Where rehearsed changes go ({@link #rehearse}): a map of {@link #local}'s kind, emptied after
+   * each rehearsal.
+   */
+  private final ConcurrentSkipListMap<Long, Change> rehearsed = new ConcurrentSkipListMap<>();
+
+  /**
+   * Takes changes that were rolled back (a rehearsal) as {@link #committedLocally} takes them, into
+   * a map of their own that is emptied afterwards: nothing is handed on. The warm-up thus compiles
+   * this path with the commit's, instead of the first real commits doing it.
+   */
+  public void rehearse(List<Change> changes) {
+    for (Change c : changes) {
+      rehearsed.put(c.seq(), c);
+    }
+    rehearsed.clear();
+  }
+
   /** The highest seq handed on so far. */
   public long cursor() {
     return cursor;

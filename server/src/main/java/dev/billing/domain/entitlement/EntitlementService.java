@@ -60,7 +60,7 @@ public final class EntitlementService {
     if (found == null) {
       return EntitlementRow.unknown(userId);
     }
-    remember(found.row(), !found.hasCounters());
+    remember(committed, found.row(), !found.hasCounters());
     return found.row();
   }
 
@@ -220,23 +220,45 @@ public final class EntitlementService {
    */
   private record Committed(EntitlementRow row, boolean assumable) {}
 
-  private final Cache<String, Committed> committed =
-      Caffeine.newBuilder().maximumSize(REMEMBERED_ROWS).build();
+  private final Cache<String, Committed> committed = rememberedRows();
+
+  /**
+   * Where rehearsed changes go ({@link #rehearse}): built as {@link #committed} is, so a rehearsal
+   * runs the cache's write path too, emptied after each rehearsal.
+   */
+  private final Cache<String, Committed> rehearsed = rememberedRows();
+
+  private static Cache<String, Committed> rememberedRows() {
+    return Caffeine.newBuilder().maximumSize(REMEMBERED_ROWS).build();
+  }
 
   /**
    * This replica's changes as they commit, each with the row exactly as written: the rows {@link
    * #assumable} offers. A change older than the one remembered is ignored.
    */
   public void committed(List<Change> changes) {
+    remember(committed, changes);
+  }
+
+  /**
+   * Takes changes that were rolled back (a rehearsal) as {@link #committed} does, into a cache of
+   * their own that is emptied afterwards: nothing rehearsed is ever assumed. The warm-up thus
+   * compiles this path with the commit's, instead of the first real commits doing it.
+   */
+  public void rehearse(List<Change> changes) {
+    remember(rehearsed, changes);
+    rehearsed.invalidateAll();
+  }
+
+  private static void remember(Cache<String, Committed> to, List<Change> changes) {
     for (Change c : changes) {
-      remember(c.entitlement(), c.counters().isEmpty());
+      remember(to, c.entitlement(), c.counters().isEmpty());
     }
   }
 
   /** Remembers {@code row} unless a row as new or newer is remembered. */
-  private void remember(EntitlementRow row, boolean assumable) {
-    committed
-        .asMap()
+  private static void remember(Cache<String, Committed> to, EntitlementRow row, boolean assumable) {
+    to.asMap()
         .merge(
             row.userId(),
             new Committed(row, assumable),

@@ -1,13 +1,19 @@
 package dev.billing.domain.change;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.entitlement.Change;
+import dev.billing.domain.entitlement.ChangeKind;
+import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.testing.TestDatabase;
 import dev.billing.testing.TestServer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,5 +50,34 @@ class CommitHandOnTest {
     server.grantConcurrently(8, 400, i -> "hand-on-" + (i % 16));
     long last = server.queryLong("SELECT MAX(seq) FROM change_log");
     await().atMost(Duration.ofSeconds(10)).until(() -> server.server().feed().cursor() == last);
+  }
+
+  @Test
+  void aRehearsedChangeIsNeverHandedOn() {
+    List<Change> heard = new CopyOnWriteArrayList<>();
+    server.server().feed().addListener(heard::addAll);
+    long next = server.server().feed().cursor() + 1;
+    EntitlementRow row =
+        new EntitlementRow(
+            "rehearsed", "free", "none", null, null, null, false, false, 1, 0, null, null);
+    // The warm-up's changes, rolled back: their numbers are the next real commits'.
+    server.server().feed().rehearse(List.of(rehearsed(next, row), rehearsed(next + 1, row)));
+    server.server().credits().grant("real", 1, "after-rehearsal", null, Cause.api("t"));
+    assertThat(server.server().feed().cursor()).isEqualTo(next);
+    assertThat(heard).extracting(Change::seq, Change::userId).containsExactly(tuple(next, "real"));
+  }
+
+  private static Change rehearsed(long seq, EntitlementRow row) {
+    return new Change(
+        seq,
+        row.userId(),
+        ChangeKind.CREDITS_CHANGED,
+        row,
+        "free",
+        "none",
+        null,
+        0L,
+        Map.of(),
+        null);
   }
 }

@@ -221,6 +221,18 @@ class OnePacketCreditsTest {
   }
 
   /** The entitlement rules over the test database, with no change-log hook: nothing commits. */
+  @Test
+  void aRehearsedChangeIsNeverAssumed() {
+    EntitlementService rules = standaloneRules();
+    String u = user();
+    rules.rehearse(List.of(change(row(u, 4, 40), Map.of()))); // the warm-up's, rolled back
+    assertThat(rules.assumable(u)).isEmpty(); // still a user never seen: assumed new
+
+    rules.committed(List.of(change(row(u, 1, 5), Map.of())));
+    rules.rehearse(List.of(change(row(u, 2, 50), Map.of()))); // newer, but never stored
+    assertThat(rules.assumable(u)).contains(row(u, 1, 5));
+  }
+
   private static EntitlementService standaloneRules() {
     Transactions tx = server.transactions();
     return TestDomain.entitlements(
