@@ -241,12 +241,14 @@ public final class EntitlementService {
   }
 
   /**
-   * Takes changes that were rolled back (a rehearsal) as {@link #committed} does, into a cache of
-   * their own that is emptied afterwards: nothing rehearsed is ever assumed. The warm-up thus
-   * compiles this path with the commit's, instead of the first real commits doing it.
+   * Takes changes that were rolled back (a rehearsal) as {@link #committed} and then {@link
+   * #heardOf} do, into a cache of their own that is emptied afterwards: nothing rehearsed is ever
+   * assumed. The warm-up thus compiles this path with the commit's, instead of the first real
+   * commits doing it.
    */
   public void rehearse(List<Change> changes) {
     remember(rehearsed, changes);
+    heardOf(rehearsed, changes); // as the feed hands a commit's changes back
     rehearsed.invalidateAll();
   }
 
@@ -271,9 +273,12 @@ public final class EntitlementService {
    * stream's encoding), so the next mutation assumes nothing it was not told exactly.
    */
   public void heardOf(List<Change> changes) {
+    heardOf(committed, changes);
+  }
+
+  private static void heardOf(Cache<String, Committed> in, List<Change> changes) {
     for (Change c : changes) {
-      committed
-          .asMap()
+      in.asMap()
           .computeIfPresent(
               c.userId(),
               (u, old) -> old.row().version() >= c.entitlement().version() ? old : null);
