@@ -6,9 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.entitlement.Change;
-import dev.billing.domain.entitlement.ChangeKind;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.testing.TestDatabase;
+import dev.billing.testing.TestDomain;
 import dev.billing.testing.TestServer;
 import java.time.Duration;
 import java.util.List;
@@ -57,27 +57,17 @@ class CommitHandOnTest {
     List<Change> heard = new CopyOnWriteArrayList<>();
     server.server().feed().addListener(heard::addAll);
     long next = server.server().feed().cursor() + 1;
-    EntitlementRow row =
-        new EntitlementRow(
-            "rehearsed", "free", "none", null, null, null, false, false, 1, 0, null, null);
+    EntitlementRow row = TestDomain.freeRow("rehearsed", 1, 0);
     // The warm-up's changes, rolled back: their numbers are the next real commits'.
-    server.server().feed().rehearse(List.of(rehearsed(next, row), rehearsed(next + 1, row)));
+    server
+        .server()
+        .feed()
+        .rehearse(
+            List.of(
+                TestDomain.creditsChange(next, row, Map.of()),
+                TestDomain.creditsChange(next + 1, row, Map.of())));
     server.server().credits().grant("real", 1, "after-rehearsal", null, Cause.api("t"));
     assertThat(server.server().feed().cursor()).isEqualTo(next);
     assertThat(heard).extracting(Change::seq, Change::userId).containsExactly(tuple(next, "real"));
-  }
-
-  private static Change rehearsed(long seq, EntitlementRow row) {
-    return new Change(
-        seq,
-        row.userId(),
-        ChangeKind.CREDITS_CHANGED,
-        row,
-        "free",
-        "none",
-        null,
-        0L,
-        Map.of(),
-        null);
   }
 }

@@ -7,7 +7,6 @@ import dev.billing.config.Catalog;
 import dev.billing.domain.audit.AuditLog;
 import dev.billing.domain.audit.Cause;
 import dev.billing.domain.entitlement.Change;
-import dev.billing.domain.entitlement.ChangeKind;
 import dev.billing.domain.entitlement.EntitlementRow;
 import dev.billing.domain.entitlement.EntitlementService;
 import dev.billing.domain.entitlement.UsageCount;
@@ -240,22 +239,11 @@ class OnePacketCreditsTest {
   }
 
   private static EntitlementRow row(String user, long version, long balance) {
-    return new EntitlementRow(
-        user, "free", "none", null, null, null, false, false, version, balance, null, null);
+    return TestDomain.freeRow(user, version, balance);
   }
 
   private static Change change(EntitlementRow row, Map<String, UsageCount> counters) {
-    return new Change(
-        row.version(),
-        row.userId(),
-        ChangeKind.CREDITS_CHANGED,
-        row,
-        "free",
-        "none",
-        null,
-        0L,
-        counters,
-        null);
+    return TestDomain.creditsChange(row.version(), row, counters);
   }
 
   @Test
