@@ -328,8 +328,11 @@ public final class BillingServer implements AutoCloseable {
     // warm-up compiled (the HTTP read path's, "made not entrant: marked for deoptimization").
     try (PortReservation ports = PortReservation.of(config.httpPort(), config.console().port())) {
       grpc.start(false);
+      // GrantCredits' path first: its mutations take branches the webhook groups never take, and
+      // run after the webhook warm-up they deoptimised code it had compiled, which the first real
+      // deliveries then compiled again (journal, "The warm-up's listeners").
       if (config.webhooks().warmupEvents() > 0) {
-        credits.warmUp(CREDIT_WARMUP, CREDIT_WARMUP_BUDGET); // GrantCredits' path, compiled
+        credits.warmUp(CREDIT_WARMUP, CREDIT_WARMUP_BUDGET);
       }
       new WebhookWarmup(
               webhookHandler,
