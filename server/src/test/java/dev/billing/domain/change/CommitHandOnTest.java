@@ -67,6 +67,8 @@ class CommitHandOnTest {
                 TestDomain.creditsChange(next, row, Map.of()),
                 TestDomain.creditsChange(next + 1, row, Map.of())));
     server.server().credits().grant("real", 1, "after-rehearsal", null, Cause.api("t"));
+    // Handed on by this thread unless the feed's was handing on: then by that one, moments later.
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.server().feed().cursor() >= next);
     assertThat(server.server().feed().cursor()).isEqualTo(next);
     assertThat(heard).extracting(Change::seq, Change::userId).containsExactly(tuple(next, "real"));
   }
