@@ -219,7 +219,7 @@ class OnePacketCreditsTest {
     assertThat(rules.assumable(u)).isNull();
   }
 
-  /** The entitlement rules over the test database, with no change-log hook: nothing commits. */
+  /** A warm-up's rolled-back changes never become a row a later mutation assumes. */
   @Test
   void aRehearsedChangeIsNeverAssumed() {
     EntitlementService rules = standaloneRules();
@@ -232,6 +232,7 @@ class OnePacketCreditsTest {
     assertThat(rules.assumable(u)).contains(row(u, 1, 5));
   }
 
+  /** The entitlement rules over the test database, with no change-log hook: nothing commits. */
   private static EntitlementService standaloneRules() {
     Transactions tx = server.transactions();
     return TestDomain.entitlements(
