@@ -64,7 +64,8 @@ public final class ChangeFeed implements AutoCloseable {
    * {@code map} with the parts a skip list makes at its first put (its head, its size counter)
    * made: the map's code, compiled during the warm-up on maps that had them, would otherwise be
    * thrown away at the first real commit ("unstable_if" in {@code doPut} and {@code addCount}) and
-   * compiled again while deliveries wait (JFR over a run's window: 49 ms of C2).
+   * compiled again while deliveries wait (JFR over the load of {@code run-project.sh 5000 16}, four
+   * runs: {@code doPut} compiled again 2.5-3.0 s into it, 27-50 ms of C2 each time).
    */
   private static ConcurrentSkipListMap<Long, Change> primed(
       ConcurrentSkipListMap<Long, Change> map) {
