@@ -120,6 +120,7 @@ class StreamFlowControlTest {
         });
     assertThat(liveConnected.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
     List<Long> fastGot = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> fastEnd = new AtomicReference<>();
     stub.streamSubscriptionChanges(
         StreamSubscriptionChangesRequest.newBuilder().setAfterSeq(start).build(),
         new io.grpc.stub.StreamObserver<>() {
@@ -131,7 +132,9 @@ class StreamFlowControlTest {
           }
 
           @Override
-          public void onError(Throwable t) {}
+          public void onError(Throwable t) {
+            fastEnd.set(Status.fromThrowable(t));
+          }
 
           @Override
           public void onCompleted() {}
@@ -158,8 +161,19 @@ class StreamFlowControlTest {
       f.get();
     }
     pool.shutdown();
+    // Every grant logged one change, numbered without a hole: what the reading subscriber must get.
+    assertThat(server.queryLong("SELECT COUNT(*) FROM change_log WHERE seq > ?", start))
+        .isEqualTo(changes);
+    assertThat(server.queryLong("SELECT MAX(seq) FROM change_log")).isEqualTo(start + changes);
 
-    await().atMost(Duration.ofSeconds(30)).until(() -> fastGot.size() == changes);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              assertThat(fastEnd.get()).as("the reading subscriber's stream ended").isNull();
+              assertThat(fastGot).hasSizeGreaterThanOrEqualTo(changes);
+            });
+    assertThat(fastGot).hasSize(changes).isSorted().doesNotHaveDuplicates();
     // The server dropped both stalled streams (bounded memory) and kept the fast one.
     await()
         .atMost(Duration.ofSeconds(30))
