@@ -183,6 +183,9 @@ public final class BillingServer implements AutoCloseable {
     tx.addCommitHook(audit);
     tx.addCommitHook(changeLog);
     feed = new ChangeFeed(tx, changeLog, config.stream());
+    FunctionCounter.builder("billing_change_log_holes_settled", feed, ChangeFeed::holesSettled)
+        .description("change-log reads that saw a later change before an earlier one and waited")
+        .register(meters);
     streams =
         new StreamHub(
             feed,

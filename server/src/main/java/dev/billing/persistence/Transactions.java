@@ -229,8 +229,9 @@ public final class Transactions {
   }
 
   /**
-   * A read: each statement sees the latest commits (READ COMMITTED), no locks are taken, and the
-   * pool ends the read-only transaction when the connection returns.
+   * A read: each statement sees the latest commits (READ COMMITTED), no locks are taken but those a
+   * statement asks for (the change log's settling read, {@code ChangeLogStore.settledLastSeq}), and
+   * the pool ends the read-only transaction when the connection returns.
    */
   public <T> T read(Function<Stores, T> query) {
     UnitOfWork outer = HeldWritesInterceptor.CURRENT.get();

@@ -20,6 +20,19 @@ public interface ChangeLogStore {
   /** Committed rows after {@code afterSeq}, in order; at most {@code limit}. */
   List<ChangeLogRow> readAfter(long afterSeq, int limit);
 
+  /**
+   * Committed rows after {@code afterSeq} up to {@code throughSeq}, in order; at most {@code
+   * limit}.
+   */
+  List<ChangeLogRow> readThrough(long afterSeq, long throughSeq, int limit);
+
+  /**
+   * The sequence row's last number, read with a shared lock: it waits for the transaction that
+   * holds the row (reserving numbers) to commit or roll back, so every number it returns belongs to
+   * a transaction that has finished, and a read that follows sees all of them.
+   */
+  long settledLastSeq();
+
   /** A user's newest changes, newest first. */
   List<ChangeLogRow> newestOfUser(String userId, int limit);
 

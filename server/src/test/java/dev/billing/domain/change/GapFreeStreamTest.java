@@ -1,8 +1,10 @@
 package dev.billing.domain.change;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.billing.domain.audit.Cause;
+import dev.billing.domain.entitlement.Change;
 import dev.billing.proto.v1.BillingServiceGrpc;
 import dev.billing.proto.v1.StreamSubscriptionChangesRequest;
 import dev.billing.proto.v1.StreamSubscriptionChangesResponse;
@@ -13,6 +15,7 @@ import io.grpc.stub.ClientResponseObserver;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -147,6 +150,62 @@ class GapFreeStreamTest {
               readIds(reader, "SELECT seq FROM change_log WHERE seq > " + before + " ORDER BY seq"))
           .containsExactly(before + 1, before + 2);
     }
+  }
+
+  /**
+   * MariaDB's read view can show a change without one numbered below it that committed first (its
+   * copy of the running transactions is a lock-free walk a commit can overtake). This builds the
+   * state such a view shows: seq N+1 committed and visible, seq N reserved and written but not yet
+   * committed. The feed's read must not hand on N+1 alone (it would never hand on N): it waits for
+   * the sequence row and then reads both.
+   */
+  @Test
+  void aReadThatSeesALaterChangeBeforeAnEarlierOneWaitsForTheEarlierOne() throws Exception {
+    long before = server.queryLong("SELECT last_seq FROM change_seq WHERE id = 1");
+    long holesBefore = server.server().feed().holesSettled();
+    try (Connection slow = connection();
+        Connection other = server.server().database().dataSource().getConnection()) {
+      try (Statement s = slow.createStatement()) {
+        s.executeUpdate(
+            "UPDATE change_seq SET last_seq = LAST_INSERT_ID(last_seq + 1) WHERE id = 1");
+        s.executeUpdate(changeRow(before + 1, "hole-earlier"));
+      }
+      other.setAutoCommit(true);
+      try (Statement s = other.createStatement()) {
+        s.executeUpdate(changeRow(before + 2, "hole-later")); // what the torn view shows
+      }
+      try (Statement s = slow.createStatement()) {
+        s.executeUpdate("UPDATE change_seq SET last_seq = last_seq + 1 WHERE id = 1");
+      }
+
+      CompletableFuture<List<Change>> read =
+          CompletableFuture.supplyAsync(() -> server.server().feed().readAfter(before, 100));
+      // It waits on the sequence row that the earlier writer holds.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  server.queryLong(
+                          "SELECT COUNT(*) FROM information_schema.INNODB_TRX"
+                              + " WHERE trx_state = 'LOCK WAIT'")
+                      > 0);
+      assertThat(read).isNotDone();
+      slow.commit();
+
+      assertThat(read.get(10, TimeUnit.SECONDS))
+          .extracting(Change::seq)
+          .containsExactly(before + 1, before + 2);
+      assertThat(server.server().feed().holesSettled()).isGreaterThan(holesBefore);
+    }
+  }
+
+  private static String changeRow(long seq, String userId) {
+    return "INSERT INTO change_log (seq, user_id, kind, version, entitlement, previous_tier,"
+        + " previous_status, occurred_at_ms) VALUES ("
+        + seq
+        + ", '"
+        + userId
+        + "', 'CHANGE_KIND_CREDITS_CHANGED', 1, '', 'free', 'none', 0)";
   }
 
   private static List<Long> readIds(Connection c, String sql) throws Exception {
