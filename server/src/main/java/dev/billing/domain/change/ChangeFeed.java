@@ -256,12 +256,13 @@ public final class ChangeFeed implements AutoCloseable {
    * view copies the set of running transactions with a lock-free walk that a commit can overtake
    * (InnoDB's {@code ReadViewBase::snapshot} over {@code rw_trx_hash}; {@code commit_in_memory}
    * leaves that set before it releases the row's lock). A plain "seq &gt; cursor" tailer then hands
-   * on seq N + 1 and never N. (StreamFlowControlTest's reading subscriber missed one change in the
-   * middle of 1,500, seq 205, with no error, in two of a dozen runs of the suite on 2026-12-07:
-   * what such a hole looks like.) So a read whose rows do not follow on from {@code afterSeq}
-   * number by number reads the sequence row with a shared lock, which returns once every number up
-   * to it belongs to a finished transaction, and reads again up to that number: a hole left then is
-   * for good (pruned, or never written).
+   * on seq N + 1 and never N. (StreamFlowControlTest's reading subscriber fell short in two of the
+   * ten runs of the suite on 2026-12-07 before this read changed; in the run that said which, it
+   * had 1,499 of 1,500, seq 205 missing, its stream open and no error: what such a hole looks
+   * like.) So a read whose rows do not follow on from {@code afterSeq} number by number reads the
+   * sequence row with a shared lock, which returns once every number up to it belongs to a finished
+   * transaction, and reads again up to that number: a hole left then is for good (pruned, or never
+   * written).
    */
   public List<Change> readAfter(long afterSeq, int limit) {
     return read(
@@ -276,7 +277,7 @@ public final class ChangeFeed implements AutoCloseable {
   }
 
   /** Whether {@code rows} are numbered {@code afterSeq + 1}, {@code afterSeq + 2}, ... */
-  static boolean followsOn(List<ChangeLogRow> rows, long afterSeq) {
+  private static boolean followsOn(List<ChangeLogRow> rows, long afterSeq) {
     long expected = afterSeq + 1;
     for (ChangeLogRow row : rows) {
       if (row.seq() != expected++) {
